@@ -1,0 +1,106 @@
+// The agent's archive engine: turns paths on disk into a tar+zstd byte stream
+// (WriteBackup) and a tar+zstd byte stream back into files (ExtractRestore).
+// No shell and no external tar: libarchive reads and writes the filesystem,
+// zstd compresses (multithreaded).
+//
+// Both functions are blocking and run on a worker thread, never on an I/O
+// thread. They talk to the network side only through ChunkSink / ChunkSource,
+// which the server implements over bounded queues. Memory stays bounded by the
+// compressor's window and a few fixed-size buffers, whatever the input size.
+//
+// Thread safety: the functions keep no global state and never chdir, so any
+// number may run at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shared/status.h"
+
+namespace clawback::agent {
+
+// Receives the compressed stream. Write blocks until the bytes are accepted and
+// returns a non-OK status when the consumer has gone away (then the producer
+// stops and fails).
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  virtual Status Write(const void* data, size_t size) = 0;
+};
+
+// Supplies the compressed stream for a restore. Read blocks until at least one
+// byte is available and returns the number of bytes copied into `buf`, 0 at
+// the end of the stream, or a non-OK status when the stream broke (cut
+// connection, stall): the extractor then fails with that status.
+class ChunkSource {
+ public:
+  virtual ~ChunkSource() = default;
+  virtual Result<size_t> Read(void* buf, size_t capacity) = 0;
+};
+
+struct BackupOptions {
+  std::string root = "/";       // the container's filesystem root on this host
+  int compression_level = 3;    // zstd level
+  int threads = 0;              // zstd workers; 0 = DefaultCompressionThreads()
+  const std::atomic<bool>* cancel = nullptr;  // checked between blocks; may be null
+};
+
+struct BackupSummary {
+  uint64_t entries = 0;       // archive entries written
+  uint64_t bytes_read = 0;    // file content bytes read from disk
+  uint64_t bytes_sent = 0;    // compressed bytes handed to the sink
+  std::string sha256;         // lowercase hex SHA-256 of the bytes handed to the sink
+  std::vector<std::string> warnings;  // vanished/changed files, unreadable xattrs ...
+};
+
+// Checks that every path (already resolved by ResolveBackupPaths) exists under
+// options.root. InvalidArgument naming the path when one does not.
+Status CheckBackupPathsExist(const BackupOptions& options, const std::vector<std::string>& paths);
+
+// Archives `paths` (normalized absolute container paths, from
+// ResolveBackupPaths) read from options.root + path, named relative to the
+// container root ("home/claworc/x"), as a pax tar compressed with zstd, into
+// `sink`. Excluded system dirs and mount points of pseudo filesystems (proc,
+// sysfs, devpts, tmpfs under /dev or /run, cgroup ...) are skipped, also below
+// "/". Files that vanish or change while read become warnings. Any error that
+// would make the archive incomplete returns a non-OK status; the caller must
+// then break the stream rather than end it.
+Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vector<std::string>& paths,
+                                  ChunkSink& sink);
+
+struct RestoreOptions {
+  std::string root = "/";        // entries are written under root + their container path
+  bool allow_devices = false;    // device nodes and FIFOs are skipped unless set
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct SkippedEntry {
+  std::string path;    // entry name as in the archive (escaped if not printable)
+  std::string reason;  // why it was not written
+};
+
+struct RestoreSummary {
+  uint64_t entries_written = 0;
+  uint64_t bytes_written = 0;
+  std::vector<SkippedEntry> skipped;
+  std::vector<std::string> warnings;
+};
+
+// Reads a tar+zstd stream from `source` and writes its entries under
+// options.root at their original container paths, restoring type, mode,
+// owner (by name through the root's /etc/passwd and /etc/group, falling back
+// to the numeric id), mtime, links, xattrs and ACLs. Existing files are
+// replaced atomically. Entries with "..", absolute names, names under excluded
+// system dirs, writes through symlinks, and (unless allowed) devices/FIFOs are
+// skipped with a reason, never written. A truncated or corrupt stream returns
+// Corruption; `partial` (if non-null) then holds what had been written.
+Result<RestoreSummary> ExtractRestore(const RestoreOptions& options, ChunkSource& source,
+                                      RestoreSummary* partial = nullptr);
+
+// zstd worker count for the CPUs this process may use: sched_getaffinity,
+// capped by a cgroup v2 cpu.max / v1 cfs quota when present; at least 1.
+int DefaultCompressionThreads();
+
+}  // namespace clawback::agent

@@ -1,0 +1,281 @@
+// WriteBackup and CheckBackupPathsExist (archive_stream.h).
+//
+// Pipeline, all on the calling thread except zstd's workers:
+//   TreeWalker (openat, no chdir) -> archive_read_disk_entry_from_file (stat,
+//   xattrs, ACLs, sparse map, owner names via OwnerDb) -> linkresolver ->
+//   archive_write (pax, unblocked, uncompressed) -> WriteToCompressor
+//   -> ZstdCompressor (MT) -> ChunkSink.
+// File data is read by us with large reads rather than through
+// archive_read_data_block, so shrinking/growing files are handled explicitly.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "agent/archive/archive_stream.h"
+#include "agent/archive/libarchive_handles.h"
+#include "agent/archive/owner_db.h"
+#include "agent/archive/tree_walker.h"
+#include "agent/archive/zstd_compressor.h"
+#include "shared/path_rules.h"
+
+namespace clawback::agent {
+namespace {
+
+using internal::ArchiveEntry;
+using internal::ArchiveError;
+using internal::ArchiveReader;
+using internal::ArchiveWriter;
+using internal::LinkResolver;
+
+constexpr size_t kReadBufferBytes = 256 * 1024;
+constexpr size_t kMaxWarnings = 1000;
+
+const char* LookupUname(void* db, la_int64_t uid) { return static_cast<OwnerDb*>(db)->UserName(uid); }
+const char* LookupGname(void* db, la_int64_t gid) { return static_cast<OwnerDb*>(db)->GroupName(gid); }
+
+class BackupArchiver final : public WalkVisitor {
+ public:
+  BackupArchiver(const BackupOptions& options, ZstdCompressor& compressor, BackupSummary& summary)
+      : options_(options), compressor_(compressor), summary_(summary), buffer_(kReadBufferBytes) {}
+
+  Status Open() {
+    owners_ = OwnerDb::Load(options_.root);
+    disk_.reset(archive_read_disk_new());
+    writer_.reset(archive_write_new());
+    entry_.reset(archive_entry_new());
+    resolver_.reset(archive_entry_linkresolver_new());
+    if (!disk_ || !writer_ || !entry_ || !resolver_) return Status::Internal("cannot allocate libarchive handles");
+    archive_read_disk_set_symlink_physical(disk_.get());
+    // File flags are left out like GNU tar does (ext4 reports "extent" on every
+    // file, which is not something to restore).
+    archive_read_disk_set_behavior(disk_.get(), ARCHIVE_READDISK_NO_FFLAGS);
+    archive_read_disk_set_uname_lookup(disk_.get(), &owners_, LookupUname, nullptr);
+    archive_read_disk_set_gname_lookup(disk_.get(), &owners_, LookupGname, nullptr);
+
+    // Full pax (not "restricted"): restricted mode drops sub-second mtimes
+    // unless some other field already forces an extended header, and a
+    // restore must give back the exact mtime. atime/ctime are unset per entry
+    // below, so the extended header carries only what a restore uses.
+    if (archive_write_set_format_pax(writer_.get()) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(writer_.get(), 0) != ARCHIVE_OK ||
+        archive_write_open(writer_.get(), this, nullptr, &BackupArchiver::WriteToCompressor, nullptr) != ARCHIVE_OK)
+      return WriterError();
+    archive_entry_linkresolver_set_strategy(resolver_.get(), archive_format(writer_.get()));
+    return Status::Ok();
+  }
+
+  // Writes the end-of-archive marker through to the compressor.
+  Status Close() {
+    if (archive_write_close(writer_.get()) != ARCHIVE_OK) return WriterError();
+    return Status::Ok();
+  }
+
+  Status Visit(const WalkEntry& e) override {
+    CLAWBACK_RETURN_IF_ERROR(CheckCancel());
+    archive_entry* entry = entry_.get();
+    archive_entry_clear(entry);
+    archive_entry_copy_pathname(entry, PathToArchiveName(e.container_path).c_str());
+    archive_entry_copy_sourcepath(entry, e.host_path.c_str());
+
+    if (e.fd >= 0) {
+      // Regular file or directory: xattrs, ACLs and the sparse map via the fd.
+      int r = archive_read_disk_entry_from_file(disk_.get(), entry, e.fd, &e.st);
+      if (r == ARCHIVE_FATAL) return Status::Internal("reading metadata of " + e.container_path + ": " + ArchiveError(disk_.get()));
+      if (r != ARCHIVE_OK) Warn("incomplete metadata for " + e.container_path + ": " + ArchiveError(disk_.get()));
+    } else {
+      // Symlinks, devices, FIFOs: plain metadata, no path-based calls on
+      // container-controlled paths.
+      archive_entry_copy_stat(entry, &e.st);
+      if (const char* u = owners_.UserName(e.st.st_uid)) archive_entry_copy_uname(entry, u);
+      if (const char* g = owners_.GroupName(e.st.st_gid)) archive_entry_copy_gname(entry, g);
+      if (S_ISLNK(e.st.st_mode)) {
+        std::vector<char> target(static_cast<size_t>(e.st.st_size > 0 && e.st.st_size < PATH_MAX ? e.st.st_size : PATH_MAX) + 1);
+        ssize_t n = readlinkat(e.parent_fd, e.name, target.data(), target.size());
+        if (n < 0 || static_cast<size_t>(n) >= target.size()) {
+          Warn(n < 0 && errno == ENOENT ? "vanished while being read: " + e.container_path
+                                        : "cannot read symlink " + e.container_path);
+          return Status::Ok();
+        }
+        target[static_cast<size_t>(n)] = '\0';
+        archive_entry_copy_symlink(entry, target.data());
+      }
+    }
+
+    archive_entry_unset_atime(entry);
+    archive_entry_unset_ctime(entry);
+    archive_entry_unset_birthtime(entry);
+    archive_entry* to_write = entry;
+    archive_entry* spare = nullptr;  // tar strategy never defers entries
+    archive_entry_linkify(resolver_.get(), &to_write, &spare);
+    if (to_write == nullptr) return Status::Ok();
+
+    int r = archive_write_header(writer_.get(), to_write);
+    if (r == ARCHIVE_FATAL) return WriterError();
+    if (r == ARCHIVE_FAILED) {
+      Warn("not archived: " + e.container_path + ": " + ArchiveError(writer_.get()));
+      return Status::Ok();
+    }
+    // ARCHIVE_WARN here means a name was stored as raw bytes (hdrcharset=BINARY).
+    ++summary_.entries;
+
+    if (S_ISREG(e.st.st_mode) && archive_entry_hardlink(to_write) == nullptr && archive_entry_size(to_write) > 0)
+      CLAWBACK_RETURN_IF_ERROR(CopyFileData(e, to_write));
+
+    if (archive_write_finish_entry(writer_.get()) == ARCHIVE_FATAL) return WriterError();
+    return Status::Ok();
+  }
+
+  void Warn(std::string message) override {
+    ++warning_count_;
+    if (summary_.warnings.size() < kMaxWarnings) summary_.warnings.push_back(std::move(message));
+  }
+
+  void FinishWarnings() {
+    if (warning_count_ > summary_.warnings.size())
+      summary_.warnings.push_back("... and " + std::to_string(warning_count_ - summary_.warnings.size()) +
+                                  " more warnings");
+  }
+
+ private:
+  static la_ssize_t WriteToCompressor(archive* a, void* self_ptr, const void* data, size_t size) {
+    auto* self = static_cast<BackupArchiver*>(self_ptr);
+    Status s = self->compressor_.Write(data, size);
+    if (!s.ok()) {
+      archive_set_error(a, EIO, "%s", s.message().c_str());
+      return -1;
+    }
+    return static_cast<la_ssize_t>(size);
+  }
+
+  Status CheckCancel() const {
+    if (options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed))
+      return Status::Canceled("backup canceled");
+    return Status::Ok();
+  }
+
+  // The compressor's status (sink gone, ...) when it failed, else libarchive's.
+  Status WriterError() {
+    if (!compressor_.status().ok()) return compressor_.status();
+    return Status::IoError(std::string("archive writer: ") + ArchiveError(writer_.get()));
+  }
+
+  Status WriteData(const void* data, size_t size) {
+    la_ssize_t n = archive_write_data(writer_.get(), data, size);
+    if (n < 0) return WriterError();
+    return Status::Ok();
+  }
+
+  // Writes `size` zero bytes of a hole (the pax writer drops them again using
+  // the sparse map; this is how libarchive's own tools feed sparse files).
+  Status WriteZeros(int64_t size) {
+    std::memset(buffer_.data(), 0, buffer_.size());
+    while (size > 0) {
+      size_t n = size > static_cast<int64_t>(buffer_.size()) ? buffer_.size() : static_cast<size_t>(size);
+      CLAWBACK_RETURN_IF_ERROR(WriteData(buffer_.data(), n));
+      size -= static_cast<int64_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  // Copies [offset, offset+length) of the file; false in *short_read when the
+  // file ended early (the writer pads the entry with zeros on finish).
+  Status CopyRange(const WalkEntry& e, int64_t offset, int64_t length, bool* short_read) {
+    while (length > 0) {
+      CLAWBACK_RETURN_IF_ERROR(CheckCancel());
+      size_t want = length > static_cast<int64_t>(buffer_.size()) ? buffer_.size() : static_cast<size_t>(length);
+      ssize_t n = pread(e.fd, buffer_.data(), want, offset);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        Warn("read error in " + e.container_path + " (rest of the file stored as zeros): " + std::strerror(errno));
+        *short_read = true;
+        return Status::Ok();
+      }
+      if (n == 0) {
+        *short_read = true;
+        return Status::Ok();
+      }
+      CLAWBACK_RETURN_IF_ERROR(WriteData(buffer_.data(), static_cast<size_t>(n)));
+      summary_.bytes_read += static_cast<uint64_t>(n);
+      offset += n;
+      length -= n;
+    }
+    return Status::Ok();
+  }
+
+  Status CopyFileData(const WalkEntry& e, archive_entry* entry) {
+    const int64_t size = archive_entry_size(entry);
+    bool short_read = false;
+    if (archive_entry_sparse_reset(entry) > 0) {
+      int64_t progress = 0, offset = 0, length = 0;
+      while (!short_read && archive_entry_sparse_next(entry, &offset, &length) == ARCHIVE_OK) {
+        if (offset > progress) CLAWBACK_RETURN_IF_ERROR(WriteZeros(offset - progress));
+        CLAWBACK_RETURN_IF_ERROR(CopyRange(e, offset, length, &short_read));
+        progress = offset + length;
+      }
+      if (!short_read && progress < size) CLAWBACK_RETURN_IF_ERROR(WriteZeros(size - progress));
+    } else {
+      posix_fadvise(e.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+      CLAWBACK_RETURN_IF_ERROR(CopyRange(e, 0, size, &short_read));
+    }
+    struct stat after;
+    if (short_read) {
+      Warn("file shrank while being read (padded with zeros): " + e.container_path);
+    } else if (fstat(e.fd, &after) == 0 &&
+               (after.st_size != e.st.st_size || after.st_mtim.tv_sec != e.st.st_mtim.tv_sec ||
+                after.st_mtim.tv_nsec != e.st.st_mtim.tv_nsec)) {
+      Warn("file changed while being read: " + e.container_path);
+    }
+    return Status::Ok();
+  }
+
+  const BackupOptions& options_;
+  ZstdCompressor& compressor_;
+  BackupSummary& summary_;
+  OwnerDb owners_;  // outlives disk_ (its lookups point here)
+  ArchiveReader disk_;
+  ArchiveWriter writer_;
+  ArchiveEntry entry_;
+  LinkResolver resolver_;
+  std::vector<char> buffer_;
+  uint64_t warning_count_ = 0;
+};
+
+}  // namespace
+
+Status CheckBackupPathsExist(const BackupOptions& options, const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) CLAWBACK_RETURN_IF_ERROR(CheckPathBelowRoot(options.root, path));
+  return Status::Ok();
+}
+
+Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vector<std::string>& paths,
+                                  ChunkSink& sink) {
+  int threads = options.threads > 0 ? options.threads : DefaultCompressionThreads();
+  Result<std::unique_ptr<ZstdCompressor>> compressor =
+      ZstdCompressor::Create(options.compression_level, threads, sink);
+  if (!compressor.ok()) return compressor.status();
+
+  BackupSummary summary;
+  Status status;
+  {
+    BackupArchiver archiver(options, **compressor, summary);
+    status = archiver.Open();
+    for (size_t i = 0; status.ok() && i < paths.size(); ++i)
+      status = WalkTree(options.root, paths[i], archiver, options.cancel);
+    if (status.ok()) status = archiver.Close();
+    archiver.FinishWarnings();
+    // On failure nothing more may reach the sink: freeing the writer would
+    // otherwise emit an end-of-archive marker after a broken entry.
+    if (!status.ok()) (*compressor)->Abandon();
+  }
+  if (status.ok()) status = (*compressor)->Finish();
+  if (!status.ok()) return status;
+  summary.bytes_sent = (*compressor)->bytes_out();
+  summary.sha256 = (*compressor)->sha256_hex();
+  return summary;
+}
+
+}  // namespace clawback::agent

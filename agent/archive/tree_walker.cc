@@ -1,0 +1,222 @@
+#include "agent/archive/tree_walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "agent/archive/pseudo_fs.h"
+#include "shared/path_rules.h"
+
+namespace clawback::agent {
+namespace {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~UniqueFd() { Reset(); }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string Errno(int err) { return std::strerror(err); }
+
+// The directory holding `path` (opened below root) and the last component's
+// name ("." for the root itself).
+struct ParentDir {
+  UniqueFd fd;
+  std::string name;
+};
+
+Result<ParentDir> OpenParent(const std::string& root, const std::string& path) {
+  ParentDir out;
+  out.fd = UniqueFd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!out.fd.valid()) return Status::IoError("cannot open backup root " + root + ": " + Errno(errno));
+  if (path == "/") {
+    out.name = ".";
+    return out;
+  }
+  // Inside a container (root "/") the kernel resolves symlinks within the
+  // container's own namespace; below any other root they could point anywhere
+  // on the host, so they are refused.
+  const int follow = root == "/" ? 0 : O_NOFOLLOW;
+  size_t pos = 1;
+  for (;;) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) break;
+    std::string component = path.substr(pos, slash - pos);
+    int fd = openat(out.fd.get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | follow);
+    if (fd < 0) {
+      int err = errno;
+      std::string prefix = path.substr(0, slash);
+      if (err == ENOENT) return Status::InvalidArgument("path does not exist: " + path);
+      if (err == ELOOP || err == ENOTDIR)
+        return Status::InvalidArgument("path goes through a symlink or non-directory " + prefix + ": " + path);
+      return Status::IoError("cannot open " + prefix + ": " + Errno(err));
+    }
+    out.fd = UniqueFd(fd);
+    pos = slash + 1;
+  }
+  out.name = path.substr(pos);
+  return out;
+}
+
+struct Frame {
+  UniqueFd fd;
+  std::string container_path;
+  dev_t dev;
+  std::vector<std::string> names;
+  size_t next = 0;
+};
+
+class Walker {
+ public:
+  Walker(const std::string& root, WalkVisitor& visitor)
+      : root_(root), host_prefix_(root == "/" ? "" : root), visitor_(visitor) {
+    while (!host_prefix_.empty() && host_prefix_.back() == '/') host_prefix_.pop_back();
+  }
+
+  Status Run(const std::string& path, const std::atomic<bool>* cancel) {
+    Result<ParentDir> parent = OpenParent(root_, path);
+    if (!parent.ok()) return parent.status();
+    CLAWBACK_RETURN_IF_ERROR(Handle(parent->fd.get(), parent->name.c_str(), path, std::nullopt));
+    while (!stack_.empty()) {
+      if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return Status::Canceled("backup canceled");
+      Frame& top = stack_.back();
+      if (top.next == top.names.size()) {
+        stack_.pop_back();
+        continue;
+      }
+      // Copies: Handle may grow stack_ and move `top`.
+      std::string name = std::move(top.names[top.next++]);
+      std::string child = top.container_path == "/" ? "/" + name : top.container_path + "/" + name;
+      int dir_fd = top.fd.get();
+      dev_t dev = top.dev;
+      CLAWBACK_RETURN_IF_ERROR(Handle(dir_fd, name.c_str(), child, dev));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status Handle(int parent_fd, const char* name, const std::string& cpath, std::optional<dev_t> parent_dev) {
+    if (IsExcludedSystemPath(cpath)) return Status::Ok();
+    struct stat st;
+    if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      Unreadable(cpath, "cannot stat", errno);
+      return Status::Ok();
+    }
+    if (S_ISSOCK(st.st_mode)) return Status::Ok();  // sockets cannot be archived; tar skips them too
+
+    UniqueFd fd;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+      const bool dir = S_ISDIR(st.st_mode);
+      fd = UniqueFd(openat(parent_fd, name,
+                           O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (dir ? O_DIRECTORY : 0)));
+      if (!fd.valid()) {
+        Unreadable(cpath, "cannot open", errno);
+        return Status::Ok();
+      }
+      struct stat opened;
+      if (fstat(fd.get(), &opened) != 0 || (opened.st_mode & S_IFMT) != (st.st_mode & S_IFMT)) {
+        visitor_.Warn("changed while being read, skipped: " + cpath);
+        return Status::Ok();
+      }
+      st = opened;
+      // Only a device change can enter another filesystem; statfs only there.
+      if (dir && (!parent_dev || *parent_dev != st.st_dev) && IsOnPseudoFilesystem(fd.get())) return Status::Ok();
+    }
+
+    std::string host = cpath == "/" ? root_ : host_prefix_ + cpath;
+    CLAWBACK_RETURN_IF_ERROR(visitor_.Visit(WalkEntry{cpath, host, st, fd.get(), parent_fd, name}));
+
+    if (S_ISDIR(st.st_mode)) {
+      Frame frame{std::move(fd), cpath, st.st_dev, {}, 0};
+      if (!ReadNames(frame.fd.get(), cpath, &frame.names)) return Status::Ok();
+      std::sort(frame.names.begin(), frame.names.end());
+      stack_.push_back(std::move(frame));
+    }
+    return Status::Ok();
+  }
+
+  bool ReadNames(int dir_fd, const std::string& cpath, std::vector<std::string>* names) {
+    int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+    DIR* dir = dup_fd >= 0 ? fdopendir(dup_fd) : nullptr;
+    if (dir == nullptr) {
+      if (dup_fd >= 0) close(dup_fd);
+      Unreadable(cpath, "cannot list directory", errno);
+      return false;
+    }
+    errno = 0;
+    while (struct dirent* d = readdir(dir)) {
+      const char* n = d->d_name;
+      if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+      names->emplace_back(n);
+    }
+    int err = errno;
+    closedir(dir);
+    if (err != 0) Unreadable(cpath, "error listing directory", err);
+    return true;
+  }
+
+  void Unreadable(const std::string& cpath, const char* what, int err) {
+    if (err == ENOENT)
+      visitor_.Warn("vanished while being read: " + cpath);
+    else
+      visitor_.Warn(std::string(what) + " " + cpath + ": " + Errno(err));
+  }
+
+  const std::string& root_;
+  std::string host_prefix_;
+  WalkVisitor& visitor_;
+  std::vector<Frame> stack_;
+};
+
+}  // namespace
+
+Status WalkTree(const std::string& root, const std::string& path, WalkVisitor& visitor,
+                const std::atomic<bool>* cancel) {
+  Walker walker(root, visitor);
+  Status s = walker.Run(path, cancel);
+  // A requested path that disappeared after CheckBackupPathsExist is a warning,
+  // like any other entry that vanishes mid-backup.
+  if (s.code() == Status::Code::kInvalidArgument && s.message().rfind("path does not exist", 0) == 0) {
+    visitor.Warn("vanished while being read: " + path);
+    return Status::Ok();
+  }
+  return s;
+}
+
+Status CheckPathBelowRoot(const std::string& root, const std::string& path) {
+  Result<ParentDir> parent = OpenParent(root, path);
+  if (!parent.ok()) return parent.status();
+  struct stat st;
+  if (fstatat(parent->fd.get(), parent->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::InvalidArgument("path does not exist: " + path);
+    return Status::IoError("cannot stat " + path + ": " + Errno(errno));
+  }
+  return Status::Ok();
+}
+
+}  // namespace clawback::agent

@@ -1,0 +1,99 @@
+// How the controller talks to agents: mTLS client connections that check the
+// agent's certificate carries spiffe://claworc/instance/<that instance's name>,
+// so one agent can never stand in for another instance.
+//
+// Also owns the background prober that keeps each instance's status
+// (`running` / `unreachable` / `unknown`, with a reason) without probing on
+// every API request. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/store/model.h"
+#include "shared/status.h"
+
+namespace clawback::controller {
+
+struct InstanceHealth {
+  std::string status = "unknown";   // "running" | "unreachable" | "unknown"
+  std::string reason;               // empty when running
+  std::string agent_version;
+  UnixTime checked_at = 0;
+};
+
+// Receives a backup stream as it arrives. Return non-OK to abort the transfer.
+class ArchiveReceiver {
+ public:
+  virtual ~ArchiveReceiver() = default;
+  virtual Status OnData(const char* data, size_t size) = 0;
+};
+
+// What the agent's trailers said at the end of a whole stream.
+struct StreamSummary {
+  uint64_t entries = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_sent = 0;
+  std::string sha256;
+  std::vector<std::string> warnings;
+};
+
+// Supplies the archive for a restore, in order; 0 bytes means end.
+class ArchiveProvider {
+ public:
+  virtual ~ArchiveProvider() = default;
+  virtual uint64_t TotalSize() const = 0;
+  virtual Result<size_t> Read(char* buf, size_t capacity) = 0;
+};
+
+struct AgentRestoreResult {
+  uint64_t entries_written = 0;
+  uint64_t bytes_written = 0;
+  std::string skipped_json = "[]";
+  std::vector<std::string> warnings;
+};
+
+class AgentConnector {
+ public:
+  virtual ~AgentConnector() = default;
+
+  // Probes one instance now (GET /v1/info over mTLS, identity checked).
+  virtual InstanceHealth Probe(const Instance& instance) = 0;
+  // Last known health from the background prober (or "unknown").
+  virtual InstanceHealth Health(Id instance_id) const = 0;
+  // Starts/stops the background prober over store instances every `interval`.
+  virtual void StartProber(std::function<std::vector<Instance>()> list_instances,
+                           std::chrono::seconds interval) = 0;
+  virtual void StopProber() = 0;
+
+  // POST /v1/backup; calls receiver.OnData for every chunk; on a whole stream
+  // returns the trailers. Unavailable (unreachable), Unauthenticated (identity
+  // mismatch), InvalidArgument (agent said 400: path missing ...), Corruption
+  // (stream cut, no final chunk), DeadlineExceeded (no byte for
+  // stall_timeout), Canceled (cancel flag set).
+  virtual Result<StreamSummary> Backup(const Instance& instance, const std::vector<std::string>& paths,
+                                       ArchiveReceiver& receiver, const std::atomic<bool>& cancel,
+                                       std::chrono::seconds stall_timeout) = 0;
+  // POST /v1/restore with the provider's bytes; returns the agent's summary.
+  virtual Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider,
+                                             const std::atomic<bool>& cancel,
+                                             std::chrono::seconds stall_timeout,
+                                             std::function<void(uint64_t)> on_progress) = 0;
+};
+
+struct AgentClientFiles {
+  std::string ca_file, cert_file, key_file;   // <data>/pki/{ca,controller}.{crt,key}
+};
+
+// Loads the controller's client identity. Fails with a clear message when the
+// files are missing or the certificate lacks spiffe://claworc/controller.
+Result<std::unique_ptr<AgentConnector>> MakeAgentConnector(const AgentClientFiles& files);
+
+}  // namespace clawback::controller

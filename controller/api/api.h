@@ -1,0 +1,52 @@
+// The REST API of docs/api.md as one RequestHandler for HttpServer: the route
+// table (router.h), the handlers (one file per noun), the OpenAPI document at
+// /api/v1/openapi.json, /healthz, /metrics and the dashboard at /.
+//
+// Every request runs the same steps, in the router, before a handler does any
+// work: match the route (404/405 JSON otherwise), authenticate (401), check
+// CSRF for cookie mutations (403), check the JSON content type and parse the
+// body (415/400), load the records the route names and call
+// auth::Authorize with the route's Action and those records (401/403/404).
+// Handlers therefore never check roles themselves.
+//
+// ApiContext holds references to the controller's services; they must outlive
+// the handler. The handler is thread-safe (every service it uses is).
+#pragma once
+
+#include <string>
+
+#include "controller/api/server.h"
+
+namespace clawback::controller {
+class Store;
+class Clock;
+class TransferService;
+class Scheduler;
+class AgentConnector;
+class Metrics;
+namespace auth {
+class SessionManager;
+class UserAdmin;
+class AuditLog;
+}  // namespace auth
+}  // namespace clawback::controller
+
+namespace clawback::controller::api {
+
+struct ApiContext {
+  Store& store;
+  const Clock& clock;
+  auth::SessionManager& sessions;
+  auth::UserAdmin& users;
+  auth::AuditLog& audit;
+  TransferService& transfers;
+  Scheduler& scheduler;
+  AgentConnector& agents;
+  Metrics& metrics;
+  std::string ca_cert_file;  // <data>/pki/ca.crt: signs agent bundles
+  std::string ca_key_file;   // <data>/pki/ca.key
+};
+
+RequestHandler MakeApiHandler(ApiContext& context);
+
+}  // namespace clawback::controller::api

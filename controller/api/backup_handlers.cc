@@ -1,0 +1,270 @@
+// /api/v1/backups and /api/v1/instances/{id}/backups: starting, listing,
+// showing, canceling, deleting and downloading backups.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "controller/api/handler_support.h"
+#include "controller/jobs/transfers.h"
+#include "controller/store/store.h"
+#include "shared/path_rules.h"
+
+namespace clawback::controller::api {
+namespace {
+
+constexpr size_t kMaxNoteBytes = 1000;
+
+Json LiveBackupJson(ApiContext& ctx, const Backup& b) {
+  std::optional<uint64_t> live;
+  if (b.status == BackupStatus::kRunning) live = ctx.transfers.LiveProgress(b.id);
+  return BackupJson(b, live);
+}
+
+Result<std::optional<BackupStatus>> StatusQuery(const HttpRequest& req) {
+  auto text = req.Query("status");
+  if (!text || text->empty()) return std::optional<BackupStatus>();
+  auto status = ParseBackupStatus(*text);
+  if (!status) {
+    return Status::InvalidArgument("status: must be one of queued, running, completed, failed, canceled");
+  }
+  return std::optional<BackupStatus>(*status);
+}
+
+HttpResponse ListPage(ApiContext& ctx, Call& call, BackupFilter filter) {
+  auto page = ReadPage(call.request);
+  if (!page.ok()) return Fail(page.status());
+  auto status = StatusQuery(call.request);
+  if (!status.ok()) return Fail(status.status());
+  filter.status = *status;
+  filter.limit = page->limit;
+  filter.offset = page->offset;
+  filter.visible_instances = auth::VisibleInstances(*call.principal);
+  int64_t total = 0;
+  auto list = ctx.store.ListBackups(filter, &total);
+  if (!list.ok()) return Fail(list.status());
+  Json backups = Json::array();
+  for (const Backup& b : *list) backups.push_back(LiveBackupJson(ctx, b));
+  return JsonResponse(200, {{"backups", backups}, {"total", total}, {"limit", page->limit}, {"offset", page->offset}});
+}
+
+HttpResponse ListAll(ApiContext& ctx, Call& call) {
+  BackupFilter filter;
+  if (auto inst = call.request.Query("instance"); inst && !inst->empty()) {
+    auto id = ParseId(*inst, "instance");
+    if (id.ok()) {
+      filter.instance_id = *id;
+    } else {
+      filter.instance_name = *inst;
+    }
+  }
+  if (auto sched = call.request.Query("schedule_id"); sched && !sched->empty()) {
+    auto id = ParseId(*sched, "schedule_id");
+    if (!id.ok()) return Fail(id.status());
+    filter.schedule_id = *id;
+  }
+  return ListPage(ctx, call, std::move(filter));
+}
+
+HttpResponse ListOfInstance(ApiContext& ctx, Call& call) {
+  BackupFilter filter;
+  filter.instance_id = call.instance->id;
+  return ListPage(ctx, call, std::move(filter));
+}
+
+HttpResponse Create(ApiContext& ctx, Call& call) {
+  auto paths = OptStringList(call.body, "paths");
+  if (!paths.ok()) return Fail(paths.status(), "paths");
+  auto note = OptString(call.body, "note");
+  if (!note.ok()) return Fail(note.status(), "note");
+  if (*note && (*note)->size() > kMaxNoteBytes) {
+    return Fail(Status::InvalidArgument("note: at most " + std::to_string(kMaxNoteBytes) + " bytes"), "note");
+  }
+  auto resolved = ResolveBackupPaths(paths->value_or(std::vector<std::string>{}));
+  if (!resolved.ok()) return Fail(resolved.status(), "paths");
+
+  BackupRequest request;
+  request.instance = *call.instance;
+  request.paths = *resolved;
+  request.note = note->value_or("");
+  request.created_by = call.principal->user.id;
+  request.created_by_name = call.principal->user.username;
+  auto backup = ctx.transfers.StartBackup(request);
+  const std::string target = backup.ok() ? "backup:" + std::to_string(backup->id) : "instance:" + call.instance->name;
+  AuditCall(ctx, call, "backup.create", target, backup.status(),
+            {{"instance", call.instance->name}, {"paths", *resolved}});
+  if (!backup.ok()) return Fail(backup.status());
+  return JsonResponse(202, {{"id", backup->id}});
+}
+
+HttpResponse Show(ApiContext& ctx, Call& call) { return JsonResponse(200, LiveBackupJson(ctx, *call.backup)); }
+
+// After a cancel, the running job needs a moment to stop and record the
+// final state; wait for it (bounded) so the caller sees the outcome.
+Result<Backup> WaitFinal(ApiContext& ctx, Id id, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    auto b = ctx.store.GetBackup(id);
+    if (!b.ok() || IsFinal(b->status) || std::chrono::steady_clock::now() >= deadline) return b;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+HttpResponse Cancel(ApiContext& ctx, Call& call) {
+  const Backup& b = *call.backup;
+  const std::string target = "backup:" + std::to_string(b.id);
+  Status st = IsFinal(b.status) ? Status::FailedPrecondition("backup " + std::to_string(b.id) + " is already " +
+                                                            std::string(BackupStatusName(b.status)))
+                                : ctx.transfers.CancelBackup(b.id);
+  AuditCall(ctx, call, "backup.cancel", target, st, {{"instance", b.instance_name}});
+  if (!st.ok()) return Fail(st);
+  auto now = WaitFinal(ctx, b.id, std::chrono::seconds(10));
+  if (!now.ok()) return Fail(Missing(now.status(), "backup", b.id));
+  return JsonResponse(200, LiveBackupJson(ctx, *now));
+}
+
+HttpResponse Delete(ApiContext& ctx, Call& call) {
+  Backup b = *call.backup;
+  const std::string target = "backup:" + std::to_string(b.id);
+  auto finish = [&](const Status& st) {
+    AuditCall(ctx, call, "backup.delete", target, st, {{"instance", b.instance_name}, {"file", BackupFileName(b)}});
+    return st.ok() ? NoContent() : Fail(st);
+  };
+  if (!IsFinal(b.status)) {
+    Status st = ctx.transfers.CancelBackup(b.id);
+    if (!st.ok() && st.code() != Status::Code::kFailedPrecondition) return finish(st);
+    auto now = WaitFinal(ctx, b.id, std::chrono::seconds(30));
+    if (!now.ok()) return finish(Missing(now.status(), "backup", b.id));
+    if (!IsFinal(now->status)) {
+      return finish(Status::Unavailable("backup " + std::to_string(b.id) + " is still stopping; try again shortly"));
+    }
+    b = *now;
+  }
+  // File first, then the record: a crash in between leaves a record without
+  // a file (visible, deletable again), never an orphan file.
+  if (!b.file_path.empty() && ::unlink(b.file_path.c_str()) != 0 && errno != ENOENT) {
+    return finish(Status::IoError("cannot delete " + b.file_path + ": " + std::strerror(errno)));
+  }
+  return finish(ctx.store.DeleteBackup(b.id));
+}
+
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t length = 0;
+};
+
+// "bytes=N-", "bytes=N-M" or "bytes=-S" against a file of `size` bytes.
+// nullopt when unsatisfiable or malformed (416); multiple ranges are not
+// supported (also 416).
+std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
+  constexpr std::string_view kPrefix = "bytes=";
+  if (header.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view spec = header.substr(kPrefix.size());
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos || spec.find(',') != std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view t, uint64_t* out) {
+    if (t.empty()) return false;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
+    return ec == std::errc() && p == t.data() + t.size();
+  };
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  if (a.empty()) {  // suffix: the last N bytes
+    uint64_t n = 0;
+    if (!number(b, &n) || n == 0 || size == 0) return std::nullopt;
+    n = std::min(n, size);
+    return ByteRange{size - n, n};
+  }
+  if (!number(a, &first) || first >= size) return std::nullopt;
+  last = size - 1;
+  if (!b.empty()) {
+    if (!number(b, &last) || last < first) return std::nullopt;
+    last = std::min(last, size - 1);
+  }
+  return ByteRange{first, last - first + 1};
+}
+
+HttpResponse Download(ApiContext& ctx, Call& call) {
+  const Backup& b = *call.backup;
+  const std::string target = "backup:" + std::to_string(b.id);
+  if (b.status != BackupStatus::kCompleted || b.file_path.empty()) {
+    return Fail(Status::FailedPrecondition("backup " + std::to_string(b.id) + " is " +
+                                           std::string(BackupStatusName(b.status)) +
+                                           "; only completed backups can be downloaded"));
+  }
+  int fd = ::open(b.file_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    Status st = errno == ENOENT ? Status::Corruption("archive file of backup " + std::to_string(b.id) + " is missing")
+                                : Status::IoError("cannot open the archive: " + std::string(std::strerror(errno)));
+    AuditCall(ctx, call, "backup.download", target, st);
+    return Fail(st);
+  }
+  auto handle = std::make_shared<UniqueFd>(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Fail(Status::IoError("cannot stat the archive: " + std::string(std::strerror(errno))));
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const std::string etag = "\"" + b.sha256 + "\"";
+
+  ByteRange range{0, size};
+  bool partial = false;
+  const std::string& range_header = call.request.Header("range");
+  const std::string& if_range = call.request.Header("if-range");
+  if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
+    auto parsed = ParseRange(range_header, size);
+    if (!parsed) {
+      HttpResponse r = ErrorResponse(Status::InvalidArgument("range not satisfiable: " + range_header +
+                                                             " (archive is " + std::to_string(size) + " bytes)"),
+                                     {}, 416);
+      r.AddHeader("Content-Range", "bytes */" + std::to_string(size));
+      return r;
+    }
+    range = *parsed;
+    partial = true;
+  }
+  AuditCall(ctx, call, "backup.download", target, Status::Ok(),
+            {{"offset", range.first}, {"length", range.length}, {"instance", b.instance_name}});
+
+  HttpResponse r;
+  r.status = partial ? 206 : 200;
+  r.content_type = "application/zstd";
+  r.AddHeader("Content-Disposition", "attachment; filename=\"" + BackupFileName(b) + "\"");
+  r.AddHeader("Accept-Ranges", "bytes");
+  r.AddHeader("ETag", etag);
+  r.AddHeader("Cache-Control", "private, no-cache");
+  if (partial) {
+    r.AddHeader("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                     std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
+  }
+  r.file = FileSlice{handle, range.first, range.length};
+  return r;
+}
+
+}  // namespace
+
+std::vector<Route> BackupRoutes() {
+  using A = auth::Action;
+  auto instance = ResolveInstanceParam();
+  auto backup = ResolveBackupParam();
+  std::vector<Route> r;
+  r.push_back({"GET", "/api/v1/backups", Access::kSignedIn, A::kListBackups, nullptr, ListAll,
+               "Backups visible to you, newest first (filters: instance, status, schedule_id)", false});
+  r.push_back({"GET", "/api/v1/instances/{id}/backups", Access::kSignedIn, A::kViewInstance, instance,
+               ListOfInstance, "One instance's backups, newest first", false});
+  r.push_back({"POST", "/api/v1/instances/{id}/backups", Access::kSignedIn, A::kCreateBackup, instance, Create,
+               "Start a backup of the instance", true});
+  r.push_back({"GET", "/api/v1/backups/{id}", Access::kSignedIn, A::kViewBackup, backup, Show, "One backup", false});
+  r.push_back({"DELETE", "/api/v1/backups/{id}", Access::kSignedIn, A::kDeleteBackup, backup, Delete,
+               "Delete a backup's file and record (cancels a running one first)", false});
+  r.push_back({"POST", "/api/v1/backups/{id}/cancel", Access::kSignedIn, A::kCancelBackup, backup, Cancel,
+               "Cancel a queued or running backup", false});
+  r.push_back({"GET", "/api/v1/backups/{id}/download", Access::kSignedIn, A::kDownloadBackup, backup, Download,
+               "Download the archive (Range requests resume)", false});
+  return r;
+}
+
+}  // namespace clawback::controller::api

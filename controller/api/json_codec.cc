@@ -1,0 +1,209 @@
+#include "controller/api/json_codec.h"
+
+#include <ctime>
+
+#include <charconv>
+
+namespace clawback::controller::api {
+
+std::string FormatRfc3339(UnixTime t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Json TimeJson(UnixTime t) {
+  if (t == 0) return nullptr;
+  return FormatRfc3339(t);
+}
+
+Result<UnixTime> ParseTime(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc() && p == text.data() + text.size()) return v;
+  std::tm tm{};
+  std::string s(text);
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end != '\0') {
+    return Status::InvalidArgument("not an RFC 3339 UTC time (2026-11-25T02:00:00Z): " + s);
+  }
+  return static_cast<UnixTime>(timegm(&tm));
+}
+
+std::string BackupFileName(const Backup& b) {
+  size_t slash = b.file_path.find_last_of('/');
+  return slash == std::string::npos ? b.file_path : b.file_path.substr(slash + 1);
+}
+
+Json UserJson(const User& u, const std::vector<Id>& instance_ids) {
+  return {{"id", u.id},
+          {"username", u.username},
+          {"role", std::string(RoleName(u.role))},
+          {"can_create_instances", u.can_create_instances},
+          {"instance_ids", instance_ids},
+          {"created_at", TimeJson(u.created_at)}};
+}
+
+Json InstanceJson(const Instance& i, const InstanceHealth& health, const std::optional<Backup>& latest) {
+  return {{"id", i.id},
+          {"name", i.name},
+          {"agent_url", i.agent_url},
+          {"status", health.status},
+          {"status_reason", health.reason},
+          {"agent_version", health.agent_version},
+          {"checked_at", TimeJson(health.checked_at)},
+          {"created_at", TimeJson(i.created_at)},
+          {"latest_backup", latest ? BackupJson(*latest) : Json(nullptr)}};
+}
+
+Json BackupJson(const Backup& b, std::optional<uint64_t> live_progress) {
+  return {{"id", b.id},
+          {"instance_id", b.instance_id},
+          {"instance_name", b.instance_name},
+          {"status", std::string(BackupStatusName(b.status))},
+          {"paths", b.paths},
+          {"note", b.note},
+          {"file_name", b.status == BackupStatus::kCompleted ? BackupFileName(b) : std::string()},
+          {"size_bytes", b.size_bytes},
+          {"sha256", b.sha256},
+          {"entries", b.entries},
+          {"progress_bytes", live_progress.value_or(b.progress_bytes)},
+          {"error_message", b.error_message},
+          {"warnings", b.warnings},
+          {"created_by", b.created_by_name},
+          {"schedule_id", b.schedule_id ? Json(*b.schedule_id) : Json(nullptr)},
+          {"created_at", TimeJson(b.created_at)},
+          {"started_at", TimeJson(b.started_at)},
+          {"completed_at", TimeJson(b.completed_at)}};
+}
+
+Json RestoreJson(const Restore& r) {
+  Json skipped = Json::parse(r.skipped_json, nullptr, false);
+  if (skipped.is_discarded() || !skipped.is_array()) skipped = Json::array();
+  return {{"id", r.id},
+          {"backup_id", r.backup_id},
+          {"target_instance_id", r.target_instance_id},
+          {"target_instance_name", r.target_instance_name},
+          {"status", std::string(BackupStatusName(r.status))},
+          {"entries_written", r.entries_written},
+          {"bytes_written", r.bytes_written},
+          {"progress_bytes", r.progress_bytes},
+          {"skipped", skipped},
+          {"error_message", r.error_message},
+          {"created_by", r.created_by_name},
+          {"created_at", TimeJson(r.created_at)},
+          {"started_at", TimeJson(r.started_at)},
+          {"completed_at", TimeJson(r.completed_at)}};
+}
+
+Json ScheduleJson(const Schedule& s, const std::string& description, const Json& next_runs) {
+  return {{"id", s.id},
+          {"name", s.name},
+          {"all_instances", s.all_instances},
+          {"instance_ids", s.instance_ids},
+          {"cron", s.cron},
+          {"timezone", s.timezone},
+          {"paths", s.paths},
+          {"note", s.note},
+          {"enabled", s.enabled},
+          {"retention",
+           {{"keep_last", s.retention.keep_last},
+            {"keep_hourly", s.retention.keep_hourly},
+            {"keep_daily", s.retention.keep_daily},
+            {"keep_weekly", s.retention.keep_weekly},
+            {"keep_monthly", s.retention.keep_monthly}}},
+          {"description", description},
+          {"next_runs", next_runs},
+          {"last_run_at", TimeJson(s.last_run_at)},
+          {"last_result", s.last_result},
+          {"created_by", s.created_by},
+          {"created_at", TimeJson(s.created_at)}};
+}
+
+Json AuditJson(const AuditEvent& e) {
+  Json detail = Json::parse(e.detail_json, nullptr, false);
+  if (detail.is_discarded()) detail = Json::object();
+  return {{"id", e.id},         {"at", TimeJson(e.at)},   {"actor", e.actor},     {"source", e.source},
+          {"action", e.action}, {"target", e.target},     {"outcome", e.outcome}, {"detail", detail}};
+}
+
+Json ApiTokenJson(const ApiToken& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"created_at", TimeJson(t.created_at)},
+          {"last_used_at", TimeJson(t.last_used_at)},
+          {"revoked", t.revoked}};
+}
+
+Result<Json> ParseObject(const std::string& body) {
+  if (body.empty()) return Json::object();
+  Json j = Json::parse(body, nullptr, false);
+  if (j.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
+  if (!j.is_object()) return Status::InvalidArgument("request body must be a JSON object");
+  return j;
+}
+
+namespace {
+Status WrongType(const char* field, const char* what) {
+  return Status::InvalidArgument(std::string(field) + ": must be " + what);
+}
+}  // namespace
+
+Result<std::optional<std::string>> OptString(const Json& obj, const char* field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return WrongType(field, "a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::string> ReqString(const Json& obj, const char* field) {
+  auto v = OptString(obj, field);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return Status::InvalidArgument(std::string(field) + ": is required");
+  return std::move(**v);
+}
+
+Result<std::optional<bool>> OptBool(const Json& obj, const char* field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return WrongType(field, "true or false");
+  return std::optional<bool>(it->get<bool>());
+}
+
+Result<std::optional<int64_t>> OptInt(const Json& obj, const char* field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::optional<int64_t>();
+  if (!it->is_number_integer()) return WrongType(field, "an integer");
+  return std::optional<int64_t>(it->get<int64_t>());
+}
+
+Result<std::optional<std::vector<std::string>>> OptStringList(const Json& obj, const char* field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::optional<std::vector<std::string>>();
+  if (!it->is_array()) return WrongType(field, "an array of strings");
+  std::vector<std::string> out;
+  for (const auto& e : *it) {
+    if (!e.is_string()) return WrongType(field, "an array of strings");
+    out.push_back(e.get<std::string>());
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
+Result<std::optional<std::vector<Id>>> OptIdList(const Json& obj, const char* field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::optional<std::vector<Id>>();
+  if (!it->is_array()) return WrongType(field, "an array of ids");
+  std::vector<Id> out;
+  for (const auto& e : *it) {
+    if (!e.is_number_integer() || e.get<int64_t>() <= 0) return WrongType(field, "an array of ids");
+    out.push_back(e.get<Id>());
+  }
+  return std::optional<std::vector<Id>>(std::move(out));
+}
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace clawback::controller::api

@@ -1,0 +1,103 @@
+// /api/v1/backups/{id}/restore and /api/v1/restores: restoring a backup into
+// an instance and following the restore.
+#include "controller/api/handler_support.h"
+#include "controller/jobs/transfers.h"
+#include "controller/store/store.h"
+
+namespace clawback::controller::api {
+namespace {
+
+// The body is read before any record, so a malformed request gets the same
+// 400 whether or not the backup exists.
+Result<auth::ResourceRef> ResolveRestoreInto(ApiContext& ctx, Call& call) {
+  auto target_id = OptInt(call.body, "instance_id");
+  if (!target_id.ok()) return target_id.status();
+  if (!*target_id || **target_id <= 0) return Status::InvalidArgument("instance_id: is required (the target instance's id)");
+  auto id = PathId(call, "id", "backup");
+  if (!id.ok()) return id.status();
+  auto backup = ctx.store.GetBackup(*id);
+  if (!backup.ok()) return Missing(backup.status(), "backup", *id);
+  auto target = ctx.store.GetInstance(**target_id);
+  if (!target.ok()) return Missing(target.status(), "instance", **target_id);
+  call.backup = *backup;
+  call.target = *target;
+  return auth::ResourceRef::RestoreInto(backup->id, backup->instance_id, target->id);
+}
+
+// An existing restore is visible with access to its source and its target.
+// A restore whose backup was deleted has no known source: admins only.
+Result<Id> SourceInstanceOf(ApiContext& ctx, const Restore& r) {
+  auto backup = ctx.store.GetBackup(r.backup_id);
+  if (backup.ok()) return backup->instance_id;
+  if (backup.status().code() == Status::Code::kNotFound) return Id{0};
+  return backup.status();
+}
+
+Result<auth::ResourceRef> ResolveRestore(ApiContext& ctx, Call& call) {
+  auto id = PathId(call, "id", "restore");
+  if (!id.ok()) return id.status();
+  auto restore = ctx.store.GetRestore(*id);
+  if (!restore.ok()) return Missing(restore.status(), "restore", *id);
+  auto source = SourceInstanceOf(ctx, *restore);
+  if (!source.ok()) return source.status();
+  call.restore = *restore;
+  return auth::ResourceRef::Restore(restore->id, *source, restore->target_instance_id);
+}
+
+HttpResponse Start(ApiContext& ctx, Call& call) {
+  RestoreRequest request;
+  request.backup = *call.backup;
+  request.target = *call.target;
+  request.created_by = call.principal->user.id;
+  request.created_by_name = call.principal->user.username;
+  auto restore = ctx.transfers.StartRestore(request);
+  const std::string target = restore.ok() ? "restore:" + std::to_string(restore->id)
+                                          : "backup:" + std::to_string(call.backup->id);
+  AuditCall(ctx, call, "restore.start", target, restore.status(),
+            {{"backup_id", call.backup->id}, {"target_instance", call.target->name}});
+  if (!restore.ok()) return Fail(restore.status());
+  return JsonResponse(202, {{"id", restore->id}});
+}
+
+HttpResponse List(ApiContext& ctx, Call& call) {
+  std::optional<Id> backup_id;
+  if (auto text = call.request.Query("backup_id"); text && !text->empty()) {
+    auto id = ParseId(*text, "backup_id");
+    if (!id.ok()) return Fail(id.status());
+    backup_id = *id;
+  }
+  auto page = ReadPage(call.request, 100);
+  if (!page.ok()) return Fail(page.status());
+  // Filter before limiting, so a user sees up to `limit` of their own among
+  // the newest 500.
+  auto all = ctx.store.ListRestores(backup_id, call.principal->is_admin() ? page->limit : 500);
+  if (!all.ok()) return Fail(all.status());
+  Json list = Json::array();
+  for (const Restore& r : *all) {
+    if (static_cast<int>(list.size()) >= page->limit) break;
+    auto source = SourceInstanceOf(ctx, r);
+    if (!source.ok()) return Fail(source.status());
+    if (auth::Authorize(call.caller(), auth::Action::kViewRestore, auth::ResourceRef::Restore(r.id, *source, r.target_instance_id)).ok()) {
+      list.push_back(RestoreJson(r));
+    }
+  }
+  return JsonResponse(200, {{"restores", list}});
+}
+
+HttpResponse Show(ApiContext& ctx, Call& call) { return JsonResponse(200, RestoreJson(*call.restore)); }
+
+}  // namespace
+
+std::vector<Route> RestoreRoutes() {
+  using A = auth::Action;
+  std::vector<Route> r;
+  r.push_back({"POST", "/api/v1/backups/{id}/restore", Access::kSignedIn, A::kRestore, ResolveRestoreInto, Start,
+               "Restore a completed backup into a running instance", true});
+  r.push_back({"GET", "/api/v1/restores", Access::kSignedIn, A::kListRestores, nullptr, List,
+               "Restores visible to you, newest first (filter: backup_id)", false});
+  r.push_back({"GET", "/api/v1/restores/{id}", Access::kSignedIn, A::kViewRestore, ResolveRestore, Show,
+               "One restore", false});
+  return r;
+}
+
+}  // namespace clawback::controller::api

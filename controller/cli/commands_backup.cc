@@ -1,0 +1,570 @@
+// backup create|list|show|download|delete|cancel|restore.
+//
+// Downloads stream to <FILE>.partial with a bounded buffer, resume with
+// `Range: bytes=N-` when a .partial is already there, and are renamed into
+// place only after the SHA-256 of the whole file matches the backup's. A
+// broken transfer leaves the .partial for the next run; a corrupt one is
+// deleted.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "controller/cli/commands.h"
+#include "controller/cli/output.h"
+
+namespace clawback::controller::cli {
+namespace {
+
+struct CreateOptions {
+  std::string instance;
+  std::vector<std::string> paths;
+  std::string note;
+  bool wait = false;
+};
+
+struct ListOptions {
+  std::string instance;
+  std::string status;
+  std::string schedule_id;
+  int limit = 50;
+  int offset = 0;
+};
+
+struct DownloadOptions {
+  int64_t id = 0;
+  std::string output;
+  bool force = false;
+};
+
+struct RestoreOptions {
+  int64_t id = 0;
+  std::string target;
+  bool wait = false;
+};
+
+std::string BackupPath(int64_t id) { return "/backups/" + std::to_string(id); }
+
+uint64_t UintField(const Json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return 0;
+  return object[key].get<uint64_t>();
+}
+
+std::string SizeText(const Json& b) {
+  std::string status = b.value("status", "");
+  if (status == "running") return FormatBytes(UintField(b, "progress_bytes")) + "...";
+  if (status != "completed") return "-";
+  return FormatBytes(UintField(b, "size_bytes"));
+}
+
+std::string BackupSummary(const Json& b) {
+  return "backup " + Field(b, "id") + " of " + Field(b, "instance_name") + " completed: " +
+         FormatBytes(UintField(b, "size_bytes")) + ", " + Field(b, "entries") + " entries, sha256 " +
+         Field(b, "sha256");
+}
+
+// Polls GET /backups/{id} until it ends. OK only for `completed`.
+Status WaitForBackup(CommandContext& ctx, ApiClient& api, int64_t id) {
+  ProgressBar bar(ctx.err(), "backup " + std::to_string(id), 0, ctx.progress_enabled());
+  int transient_failures = 0;
+  for (;;) {
+    auto backup = api.Get(BackupPath(id));
+    if (!backup.ok()) {
+      // A restarting or briefly overloaded server is not the backup failing.
+      if (backup.status().code() == Status::Code::kUnavailable && ++transient_failures < 10) {
+        PollPause();
+        continue;
+      }
+      return backup.status();
+    }
+    transient_failures = 0;
+    std::string status = backup->value("status", "");
+    if (status == "completed") {
+      bar.Update(UintField(*backup, "size_bytes"));
+      bar.Finish();
+      if (ctx.json()) {
+        PrintJson(ctx.out(), *backup);
+      } else {
+        ctx.out() << BackupSummary(*backup) << "\n";
+        for (const auto& w : (*backup)["warnings"]) {
+          ctx.err() << "warning: " << (w.is_string() ? w.get<std::string>() : w.dump()) << "\n";
+        }
+      }
+      return Status::Ok();
+    }
+    if (status == "failed" || status == "canceled") {
+      if (ctx.json()) PrintJson(ctx.out(), *backup);
+      std::string reason = backup->value("error_message", "");
+      std::string message = "backup " + std::to_string(id) + " " + status + (reason.empty() ? "" : ": " + reason);
+      return status == "failed" ? Status::Unavailable(message) : Status::Canceled(message);
+    }
+    bar.Update(UintField(*backup, "progress_bytes"));
+    PollPause();
+  }
+}
+
+Status Create(CommandContext& ctx, const CreateOptions& opts) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  auto id = (*api)->InstanceId(opts.instance);
+  if (!id.ok()) return id.status();
+  Json body = Json::object();
+  if (!opts.paths.empty()) body["paths"] = opts.paths;
+  if (!opts.note.empty()) body["note"] = opts.note;
+  auto created = (*api)->Post("/instances/" + std::to_string(*id) + "/backups", body);
+  if (!created.ok()) return created.status();
+  int64_t backup_id = (*created)["id"].get<int64_t>();
+  if (opts.wait) return WaitForBackup(ctx, **api, backup_id);
+  if (ctx.json()) {
+    PrintJson(ctx.out(), *created);
+  } else {
+    ctx.out() << "Backup " << backup_id << " of " << opts.instance << " queued.\n";
+  }
+  return Status::Ok();
+}
+
+Status List(CommandContext& ctx, const ListOptions& opts) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  std::string query = QueryString({{"instance", opts.instance},
+                                   {"status", opts.status},
+                                   {"schedule_id", opts.schedule_id},
+                                   {"limit", std::to_string(opts.limit)},
+                                   {"offset", opts.offset > 0 ? std::to_string(opts.offset) : ""}});
+  auto list = (*api)->Get("/backups" + query);
+  if (!list.ok()) return list.status();
+  if (ctx.json()) {
+    PrintJson(ctx.out(), *list);
+    return Status::Ok();
+  }
+  Table table({"id", "instance", "status", "size", "entries", "created", "note"});
+  for (const auto& b : (*list)["backups"]) {
+    table.AddRow({Field(b, "id"), Field(b, "instance_name"), Field(b, "status"), SizeText(b), Field(b, "entries"),
+                  ShortTime(b, "created_at"), Field(b, "note")});
+  }
+  ctx.out() << table.Render();
+  uint64_t total = UintField(*list, "total");
+  if (total > table.rows() + static_cast<uint64_t>(opts.offset)) {
+    ctx.err() << "(showing " << table.rows() << " of " << total << "; use --limit/--offset for more)\n";
+  }
+  return Status::Ok();
+}
+
+Status Show(CommandContext& ctx, int64_t id) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  auto backup = (*api)->Get(BackupPath(id));
+  if (!backup.ok()) return backup.status();
+  if (ctx.json()) {
+    PrintJson(ctx.out(), *backup);
+    return Status::Ok();
+  }
+  const Json& b = *backup;
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"id", Field(b, "id")},
+      {"instance", Field(b, "instance_name") + " (id " + Field(b, "instance_id") + ")"},
+      {"status", Field(b, "status")},
+      {"paths", Field(b, "paths")},
+      {"note", Field(b, "note")},
+      {"file", Field(b, "file_name")},
+      {"size", b.value("status", "") == "completed" ? FormatBytes(UintField(b, "size_bytes")) + " (" +
+                                                          Field(b, "size_bytes") + " bytes)"
+                                                    : "-"},
+      {"progress", FormatBytes(UintField(b, "progress_bytes"))},
+      {"entries", Field(b, "entries")},
+      {"sha256", Field(b, "sha256")},
+      {"schedule", Field(b, "schedule_id")},
+      {"created by", Field(b, "created_by")},
+      {"created", ShortTime(b, "created_at")},
+      {"started", ShortTime(b, "started_at")},
+      {"completed", ShortTime(b, "completed_at")}};
+  if (Field(b, "error_message") != "-") fields.emplace_back("error", Field(b, "error_message"));
+  if (Field(b, "warnings") != "-") fields.emplace_back("warnings", Field(b, "warnings"));
+  ctx.out() << RenderFields(fields);
+  return Status::Ok();
+}
+
+Status Delete(CommandContext& ctx, int64_t id) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  CLAWBACK_RETURN_IF_ERROR((*api)->Delete(BackupPath(id)).status());
+  if (!ctx.json()) ctx.out() << "Backup " << id << " deleted.\n";
+  return Status::Ok();
+}
+
+Status Cancel(CommandContext& ctx, int64_t id) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  auto backup = (*api)->Post(BackupPath(id) + "/cancel", Json::object());
+  if (!backup.ok()) return backup.status();
+  if (ctx.json()) {
+    PrintJson(ctx.out(), *backup);
+  } else {
+    ctx.out() << "Backup " << id << " is " << Field(*backup, "status") << ".\n";
+  }
+  return Status::Ok();
+}
+
+// ---- download ---------------------------------------------------------
+
+struct EvpMdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+// SHA-256 over everything fed to it.
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { Reset(); }
+  void Reset() { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
+  void Update(const char* data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
+  std::string HexDigest() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_DigestFinal_ex(ctx_.get(), digest, &size);
+    static const char* kHex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < size; ++i) {
+      out.push_back(kHex[digest[i] >> 4]);
+      out.push_back(kHex[digest[i] & 0xf]);
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> ctx_;
+};
+
+// An owned file descriptor.
+class File {
+ public:
+  File() = default;
+  explicit File(int fd) : fd_(fd) {}
+  ~File() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  int get() const { return fd_; }
+  Status Close(const std::string& path) {
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return Status::IoError("cannot close " + path + ": " + std::strerror(errno));
+    return Status::Ok();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IoError("cannot write " + path + ": " + std::strerror(errno));
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Hashes the first `size` bytes already in `path`.
+Status HashExisting(const std::string& path, uint64_t size, Sha256& hash) {
+  File in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
+  std::vector<char> buf(256 * 1024);
+  uint64_t left = size;
+  while (left > 0) {
+    ssize_t n = ::read(in.get(), buf.data(), std::min<uint64_t>(buf.size(), left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
+    if (n == 0) return Status::IoError(path + " shrank while reading it");
+    hash.Update(buf.data(), static_cast<size_t>(n));
+    left -= static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+std::string Unquote(std::string etag) {
+  if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  return etag;
+}
+
+Status FsyncDirectoryOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  File d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.get() < 0 || ::fsync(d.get()) != 0) {
+    return Status::IoError("cannot fsync " + dir + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+// One attempt: resumes from the .partial's current size when `resume`.
+// Sets `range_refused` when the server answered 416 to a resume.
+Status DownloadOnce(CommandContext& ctx, ApiClient& api, int64_t id, const std::string& partial,
+                    uint64_t total, bool resume, std::string& digest, std::string& etag, bool& range_refused) {
+  uint64_t offset = 0;
+  std::error_code ec;
+  if (resume && std::filesystem::exists(partial, ec)) offset = std::filesystem::file_size(partial, ec);
+  if (ec) offset = 0;
+  if (total > 0 && offset > total) offset = 0;
+
+  Sha256 hash;
+  if (offset > 0) CLAWBACK_RETURN_IF_ERROR(HashExisting(partial, offset, hash));
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (offset > 0 ? O_APPEND : O_TRUNC);
+  File out(::open(partial.c_str(), flags, 0600));
+  if (out.get() < 0) return Status::IoError("cannot create " + partial + ": " + std::strerror(errno));
+  if (offset > 0 && ::ftruncate(out.get(), static_cast<off_t>(offset)) != 0) {
+    return Status::IoError("cannot truncate " + partial + ": " + std::strerror(errno));
+  }
+
+  ProgressBar bar(ctx.err(), "download " + std::to_string(id), total, ctx.progress_enabled());
+  uint64_t done = offset;
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (offset > 0) {
+    headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+    if (offset == total) {
+      // Everything is here already: verify without asking for bytes.
+      digest = hash.HexDigest();
+      return out.Close(partial);
+    }
+  }
+  BodySink sink;
+  sink.on_headers = [&](const HttpResponse& head) -> Status {
+    auto it = head.headers.find("etag");
+    if (it != head.headers.end()) etag = Unquote(it->second);
+    if (head.status == 206) {
+      auto range = head.headers.find("content-range");
+      std::string expected = "bytes " + std::to_string(offset) + "-";
+      if (range == head.headers.end() || range->second.rfind(expected, 0) != 0) {
+        return Status::Corruption("the server resumed at the wrong offset (Content-Range " +
+                                  (range == head.headers.end() ? std::string("missing") : range->second) + ")");
+      }
+    } else if (offset > 0) {
+      // The server sent the whole file instead of the rest: start over.
+      if (::ftruncate(out.get(), 0) != 0 || ::lseek(out.get(), 0, SEEK_SET) != 0) {
+        return Status::IoError("cannot truncate " + partial + ": " + std::strerror(errno));
+      }
+      hash.Reset();
+      offset = 0;
+      done = 0;
+    }
+    if (auto len = head.headers.find("content-length"); len != head.headers.end() && total == 0) {
+      bar.set_total(offset + std::stoull(len->second));
+    }
+    bar.Update(done);
+    return Status::Ok();
+  };
+  sink.on_data = [&](const char* data, size_t size) -> Status {
+    CLAWBACK_RETURN_IF_ERROR(WriteAll(out.get(), data, size, partial));
+    hash.Update(data, size);
+    done += size;
+    bar.Update(done);
+    return Status::Ok();
+  };
+  auto response = api.Download(BackupPath(id) + "/download", headers, sink);
+  if (!response.ok()) {
+    if (response.status().code() == Status::Code::kInvalidArgument && offset > 0) range_refused = true;
+    return response.status();
+  }
+  if (::fsync(out.get()) != 0) return Status::IoError("cannot fsync " + partial + ": " + std::strerror(errno));
+  CLAWBACK_RETURN_IF_ERROR(out.Close(partial));
+  bar.Finish();
+  digest = hash.HexDigest();
+  return Status::Ok();
+}
+
+Status Download(CommandContext& ctx, const DownloadOptions& opts) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  auto backup = (*api)->Get(BackupPath(opts.id));
+  if (!backup.ok()) return backup.status();
+  std::string status = backup->value("status", "");
+  if (status != "completed") {
+    return Status::FailedPrecondition("backup " + std::to_string(opts.id) + " is " + status +
+                                      ", only completed backups can be downloaded");
+  }
+  std::string file_name = std::filesystem::path(backup->value("file_name", "")).filename().string();
+  if (file_name.empty() || file_name == "." || file_name == "..") {
+    file_name = "backup-" + std::to_string(opts.id) + ".tar.zst";
+  }
+  std::string target = opts.output.empty() ? file_name : opts.output;
+  std::error_code ec;
+  if (std::filesystem::is_directory(target, ec)) target = (std::filesystem::path(target) / file_name).string();
+  if (std::filesystem::exists(target, ec) && !opts.force) {
+    return Status::AlreadyExists(target + " already exists (use --force to overwrite)");
+  }
+  std::string partial = target + ".partial";
+  uint64_t total = UintField(*backup, "size_bytes");
+  std::string expected = backup->value("sha256", "");
+
+  std::string digest, etag;
+  bool range_refused = false;
+  Status st = DownloadOnce(ctx, **api, opts.id, partial, total, /*resume=*/true, digest, etag, range_refused);
+  if (!st.ok() && range_refused) {
+    st = DownloadOnce(ctx, **api, opts.id, partial, total, /*resume=*/false, digest, etag, range_refused);
+  }
+  if (!st.ok()) {
+    if (std::filesystem::exists(partial, ec) && st.code() != Status::Code::kIoError) {
+      return st.WithContext("download interrupted (run the same command again to resume from " + partial + ")");
+    }
+    return st;
+  }
+  if (expected.empty()) expected = etag;
+  if (expected.empty()) {
+    return Status::Corruption("the server gave no SHA-256 for backup " + std::to_string(opts.id) +
+                              "; kept the unverified file as " + partial);
+  }
+  if (digest != expected) {
+    std::filesystem::remove(partial, ec);
+    return Status::Corruption("checksum mismatch for backup " + std::to_string(opts.id) + ": got sha256 " +
+                              digest + ", expected " + expected + " (the partial file was removed; try again)");
+  }
+  if (::rename(partial.c_str(), target.c_str()) != 0) {
+    return Status::IoError("cannot rename " + partial + " to " + target + ": " + std::strerror(errno));
+  }
+  CLAWBACK_RETURN_IF_ERROR(FsyncDirectoryOf(target));
+  if (ctx.json()) {
+    PrintJson(ctx.out(), {{"id", opts.id}, {"file", target}, {"size_bytes", total}, {"sha256", digest}});
+  } else {
+    ctx.out() << "Downloaded backup " << opts.id << " to " << target << " (" << FormatBytes(total)
+              << ", sha256 verified).\n";
+  }
+  return Status::Ok();
+}
+
+// ---- restore ----------------------------------------------------------
+
+Status WaitForRestore(CommandContext& ctx, ApiClient& api, int64_t restore_id, uint64_t total) {
+  ProgressBar bar(ctx.err(), "restore " + std::to_string(restore_id), total, ctx.progress_enabled());
+  int transient_failures = 0;
+  for (;;) {
+    auto restore = api.Get("/restores/" + std::to_string(restore_id));
+    if (!restore.ok()) {
+      if (restore.status().code() == Status::Code::kUnavailable && ++transient_failures < 10) {
+        PollPause();
+        continue;
+      }
+      return restore.status();
+    }
+    transient_failures = 0;
+    const Json& r = *restore;
+    std::string status = r.value("status", "");
+    if (status == "completed") {
+      bar.Update(total);
+      bar.Finish();
+      if (ctx.json()) {
+        PrintJson(ctx.out(), r);
+        return Status::Ok();
+      }
+      size_t skipped = r.contains("skipped") && r["skipped"].is_array() ? r["skipped"].size() : 0;
+      ctx.out() << "Restore " << restore_id << " into " << Field(r, "target_instance_name") << " completed: "
+                << Field(r, "entries_written") << " entries, " << FormatBytes(UintField(r, "bytes_written"))
+                << " written, " << skipped << " skipped.\n";
+      size_t shown = 0;
+      for (const auto& s : r.value("skipped", Json::array())) {
+        if (++shown > 20) {
+          ctx.out() << "  ... and " << (skipped - 20) << " more (see --json)\n";
+          break;
+        }
+        ctx.out() << "  skipped " << Field(s, "path") << ": " << Field(s, "reason") << "\n";
+      }
+      return Status::Ok();
+    }
+    if (status == "failed" || status == "canceled") {
+      if (ctx.json()) PrintJson(ctx.out(), r);
+      std::string reason = r.value("error_message", "");
+      std::string message =
+          "restore " + std::to_string(restore_id) + " " + status + (reason.empty() ? "" : ": " + reason);
+      return status == "failed" ? Status::Unavailable(message) : Status::Canceled(message);
+    }
+    bar.Update(UintField(r, "progress_bytes"));
+    PollPause();
+  }
+}
+
+Status Restore(CommandContext& ctx, const RestoreOptions& opts) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  auto target = (*api)->InstanceId(opts.target);
+  if (!target.ok()) return target.status();
+  auto started = (*api)->Post(BackupPath(opts.id) + "/restore", {{"instance_id", *target}});
+  if (!started.ok()) return started.status();
+  int64_t restore_id = (*started)["id"].get<int64_t>();
+  if (opts.wait) {
+    uint64_t total = 0;
+    if (auto backup = (*api)->Get(BackupPath(opts.id)); backup.ok()) total = UintField(*backup, "size_bytes");
+    return WaitForRestore(ctx, **api, restore_id, total);
+  }
+  if (ctx.json()) {
+    PrintJson(ctx.out(), *started);
+  } else {
+    ctx.out() << "Restore " << restore_id << " of backup " << opts.id << " into " << opts.target << " queued.\n";
+  }
+  return Status::Ok();
+}
+
+void AddIdCommand(CLI::App& parent, const char* name, const char* help, Action* action,
+                  Status (*run)(CommandContext&, int64_t)) {
+  auto id = std::make_shared<int64_t>(0);
+  auto* cmd = parent.add_subcommand(name, help);
+  cmd->add_option("id", *id, "Backup id")->required();
+  cmd->callback([id, action, run] { *action = [id, run](CommandContext& ctx) { return run(ctx, *id); }; });
+}
+
+}  // namespace
+
+void AddBackupCommands(CLI::App& app, Action* action) {
+  auto* backup = app.add_subcommand("backup", "Backups of instances");
+  backup->require_subcommand(1);
+  {
+    auto opts = std::make_shared<CreateOptions>();
+    auto* cmd = backup->add_subcommand("create", "Back up an instance now");
+    cmd->add_option("instance", opts->instance, "Instance name or id")->required();
+    cmd->add_option("--path,-p", opts->paths, "Path or alias to include (repeatable; default HOME)");
+    cmd->add_option("--note", opts->note, "A note stored with the backup");
+    cmd->add_flag("--wait,-w", opts->wait, "Wait for the backup to end, with progress; fail unless completed");
+    cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Create(ctx, *opts); }; });
+  }
+  {
+    auto opts = std::make_shared<ListOptions>();
+    auto* cmd = backup->add_subcommand("list", "List backups, newest first");
+    cmd->alias("ls");
+    cmd->add_option("--instance,-i", opts->instance, "Only this instance (name or id)");
+    cmd->add_option("--status,-s", opts->status, "Only this status")
+        ->check(CLI::IsMember({"queued", "running", "completed", "failed", "canceled"}));
+    cmd->add_option("--schedule", opts->schedule_id, "Only backups made by this schedule id");
+    cmd->add_option("--limit,-n", opts->limit, "At most this many (1-500)")->check(CLI::Range(1, 500));
+    cmd->add_option("--offset", opts->offset, "Skip this many")->check(CLI::NonNegativeNumber);
+    cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return List(ctx, *opts); }; });
+  }
+  AddIdCommand(*backup, "show", "Show one backup", action, Show);
+  {
+    auto opts = std::make_shared<DownloadOptions>();
+    auto* cmd = backup->add_subcommand("download", "Download a completed backup (resumable, verified)");
+    cmd->add_option("id", opts->id, "Backup id")->required();
+    cmd->add_option("-o,--output", opts->output, "File or directory to write (default: the backup's file name)");
+    cmd->add_flag("--force,-f", opts->force, "Overwrite an existing file");
+    cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Download(ctx, *opts); }; });
+  }
+  AddIdCommand(*backup, "delete", "Delete a backup (file and record; cancels a running one)", action, Delete);
+  backup->get_subcommand("delete")->alias("rm");
+  AddIdCommand(*backup, "cancel", "Cancel a queued or running backup", action, Cancel);
+  {
+    auto opts = std::make_shared<RestoreOptions>();
+    auto* cmd = backup->add_subcommand("restore", "Restore a backup into an instance");
+    cmd->add_option("id", opts->id, "Backup id")->required();
+    cmd->add_option("--to", opts->target, "Target instance (name or id)")->required();
+    cmd->add_flag("--wait,-w", opts->wait, "Wait for the restore to end, with progress");
+    cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Restore(ctx, *opts); }; });
+  }
+}
+
+}  // namespace clawback::controller::cli

@@ -1,0 +1,158 @@
+// One backup: agent stream -> <name>.partial (hashed, counted) -> trailers
+// checked -> fsync + rename -> record completed. Any failure removes the
+// partial file and records why.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "controller/agents/agent_connector.h"
+#include "controller/jobs/archive_file.h"
+#include "controller/jobs/transfer_jobs.h"
+#include "controller/store/store.h"
+#include "shared/log.h"
+
+namespace clawback::controller {
+namespace {
+
+// Writes arriving bytes to the partial file and publishes progress: in memory
+// on every chunk, to the store every progress_interval.
+class PartialFileReceiver final : public ArchiveReceiver {
+ public:
+  PartialFileReceiver(PartialArchive& file, Store& store, Id backup_id, JobControl& control,
+                      std::chrono::milliseconds interval)
+      : file_(file), store_(store), backup_id_(backup_id), control_(control), interval_(interval),
+        last_flush_(std::chrono::steady_clock::now()) {}
+
+  Status OnData(const char* data, size_t size) override {
+    CLAWBACK_RETURN_IF_ERROR(file_.Append(data, size));
+    control_.progress.store(file_.bytes());
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_flush_ >= interval_) {
+      last_flush_ = now;
+      Status st = store_.UpdateBackupProgress(backup_id_, file_.bytes());
+      if (!st.ok()) log::Warn("cannot record backup progress", {{"backup_id", backup_id_}, {"error", st.message()}});
+    }
+    return Status::Ok();
+  }
+
+ private:
+  PartialArchive& file_;
+  Store& store_;
+  Id backup_id_;
+  JobControl& control_;
+  std::chrono::milliseconds interval_;
+  std::chrono::steady_clock::time_point last_flush_;
+};
+
+// Streams the backup into its final file; returns what the trailers said.
+Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const TransferSettings& settings,
+                               const Instance& instance, Backup& backup, JobControl& control) {
+  const std::string dir = settings.backups_dir + "/" + backup.instance_name;
+  CLAWBACK_RETURN_IF_ERROR(MakeDirectories(settings.backups_dir, 0700));
+  CLAWBACK_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+  auto file = PartialArchive::Create(ArchivePath(settings.backups_dir, backup));
+  if (!file.ok()) return file.status();
+
+  PartialFileReceiver receiver(**file, store, backup.id, control, settings.progress_interval);
+  auto summary = agents.Backup(instance, backup.paths, receiver, control.cancel, settings.stall_timeout);
+  if (!summary.ok()) return summary.status();
+
+  const uint64_t received = (*file)->bytes();
+  if (summary->bytes_sent != received) {
+    return Status::Corruption("archive from agent is incomplete: received " + std::to_string(received) +
+                              " bytes, agent reported sending " + std::to_string(summary->bytes_sent));
+  }
+  auto sha = (*file)->Seal();
+  if (!sha.ok()) return sha.status();
+  if (*sha != summary->sha256) {
+    return Status::Corruption("archive from agent is corrupted: sha256 of the received bytes " + *sha +
+                              " differs from the agent's " + summary->sha256);
+  }
+  CLAWBACK_RETURN_IF_ERROR((*file)->Publish());
+  backup.file_path = (*file)->final_path();
+  backup.size_bytes = received;
+  backup.sha256 = *sha;
+  return summary;
+}
+
+}  // namespace
+
+UnixTime NowUnix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ArchiveFileName(const std::string& instance_name, Id backup_id, UnixTime created_at) {
+  std::time_t t = static_cast<std::time_t>(created_at);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return instance_name + "-" + std::to_string(backup_id) + "-" + stamp + ".tar.zst";
+}
+
+std::string ArchivePath(const std::string& backups_dir, const Backup& backup) {
+  return backups_dir + "/" + backup.instance_name + "/" +
+         ArchiveFileName(backup.instance_name, backup.id, backup.created_at);
+}
+
+Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
+                    const Instance& instance, Backup backup, JobControl& control) {
+  Status outcome;
+  if (control.cancel.load()) {
+    outcome = Status::Canceled("canceled before it started");
+  } else {
+    backup.status = BackupStatus::kRunning;
+    backup.started_at = NowUnix();
+    control.running.store(true);
+    outcome = store.UpdateBackup(backup);
+    if (outcome.ok()) {
+      log::Info("backup started", {{"backup_id", backup.id}, {"instance", backup.instance_name}});
+      auto summary = Transfer(store, agents, settings, instance, backup, control);
+      if (summary.ok()) {
+        backup.entries = summary->entries;
+        backup.warnings = summary->warnings;
+      }
+      outcome = summary.status();
+    }
+  }
+
+  backup.completed_at = NowUnix();
+  backup.progress_bytes = control.progress.load();
+  if (outcome.ok()) {
+    backup.status = BackupStatus::kCompleted;
+    backup.progress_bytes = backup.size_bytes;
+    backup.error_message.clear();
+    Status st = store.UpdateBackup(backup);
+    if (st.ok()) {
+      log::Info("backup completed", {{"backup_id", backup.id}, {"instance", backup.instance_name},
+                                     {"bytes", backup.size_bytes}, {"entries", backup.entries}});
+      return backup;
+    }
+    // The record cannot say "completed": do not leave an unrecorded file.
+    ::unlink(backup.file_path.c_str());
+    outcome = st.WithContext("recording the completed backup");
+  }
+
+  backup.file_path.clear();
+  backup.size_bytes = 0;
+  backup.sha256.clear();
+  if (control.shutting_down.load()) {
+    backup.status = BackupStatus::kFailed;
+    backup.error_message = "controller shutting down";
+  } else if (outcome.code() == Status::Code::kCanceled && control.cancel.load()) {
+    backup.status = BackupStatus::kCanceled;
+    backup.error_message = "canceled by request";
+  } else {
+    backup.status = BackupStatus::kFailed;
+    backup.error_message = outcome.message();
+  }
+  Status st = store.UpdateBackup(backup);
+  if (!st.ok()) log::Error("cannot record backup failure", {{"backup_id", backup.id}, {"error", st.message()}});
+  log::Warn("backup ended", {{"backup_id", backup.id}, {"instance", backup.instance_name},
+                             {"status", BackupStatusName(backup.status)}, {"error", backup.error_message}});
+  return backup;
+}
+
+}  // namespace clawback::controller

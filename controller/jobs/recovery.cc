@@ -1,0 +1,100 @@
+// Startup crash recovery: nothing may stay `queued`/`running` without a job
+// behind it, and no half-written archive may stay on disk.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "controller/jobs/transfer_jobs.h"
+#include "controller/jobs/transfers.h"
+#include "controller/store/store.h"
+#include "shared/log.h"
+
+namespace clawback::controller {
+namespace {
+
+constexpr std::string_view kPartialSuffix = ".partial";
+constexpr const char* kInterrupted = "interrupted: controller restarted";
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Removes *.partial regular files in `dir` (not recursive). Missing dir is fine.
+Status RemovePartials(const std::string& dir, int* removed) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+    return Status::IoError("cannot list " + dir + ": " + std::strerror(errno));
+  }
+  Status result;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (!EndsWith(name, kPartialSuffix)) continue;
+    std::string path = dir + "/" + std::string(name);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::unlink(path.c_str()) == 0) {
+      ++*removed;
+    } else if (errno != ENOENT && result.ok()) {
+      result = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+    }
+  }
+  ::closedir(d);
+  return result;
+}
+
+}  // namespace
+
+Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir) {
+  Status first_error;
+  auto keep = [&](const Status& st) {
+    if (!st.ok() && first_error.ok()) first_error = st;
+  };
+
+  auto backups = store.ListUnfinishedBackups();
+  if (!backups.ok()) return backups.status().WithContext("listing unfinished backups");
+  for (Backup& backup : *backups) {
+    std::string partial = ArchivePath(backups_dir, backup) + std::string(kPartialSuffix);
+    if (::unlink(partial.c_str()) != 0 && errno != ENOENT) {
+      keep(Status::IoError("cannot remove " + partial + ": " + std::strerror(errno)));
+    }
+    backup.status = BackupStatus::kFailed;
+    backup.error_message = kInterrupted;
+    backup.file_path.clear();
+    backup.completed_at = NowUnix();
+    keep(store.UpdateBackup(backup));
+    log::Warn("backup interrupted by a controller restart", {{"backup_id", backup.id}, {"instance", backup.instance_name}});
+  }
+
+  auto restores = store.ListUnfinishedRestores();
+  if (!restores.ok()) return restores.status().WithContext("listing unfinished restores");
+  for (Restore& restore : *restores) {
+    restore.status = RestoreStatus::kFailed;
+    restore.error_message = kInterrupted;
+    restore.completed_at = NowUnix();
+    keep(store.UpdateRestore(restore));
+    log::Warn("restore interrupted by a controller restart", {{"restore_id", restore.id}});
+  }
+
+  // With every record final, no *.partial file belongs to a live transfer.
+  int removed = 0;
+  keep(RemovePartials(backups_dir, &removed));
+  if (DIR* d = ::opendir(backups_dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string_view name = e->d_name;
+      if (name == "." || name == "..") continue;
+      std::string sub = backups_dir + "/" + std::string(name);
+      struct stat st {};
+      if (::lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) keep(RemovePartials(sub, &removed));
+    }
+    ::closedir(d);
+  }
+  if (removed > 0) log::Info("removed orphan partial archives", {{"count", removed}});
+  return first_error;
+}
+
+}  // namespace clawback::controller

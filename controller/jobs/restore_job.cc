@@ -1,0 +1,105 @@
+// One restore: target must be running, archive SHA-256 must match the record
+// (checked before a byte is sent), then the archive streams to the target's
+// agent and its summary (or error) is recorded.
+#include <chrono>
+
+#include "controller/agents/agent_connector.h"
+#include "controller/jobs/archive_file.h"
+#include "controller/jobs/transfer_jobs.h"
+#include "controller/store/store.h"
+#include "shared/log.h"
+
+namespace clawback::controller {
+namespace {
+
+Status CheckArchive(const Backup& backup) {
+  auto sha = Sha256OfFile(backup.file_path);
+  if (!sha.ok()) {
+    if (sha.status().code() == Status::Code::kNotFound) {
+      return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing: " +
+                                backup.file_path);
+    }
+    return sha.status();
+  }
+  if (*sha != backup.sha256) {
+    return Status::Corruption("archive corrupted on disk: sha256 mismatch (" + backup.file_path + " has " + *sha +
+                              ", recorded " + backup.sha256 + ")");
+  }
+  return Status::Ok();
+}
+
+Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const TransferSettings& settings,
+                                    const Backup& backup, const Instance& target, Restore& restore,
+                                    JobControl& control) {
+  CLAWBACK_RETURN_IF_ERROR(CheckTargetRunning(agents, target));
+  CLAWBACK_RETURN_IF_ERROR(CheckArchive(backup));
+  auto reader = ArchiveFileReader::Open(backup.file_path);
+  if (!reader.ok()) return reader.status();
+  if ((*reader)->TotalSize() != backup.size_bytes) {
+    return Status::Corruption("archive changed on disk: " + backup.file_path + " is " +
+                              std::to_string((*reader)->TotalSize()) + " bytes, recorded " +
+                              std::to_string(backup.size_bytes));
+  }
+
+  auto last_flush = std::chrono::steady_clock::now();
+  auto on_progress = [&](uint64_t sent) {
+    control.progress.store(sent);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_flush < settings.progress_interval) return;
+    last_flush = now;
+    restore.progress_bytes = sent;
+    Status st = store.UpdateRestore(restore);
+    if (!st.ok()) log::Warn("cannot record restore progress", {{"restore_id", restore.id}, {"error", st.message()}});
+  };
+  return agents.Restore(target, **reader, control.cancel, settings.stall_timeout, on_progress);
+}
+
+}  // namespace
+
+Status CheckTargetRunning(AgentConnector& agents, const Instance& target) {
+  InstanceHealth health = agents.Health(target.id);
+  if (health.status == "unknown") health = agents.Probe(target);
+  if (health.status == "running") return Status::Ok();
+  return Status::Conflict("instance " + target.name + " is not running (" + health.status +
+                          (health.reason.empty() ? "" : ": " + health.reason) + ")");
+}
+
+Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
+                      const Backup& backup, const Instance& target, Restore restore, JobControl& control) {
+  Status outcome;
+  if (control.cancel.load()) {
+    outcome = Status::Canceled("canceled before it started");
+  } else {
+    restore.status = RestoreStatus::kRunning;
+    restore.started_at = NowUnix();
+    control.running.store(true);
+    outcome = store.UpdateRestore(restore);
+    if (outcome.ok()) {
+      log::Info("restore started", {{"restore_id", restore.id}, {"backup_id", backup.id}, {"target", target.name}});
+      auto result = Transfer(store, agents, settings, backup, target, restore, control);
+      if (result.ok()) {
+        restore.entries_written = result->entries_written;
+        restore.bytes_written = result->bytes_written;
+        restore.skipped_json = result->skipped_json;
+      }
+      outcome = result.status();
+    }
+  }
+
+  restore.completed_at = NowUnix();
+  restore.progress_bytes = control.progress.load();
+  if (outcome.ok()) {
+    restore.status = RestoreStatus::kCompleted;
+    restore.error_message.clear();
+  } else {
+    restore.status = RestoreStatus::kFailed;
+    restore.error_message = control.shutting_down.load() ? "controller shutting down" : outcome.message();
+  }
+  Status st = store.UpdateRestore(restore);
+  if (!st.ok()) log::Error("cannot record restore result", {{"restore_id", restore.id}, {"error", st.message()}});
+  log::Info("restore ended", {{"restore_id", restore.id}, {"target", target.name},
+                              {"status", BackupStatusName(restore.status)}, {"error", restore.error_message}});
+  return restore;
+}
+
+}  // namespace clawback::controller

@@ -1,0 +1,40 @@
+// The two transfer jobs (private to controller/jobs). Each runs one transfer
+// to a final state on the calling worker thread, writes every state change
+// to the store, and returns the final record. The service owns JobControl
+// and may set its flags from any thread while the job runs.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "controller/jobs/transfers.h"
+#include "controller/store/model.h"
+
+namespace clawback::controller {
+
+struct JobControl {
+  std::atomic<bool> cancel{false};         // user asked to cancel, or shutdown
+  std::atomic<bool> shutting_down{false};  // set with cancel by Shutdown()
+  std::atomic<uint64_t> progress{0};       // bytes received (backup) or sent (restore)
+  std::atomic<bool> running{false};
+};
+
+// "<instance>-<id>-<UTC yyyymmdd-hhmmss>.tar.zst" for a backup record.
+std::string ArchiveFileName(const std::string& instance_name, Id backup_id, UnixTime created_at);
+// "<backups_dir>/<instance>/<file name>"
+std::string ArchivePath(const std::string& backups_dir, const Backup& backup);
+
+UnixTime NowUnix();
+
+Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
+                    const Instance& instance, Backup backup, JobControl& control);
+
+// OK when the target's last known health (probed now if never probed) is
+// "running"; Conflict "instance web-2 is not running (unreachable: ...)".
+Status CheckTargetRunning(AgentConnector& agents, const Instance& target);
+
+Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
+                      const Backup& backup, const Instance& target, Restore restore, JobControl& control);
+
+}  // namespace clawback::controller

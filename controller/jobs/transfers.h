@@ -1,0 +1,98 @@
+// Transfers: the controller's backup and restore jobs.
+//
+// A backup streams an agent's tar+zstd output straight to
+// <backups_dir>/<instance>/<instance>-<id>-<UTC yyyymmdd-hhmmss>.tar.zst.partial,
+// checks the agent's trailers (status, byte count, SHA-256) against what
+// arrived, fsyncs, renames to the final name, fsyncs the directory, and only
+// then marks the record `completed`. Any failure marks it `failed` with a
+// message a user can act on and removes the partial file. A restore verifies
+// the archive's SHA-256 before sending a byte, then streams it to the target's
+// agent and records the agent's summary.
+//
+// Scheduling: at most `max_concurrent` transfers run at once across all
+// instances and at most one per instance; others wait `queued` in FIFO order.
+// A transfer fails when no byte moves for `stall_timeout` (never a total
+// duration limit). Threads: transfers run on an internal pool; all methods are
+// thread-safe and return quickly (they never wait for a transfer).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/store/model.h"
+#include "shared/status.h"
+
+namespace clawback::controller {
+
+class Store;
+class AgentConnector;
+class Clock;
+
+struct TransferSettings {
+  std::string backups_dir;                       // CLAWORC_BACKUPS_PATH or <data>/backups
+  int max_concurrent = 4;                        // global cap
+  std::chrono::seconds stall_timeout{60};
+  std::chrono::milliseconds progress_interval{500};  // how often progress hits the store
+};
+
+struct BackupRequest {
+  Instance instance;
+  std::vector<std::string> paths;   // already resolved by ResolveBackupPaths
+  std::string note;
+  Id created_by = 0;
+  std::string created_by_name;
+  std::optional<Id> schedule_id;
+};
+
+struct RestoreRequest {
+  Backup backup;                    // must be completed
+  Instance target;
+  Id created_by = 0;
+  std::string created_by_name;
+};
+
+// Called when a transfer reaches a final state (audit log, retention, metrics).
+struct TransferObserver {
+  std::function<void(const Backup&)> on_backup_finished;
+  std::function<void(const Restore&)> on_restore_finished;
+};
+
+class TransferService {
+ public:
+  virtual ~TransferService() = default;
+
+  // Records a `queued` backup and schedules it. Conflict when the instance
+  // already has a backup or restore queued or running and `skip_if_busy`.
+  virtual Result<Backup> StartBackup(const BackupRequest& request, bool skip_if_busy = false) = 0;
+  // Records a `queued` restore. Conflict (409) when the target is not running
+  // (per the AgentConnector's last probe), Corruption when the archive file is
+  // missing; the SHA-256 check happens in the job before any byte is sent.
+  virtual Result<Restore> StartRestore(const RestoreRequest& request) = 0;
+  // Cancels a queued or running backup: it ends `canceled`, its partial file
+  // removed. FailedPrecondition when already final.
+  virtual Status CancelBackup(Id backup_id) = 0;
+  // Live bytes received so far for a running backup (also persisted every
+  // progress_interval); nullopt when not running.
+  virtual std::optional<uint64_t> LiveProgress(Id backup_id) const = 0;
+  // True when the instance has a transfer queued or running.
+  virtual bool IsBusy(Id instance_id) const = 0;
+  virtual int RunningCount() const = 0;
+  virtual int QueuedCount() const = 0;
+  // Stops accepting work, cancels running transfers (they end `failed:
+  // controller shutting down`) and joins the pool.
+  virtual void Shutdown() = 0;
+};
+
+// At startup, before serving: marks every queued/running backup and restore
+// `failed` ("interrupted: controller restarted"), removes their partial
+// files, and removes *.partial files that belong to no record.
+Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir);
+
+std::unique_ptr<TransferService> MakeTransferService(Store& store, AgentConnector& agents,
+                                                     TransferSettings settings, TransferObserver observer);
+
+}  // namespace clawback::controller

@@ -1,0 +1,155 @@
+// clawback: the control plane. `serve` runs the service, `pki init` prepares
+// the data dir's PKI; every other subcommand is the API client
+// (controller/cli/cli.h). This file only parses options and wires parts.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "controller/service/controller_service.h"
+#include "shared/log.h"
+#include "shared/version.h"
+
+#if defined(CLAWBACK_HAVE_CLI)
+#include "controller/cli/cli.h"
+#endif
+
+namespace {
+
+using clawback::controller::ServeOptions;
+
+bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string h = listen.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  try {
+    size_t used = 0;
+    int p = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || p < 0 || p > 65535) return false;
+    *port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  *host = h;
+  return true;
+}
+
+int Serve(ServeOptions options, const std::string& listen, const std::string& log_format) {
+  clawback::log::Configure(log_format == "text" ? clawback::log::Format::kText : clawback::log::Format::kJson,
+                           clawback::log::Level::kInfo);
+  if (!SplitListen(listen, &options.listen_address, &options.listen_port)) {
+    std::cerr << "clawback: --listen must be ADDR:PORT, e.g. 127.0.0.1:8080: " << listen << "\n";
+    return 2;
+  }
+  if (const char* pw = std::getenv("CLAWORC_ADMIN_PASSWORD"); pw && *pw) options.admin_password = pw;
+
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto service = clawback::controller::ControllerService::Start(options);
+  if (!service.ok()) {
+    clawback::log::Error("clawback serve failed to start", {{"error", service.status().ToString()}});
+    std::cerr << "clawback: " << service.status().message() << "\n";
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  clawback::log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  (*service)->Stop();
+  clawback::log::Info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#if defined(CLAWBACK_HAVE_CLI)
+  if (argc > 1 && clawback::controller::cli::IsClientCommand(argv[1])) {
+    return clawback::controller::cli::RunClient(argc, argv);
+  }
+#endif
+
+  CLI::App app{"clawback: backups for fleets of OpenClaw agent containers"};
+  app.set_version_flag("--version", std::string("clawback ") + clawback::kVersion);
+  app.require_subcommand(1);
+
+  ServeOptions options;
+  std::string listen = "127.0.0.1:8080";
+  std::string log_format = "json";
+  int stall_seconds = 60, probe_seconds = 15, grace_seconds = 3600;
+
+  CLI::App* serve = app.add_subcommand("serve", "Run the control-plane service (REST API and dashboard)");
+  serve->add_option("--listen", listen, "Address and port to listen on (port 0 picks a free one)")
+      ->envname("CLAWBACK_LISTEN")
+      ->capture_default_str();
+  serve->add_option("--data-dir", options.data_dir, "Data directory: store, PKI, backups")
+      ->envname("CLAWORC_DATA_PATH")
+      ->capture_default_str();
+  serve->add_option("--backups-dir", options.backups_dir, "Archive directory (default <data-dir>/backups)")
+      ->envname("CLAWORC_BACKUPS_PATH");
+  serve->add_option("--tls-cert", options.tls_cert_file, "Serve HTTPS with this certificate (PEM)")
+      ->envname("CLAWBACK_TLS_CERT");
+  serve->add_option("--tls-key", options.tls_key_file, "Private key for --tls-cert (PEM)")
+      ->envname("CLAWBACK_TLS_KEY");
+  serve->add_option("--port-file", options.port_file, "Write the bound port to this file once listening");
+  serve->add_option("--max-concurrent-transfers", options.max_concurrent_transfers,
+                    "Transfers running at once across all instances")
+      ->envname("CLAWBACK_MAX_CONCURRENT_TRANSFERS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve->add_option("--stall-timeout", stall_seconds, "Fail a transfer after this many seconds without a byte")
+      ->envname("CLAWBACK_STALL_TIMEOUT")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  serve->add_option("--probe-interval", probe_seconds, "Seconds between agent health probes")
+      ->envname("CLAWBACK_PROBE_INTERVAL")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  serve->add_option("--catch-up-grace", grace_seconds,
+                    "Missed schedule slots younger than this many seconds fire once at startup")
+      ->envname("CLAWBACK_CATCH_UP_GRACE")
+      ->check(CLI::Range(0, 31 * 86400))
+      ->capture_default_str();
+  serve->add_option("--log-format", log_format, "Log format")
+      ->envname("CLAWBACK_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  CLI::App* pki = app.add_subcommand("pki", "Manage the controller's PKI");
+  pki->require_subcommand(1);
+  CLI::App* pki_init = pki->add_subcommand("init", "Create the CA and controller certificate (never overwrites)");
+  std::string pki_data_dir = options.data_dir;
+  pki_init->add_option("--data-dir", pki_data_dir, "Data directory")->envname("CLAWORC_DATA_PATH")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*serve) {
+    options.stall_timeout = std::chrono::seconds(stall_seconds);
+    options.probe_interval = std::chrono::seconds(probe_seconds);
+    options.catch_up_grace = std::chrono::seconds(grace_seconds);
+    return Serve(options, listen, log_format);
+  }
+  if (*pki_init) {
+    auto done = clawback::controller::InitDataDirPki(pki_data_dir);
+    if (!done.ok()) {
+      std::cerr << "clawback: " << done.status().message() << "\n";
+      return 1;
+    }
+    std::cout << *done << "\n";
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,209 @@
+#include "controller/service/controller_service.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "controller/agents/agent_connector.h"
+#include "controller/api/api.h"
+#include "controller/auth/audit.h"
+#include "controller/auth/rate_limiter.h"
+#include "controller/auth/session_manager.h"
+#include "controller/auth/user_admin.h"
+#include "controller/clock.h"
+#include "controller/jobs/transfers.h"
+#include "controller/metrics/metrics.h"
+#include "controller/pki/certificate_authority.h"
+#include "controller/scheduler/scheduler.h"
+#include "controller/store/process_lock.h"
+#include "controller/store/store.h"
+#include "shared/log.h"
+
+namespace clawback::controller {
+namespace {
+
+Status MakeDir(const std::string& path, unsigned mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::IoError("cannot create directory " + path + ": " + ec.message());
+  if (::chmod(path.c_str(), mode) != 0 && errno != EPERM) {
+    return Status::IoError("cannot set mode of " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+class ControllerServiceImpl final : public ControllerService {
+ public:
+  ~ControllerServiceImpl() override { Stop(); }
+
+  Status Init(const ServeOptions& o) {
+    CLAWBACK_RETURN_IF_ERROR(MakeDir(o.data_dir, 0700));
+    auto lock = store::ProcessLock::Acquire(o.data_dir + "/clawback.lock");
+    if (!lock.ok()) return lock.status().WithContext("data dir " + o.data_dir);
+    lock_ = std::move(*lock);
+
+    auto store = OpenSqliteStore(o.data_dir + "/clawback.db");
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+
+    auto pki = pki::InitPki(o.data_dir + "/pki");
+    if (!pki.ok()) return pki.status().WithContext("PKI in " + o.data_dir + "/pki");
+    const pki::PkiFiles files = *pki;
+
+    auto generated = auth::EnsureFirstAdmin(*store_, clock_, o.admin_password);
+    if (!generated.ok()) return generated.status().WithContext("first admin");
+    if (generated->has_value()) {
+      // Printed once, by design: the operator's only way to the first sign-in.
+      log::Warn("created the first admin user; change this password after signing in",
+                {{"username", "admin"}, {"password", **generated}});
+    } else if (o.admin_password) {
+      log::Info("first admin user ready", {{"username", "admin"}});
+    }
+
+    const std::string backups_dir = o.backups_dir.empty() ? o.data_dir + "/backups" : o.backups_dir;
+    CLAWBACK_RETURN_IF_ERROR(MakeDir(backups_dir, 0700));
+    CLAWBACK_RETURN_IF_ERROR(RecoverInterruptedTransfers(*store_, backups_dir));
+
+    auto agents = MakeAgentConnector({files.ca_cert, files.controller_cert, files.controller_key});
+    if (!agents.ok()) return agents.status();
+    agents_ = std::move(*agents);
+
+    metrics_ = std::make_unique<Metrics>();
+    SeedMetrics();
+    audit_ = std::make_unique<auth::AuditLog>(*store_, clock_);
+
+    TransferSettings settings;
+    settings.backups_dir = backups_dir;
+    settings.max_concurrent = o.max_concurrent_transfers;
+    settings.stall_timeout = o.stall_timeout;
+    TransferObserver observer;
+    observer.on_backup_finished = [this](const Backup& b) { OnBackupFinished(b); };
+    observer.on_restore_finished = [this](const Restore& r) { OnRestoreFinished(r); };
+    transfers_ = MakeTransferService(*store_, *agents_, settings, std::move(observer));
+
+    SchedulerSettings sched;
+    sched.catch_up_grace = o.catch_up_grace;
+    scheduler_ = MakeScheduler(*store_, *transfers_, clock_, sched);
+    {
+      std::lock_guard lk(scheduler_mu_);
+      scheduler_ready_ = true;
+    }
+
+    limiter_ = std::make_unique<auth::SignInRateLimiter>(clock_);
+    sessions_ = std::make_unique<auth::SessionManager>(*store_, clock_, *limiter_, audit_.get());
+    users_ = std::make_unique<auth::UserAdmin>(*store_, clock_);
+    (void)sessions_->PruneExpiredSessions();
+
+    context_ = std::make_unique<api::ApiContext>(api::ApiContext{*store_, clock_, *sessions_, *users_, *audit_,
+                                                                 *transfers_, *scheduler_, *agents_, *metrics_,
+                                                                 files.ca_cert, files.ca_key});
+
+    Store* store_ptr = store_.get();
+    agents_->StartProber(
+        [store_ptr] {
+          auto list = store_ptr->ListInstances();
+          return list.ok() ? *list : std::vector<Instance>{};
+        },
+        o.probe_interval);
+    scheduler_->Start();
+
+    api::ServerOptions server;
+    server.address = o.listen_address;
+    server.port = o.listen_port;
+    server.tls_cert_file = o.tls_cert_file;
+    server.tls_key_file = o.tls_key_file;
+    auto started = api::HttpServer::Start(server, api::MakeApiHandler(*context_));
+    if (!started.ok()) return started.status().WithContext("listen on " + o.listen_address);
+    server_ = std::move(*started);
+
+    if (!o.port_file.empty()) {
+      CLAWBACK_RETURN_IF_ERROR(pki::WriteFileAtomic(o.port_file, std::to_string(server_->port()) + "\n", 0644));
+    }
+    log::Info("clawback serving", {{"address", o.listen_address},
+                                   {"port", server_->port()},
+                                   {"tls", server_->tls()},
+                                   {"data_dir", o.data_dir},
+                                   {"backups_dir", backups_dir}});
+    return Status::Ok();
+  }
+
+  uint16_t port() const override { return server_ ? server_->port() : 0; }
+
+  void Stop() override {
+    std::lock_guard lk(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (server_) server_->Stop();
+    if (scheduler_) scheduler_->Stop();
+    if (agents_) agents_->StopProber();
+    if (transfers_) transfers_->Shutdown();
+  }
+
+ private:
+  void SeedMetrics() {
+    auto instances = store_->ListInstances();
+    if (!instances.ok()) return;
+    for (const Instance& i : *instances) {
+      auto done = store_->ListCompletedBackups(i.id);
+      if (done.ok() && !done->empty()) metrics_->RecordLastSuccess(i.name, done->front().completed_at);
+    }
+  }
+
+  // Runs on a transfer thread.
+  void OnBackupFinished(const Backup& b) {
+    metrics_->OnBackupFinished(b);
+    std::string outcome = b.status == BackupStatus::kCompleted ? "ok"
+                          : std::string(BackupStatusName(b.status)) + ": " + b.error_message;
+    audit_->RecordSystem("system", "backup.finish", "backup:" + std::to_string(b.id), outcome,
+                         {{"instance", b.instance_name}, {"size_bytes", b.size_bytes}});
+    std::lock_guard lk(scheduler_mu_);
+    if (scheduler_ready_) scheduler_->OnBackupFinished(b);
+  }
+
+  void OnRestoreFinished(const Restore& r) {
+    metrics_->OnRestoreFinished(r);
+    std::string outcome = r.status == RestoreStatus::kCompleted ? "ok"
+                          : std::string(BackupStatusName(r.status)) + ": " + r.error_message;
+    audit_->RecordSystem("system", "restore.finish", "restore:" + std::to_string(r.id), outcome,
+                         {{"target_instance", r.target_instance_name}, {"backup_id", r.backup_id}});
+  }
+
+  SystemClock clock_;
+  store::ProcessLock lock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AgentConnector> agents_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<auth::AuditLog> audit_;
+  std::unique_ptr<TransferService> transfers_;
+  std::mutex scheduler_mu_;
+  bool scheduler_ready_ = false;  // guarded by scheduler_mu_: transfers may finish before the scheduler exists
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<auth::SignInRateLimiter> limiter_;
+  std::unique_ptr<auth::SessionManager> sessions_;
+  std::unique_ptr<auth::UserAdmin> users_;
+  std::unique_ptr<api::ApiContext> context_;
+  std::unique_ptr<api::HttpServer> server_;
+  std::mutex stop_mu_;
+  bool stopped_ = false;  // guarded by stop_mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ControllerService>> ControllerService::Start(const ServeOptions& options) {
+  auto service = std::make_unique<ControllerServiceImpl>();
+  Status st = service->Init(options);
+  if (!st.ok()) return st;
+  return std::unique_ptr<ControllerService>(std::move(service));
+}
+
+Result<std::string> InitDataDirPki(const std::string& data_dir) {
+  CLAWBACK_RETURN_IF_ERROR(MakeDir(data_dir, 0700));
+  auto files = pki::InitPki(data_dir + "/pki");
+  if (!files.ok()) return files.status();
+  return "PKI ready in " + data_dir + "/pki: " + files->ca_cert + ", " + files->controller_cert;
+}
+
+}  // namespace clawback::controller

@@ -1,0 +1,156 @@
+#include "controller/store/migrations.h"
+
+namespace clawback::controller::store {
+namespace {
+
+// Ids use AUTOINCREMENT so a deleted row's id is never reused: a new
+// instance must not inherit an old instance's backups or a user's access.
+constexpr Migration kMigrations[] = {
+    {1, "initial schema", R"sql(
+CREATE TABLE users (
+  id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+  username             TEXT    NOT NULL UNIQUE,
+  role                 TEXT    NOT NULL CHECK (role IN ('admin', 'user')),
+  can_create_instances INTEGER NOT NULL DEFAULT 0,
+  password_hash        TEXT    NOT NULL,
+  password_changed_at  INTEGER NOT NULL DEFAULT 0,
+  created_at           INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+  token_hash   TEXT    PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf_token   TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions(user_id);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+
+CREATE TABLE api_tokens (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name         TEXT    NOT NULL,
+  token_hash   TEXT    NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL DEFAULT 0,
+  revoked      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX api_tokens_by_user ON api_tokens(user_id);
+
+CREATE TABLE instances (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT    NOT NULL UNIQUE,
+  agent_url  TEXT    NOT NULL,
+  created_by INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE user_instances (
+  user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, instance_id)
+);
+CREATE INDEX user_instances_by_instance ON user_instances(instance_id);
+
+CREATE TABLE schedules (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  name              TEXT    NOT NULL,
+  all_instances     INTEGER NOT NULL DEFAULT 0,
+  instance_ids_json TEXT    NOT NULL DEFAULT '[]',
+  cron              TEXT    NOT NULL,
+  timezone          TEXT    NOT NULL DEFAULT 'UTC',
+  paths_json        TEXT    NOT NULL DEFAULT '[]',
+  note              TEXT    NOT NULL DEFAULT '',
+  enabled           INTEGER NOT NULL DEFAULT 1,
+  keep_last         INTEGER NOT NULL DEFAULT 0,
+  keep_hourly       INTEGER NOT NULL DEFAULT 0,
+  keep_daily        INTEGER NOT NULL DEFAULT 0,
+  keep_weekly       INTEGER NOT NULL DEFAULT 0,
+  keep_monthly      INTEGER NOT NULL DEFAULT 0,
+  created_by        INTEGER NOT NULL DEFAULT 0,
+  created_at        INTEGER NOT NULL,
+  last_slot         INTEGER NOT NULL DEFAULT 0,
+  last_run_at       INTEGER NOT NULL DEFAULT 0,
+  last_result       TEXT    NOT NULL DEFAULT ''
+);
+
+-- instance_id is not a foreign key: backups outlive their instance record.
+CREATE TABLE backups (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  instance_id     INTEGER NOT NULL,
+  instance_name   TEXT    NOT NULL,
+  status          TEXT    NOT NULL
+                  CHECK (status IN ('queued', 'running', 'completed', 'failed', 'canceled')),
+  paths_json      TEXT    NOT NULL DEFAULT '[]',
+  note            TEXT    NOT NULL DEFAULT '',
+  file_path       TEXT    NOT NULL DEFAULT '',
+  size_bytes      INTEGER NOT NULL DEFAULT 0,
+  sha256          TEXT    NOT NULL DEFAULT '',
+  entries         INTEGER NOT NULL DEFAULT 0,
+  progress_bytes  INTEGER NOT NULL DEFAULT 0,
+  error_message   TEXT    NOT NULL DEFAULT '',
+  warnings_json   TEXT    NOT NULL DEFAULT '[]',
+  created_by      INTEGER NOT NULL DEFAULT 0,
+  created_by_name TEXT    NOT NULL DEFAULT '',
+  schedule_id     INTEGER REFERENCES schedules(id) ON DELETE SET NULL,
+  created_at      INTEGER NOT NULL,
+  started_at      INTEGER NOT NULL DEFAULT 0,
+  completed_at    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX backups_by_time ON backups(created_at DESC, id DESC);
+CREATE INDEX backups_by_instance ON backups(instance_id, created_at DESC, id DESC);
+CREATE INDEX backups_by_status ON backups(status);
+CREATE INDEX backups_by_schedule ON backups(schedule_id);
+
+-- backup_id is not a foreign key: restore history outlives a deleted backup.
+CREATE TABLE restores (
+  id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+  backup_id            INTEGER NOT NULL,
+  target_instance_id   INTEGER NOT NULL,
+  target_instance_name TEXT    NOT NULL,
+  status               TEXT    NOT NULL
+                       CHECK (status IN ('queued', 'running', 'completed', 'failed', 'canceled')),
+  entries_written      INTEGER NOT NULL DEFAULT 0,
+  bytes_written        INTEGER NOT NULL DEFAULT 0,
+  progress_bytes       INTEGER NOT NULL DEFAULT 0,
+  skipped_json         TEXT    NOT NULL DEFAULT '[]',
+  error_message        TEXT    NOT NULL DEFAULT '',
+  created_by           INTEGER NOT NULL DEFAULT 0,
+  created_by_name      TEXT    NOT NULL DEFAULT '',
+  created_at           INTEGER NOT NULL,
+  started_at           INTEGER NOT NULL DEFAULT 0,
+  completed_at         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX restores_by_backup ON restores(backup_id);
+CREATE INDEX restores_by_status ON restores(status);
+
+CREATE TABLE audit_events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  at          INTEGER NOT NULL,
+  actor_id    INTEGER NOT NULL DEFAULT 0,
+  actor       TEXT    NOT NULL,
+  source      TEXT    NOT NULL DEFAULT '',
+  action      TEXT    NOT NULL,
+  target      TEXT    NOT NULL DEFAULT '',
+  outcome     TEXT    NOT NULL,
+  detail_json TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_by_time ON audit_events(at DESC, id DESC);
+CREATE INDEX audit_by_actor ON audit_events(actor);
+CREATE INDEX audit_by_action ON audit_events(action);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+}  // namespace clawback::controller::store

@@ -1,0 +1,135 @@
+// The controller's persistent state, behind one interface so a PostgreSQL
+// implementation can replace SQLite without touching handlers or jobs.
+//
+// Records are plain structs (model.h). Every method is atomic on its own and
+// thread-safe: implementations serialize access internally. Methods return
+// NotFound for a missing id, AlreadyExists for a unique-key clash, IoError or
+// Internal when the database fails. Nothing here checks permissions: that is
+// controller/auth's job, done before a handler calls the store.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/store/model.h"
+#include "shared/status.h"
+
+namespace clawback::controller {
+
+struct BackupFilter {
+  std::optional<Id> instance_id;
+  std::optional<std::string> instance_name;
+  std::optional<BackupStatus> status;
+  std::optional<Id> schedule_id;
+  // When set, only backups of these instances (a regular user's assignments).
+  std::optional<std::vector<Id>> visible_instances;
+  int limit = 50;   // 1..500
+  int offset = 0;
+};
+
+struct AuditFilter {
+  std::optional<std::string> actor;
+  std::optional<std::string> action;       // exact, e.g. "backup.create"
+  std::optional<UnixTime> since;
+  std::optional<UnixTime> until;
+  int limit = 100;
+  int offset = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- users, sessions, API tokens -------------------------------------
+  virtual Result<User> CreateUser(const User& user) = 0;  // id/created_at assigned
+  virtual Result<User> GetUser(Id id) = 0;
+  virtual Result<User> GetUserByName(const std::string& username) = 0;
+  virtual Result<std::vector<User>> ListUsers() = 0;
+  // All fields but id/created_at. Refuses (FailedPrecondition) to demote the
+  // last admin; AlreadyExists when renamed onto another user's name.
+  virtual Status UpdateUser(const User& user) = 0;
+  // Deletes the user, their sessions, tokens and assignments. Refuses
+  // (FailedPrecondition) to delete the last admin.
+  virtual Status DeleteUser(Id id) = 0;
+  virtual Result<int> CountAdmins() = 0;
+
+  virtual Status SetUserInstances(Id user_id, const std::vector<Id>& instance_ids) = 0;
+  virtual Result<std::vector<Id>> GetUserInstances(Id user_id) = 0;
+
+  virtual Status CreateSession(const Session& session) = 0;
+  virtual Result<Session> GetSession(const std::string& token_hash) = 0;
+  virtual Status DeleteSession(const std::string& token_hash) = 0;
+  virtual Status DeleteUserSessions(Id user_id) = 0;
+  virtual Status DeleteExpiredSessions(UnixTime now) = 0;
+  // Records that the session was used at `now` (idle expiry). The default
+  // does nothing, for test doubles that do not track idleness.
+  virtual Status TouchSession(const std::string& token_hash, UnixTime now) { return Status::Ok(); }
+
+  virtual Result<ApiToken> CreateApiToken(const ApiToken& token) = 0;
+  virtual Result<ApiToken> GetApiTokenByHash(const std::string& token_hash) = 0;
+  virtual Result<std::vector<ApiToken>> ListApiTokens(Id user_id) = 0;
+  virtual Status RevokeApiToken(Id user_id, Id token_id) = 0;
+  virtual Status TouchApiToken(Id token_id, UnixTime now) = 0;
+
+  // --- instances --------------------------------------------------------
+  virtual Result<Instance> CreateInstance(const Instance& instance) = 0;
+  virtual Result<Instance> GetInstance(Id id) = 0;
+  virtual Result<Instance> GetInstanceByName(const std::string& name) = 0;
+  virtual Result<std::vector<Instance>> ListInstances() = 0;
+  virtual Status UpdateInstance(const Instance& instance) = 0;
+  // Deletes the instance record and its assignments. Backups keep their
+  // instance_name and stay listable by admins.
+  virtual Status DeleteInstance(Id id) = 0;
+
+  // --- backups ----------------------------------------------------------
+  virtual Result<Backup> CreateBackup(const Backup& backup) = 0;  // id assigned
+  virtual Result<Backup> GetBackup(Id id) = 0;
+  // Newest first. `total` receives the count before limit/offset.
+  virtual Result<std::vector<Backup>> ListBackups(const BackupFilter& filter, int64_t* total) = 0;
+  virtual Status UpdateBackup(const Backup& backup) = 0;
+  virtual Status UpdateBackupProgress(Id id, uint64_t progress_bytes) = 0;
+  virtual Status DeleteBackup(Id id) = 0;
+  // Backups in queued/running state (crash recovery at startup).
+  virtual Result<std::vector<Backup>> ListUnfinishedBackups() = 0;
+  // Completed backups of one instance, newest first (retention, dashboard card).
+  virtual Result<std::vector<Backup>> ListCompletedBackups(Id instance_id) = 0;
+
+  // --- restores ---------------------------------------------------------
+  virtual Result<Restore> CreateRestore(const Restore& restore) = 0;
+  virtual Result<Restore> GetRestore(Id id) = 0;
+  virtual Result<std::vector<Restore>> ListRestores(std::optional<Id> backup_id, int limit) = 0;
+  virtual Status UpdateRestore(const Restore& restore) = 0;
+  virtual Result<std::vector<Restore>> ListUnfinishedRestores() = 0;
+
+  // --- schedules --------------------------------------------------------
+  virtual Result<Schedule> CreateSchedule(const Schedule& schedule) = 0;
+  virtual Result<Schedule> GetSchedule(Id id) = 0;
+  virtual Result<std::vector<Schedule>> ListSchedules() = 0;
+  virtual Status UpdateSchedule(const Schedule& schedule) = 0;
+  // Deletes the schedule; its backups keep existing with schedule_id unset.
+  virtual Status DeleteSchedule(Id id) = 0;
+  // Records that `slot` (a scheduled fire time) was handled, with its result.
+  // Only advances: a slot not later than the stored one returns
+  // FailedPrecondition, which makes firing exactly-once across restarts.
+  virtual Status RecordScheduleFired(Id id, UnixTime slot, UnixTime ran_at, const std::string& result) = 0;
+  // Sets last_run_at/last_result only (never last_slot): the scheduler's
+  // summary once a fired slot's backups are started, and run-now results.
+  // NotFound for a missing schedule.
+  virtual Status RecordScheduleResult(Id id, UnixTime ran_at, const std::string& result) {
+    return Status::Internal("RecordScheduleResult is not implemented by this store");
+  }
+
+  // --- audit log (append-only) -------------------------------------------
+  virtual Status AppendAudit(const AuditEvent& event) = 0;
+  virtual Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter, int64_t* total) = 0;
+};
+
+// Opens (creating if needed) the SQLite database at `path`, enables WAL and
+// foreign keys, and applies numbered schema migrations in one transaction
+// each. Fails with a clear message when the file is locked, read-only or from
+// a newer schema version.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace clawback::controller

@@ -1,0 +1,318 @@
+// The router and the permission matrix, in process: every endpoint of
+// docs/api.md called as anonymous, admin, an assigned user with and without
+// can_create_instances, and an unassigned user, with the exact status code;
+// after each denial the store is unchanged. Real SQLite store, real auth,
+// real transfer service and scheduler; the agent connector is a fake (no
+// agent is needed: denied requests must never reach one).
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "controller/agents/agent_connector.h"
+#include "controller/api/api.h"
+#include "controller/auth/audit.h"
+#include "controller/auth/rate_limiter.h"
+#include "controller/auth/session_manager.h"
+#include "controller/auth/user_admin.h"
+#include "controller/clock.h"
+#include "controller/jobs/transfers.h"
+#include "controller/metrics/metrics.h"
+#include "controller/pki/certificate_authority.h"
+#include "controller/scheduler/scheduler.h"
+#include "controller/store/store.h"
+#include "../store/test_store.h"
+
+namespace clawback::controller::api {
+namespace {
+
+using nlohmann::json;
+constexpr auth::ScryptParams kCheap{1 << 10, 8, 1};
+
+// Every instance is "running"; transfers fail as if the agent were gone.
+class FakeAgents final : public AgentConnector {
+ public:
+  InstanceHealth Probe(const Instance&) override { return Running(); }
+  InstanceHealth Health(Id) const override { return Running(); }
+  void StartProber(std::function<std::vector<Instance>()>, std::chrono::seconds) override {}
+  void StopProber() override {}
+  Result<StreamSummary> Backup(const Instance&, const std::vector<std::string>&, ArchiveReceiver&,
+                               const std::atomic<bool>&, std::chrono::seconds) override {
+    return Status::Unavailable("fake agent");
+  }
+  Result<AgentRestoreResult> Restore(const Instance&, ArchiveProvider&, const std::atomic<bool>&, std::chrono::seconds,
+                                     std::function<void(uint64_t)>) override {
+    return Status::Unavailable("fake agent");
+  }
+
+ private:
+  static InstanceHealth Running() {
+    InstanceHealth h;
+    h.status = "running";
+    return h;
+  }
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = testing::OpenTestStore(dir_);
+    auto pki = pki::InitPki(dir_.file("pki"));
+    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
+    std::filesystem::create_directories(dir_.file("backups"));
+    audit_ = std::make_unique<auth::AuditLog>(*store_, clock_);
+    users_ = std::make_unique<auth::UserAdmin>(*store_, clock_, kCheap);
+    transfers_ = MakeTransferService(*store_, agents_, {dir_.file("backups")}, {});
+    scheduler_ = MakeScheduler(*store_, *transfers_, clock_, {});
+    sessions_ = std::make_unique<auth::SessionManager>(*store_, clock_, limiter_, audit_.get(),
+                                                       auth::SessionOptions{.scrypt = kCheap});
+    context_ = std::make_unique<ApiContext>(ApiContext{*store_, clock_, *sessions_, *users_, *audit_, *transfers_,
+                                                       *scheduler_, agents_, metrics_, pki->ca_cert, pki->ca_key});
+    handler_ = MakeApiHandler(*context_);
+
+    web1_ = MakeInstance("web-1");
+    web2_ = MakeInstance("web-2");
+    admin_ = MakeUser("root", Role::kAdmin, false, {});
+    restorer_ = MakeUser("restorer", Role::kUser, true, {web1_, web2_});
+    assigned_ = MakeUser("assigned", Role::kUser, false, {web1_});
+    stranger_ = MakeUser("stranger", Role::kUser, true, {});
+
+    // A completed backup of web-1 with its file, for download and restore.
+    std::string file = dir_.file("backups") + "/web-1-1.tar.zst";
+    ASSERT_TRUE(pki::WriteFileAtomic(file, "0123456789", 0600).ok());
+    Backup b;
+    b.instance_id = web1_;
+    b.instance_name = "web-1";
+    b.status = BackupStatus::kCompleted;
+    b.paths = {"/home/claworc"};
+    b.file_path = file;
+    b.size_bytes = 10;
+    b.sha256 = "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882";
+    b.created_at = 1;
+    backup_ = store_->CreateBackup(b)->id;
+  }
+  void TearDown() override {
+    scheduler_->Stop();
+    transfers_->Shutdown();
+  }
+
+  Id MakeInstance(const std::string& name) {
+    Instance i;
+    i.name = name;
+    i.agent_url = "https://127.0.0.1:1";
+    return store_->CreateInstance(i)->id;
+  }
+
+  std::string MakeUser(const std::string& name, Role role, bool can_create, std::vector<Id> instances) {
+    auto u = users_->Create({name, "password-" + name + "-123", role, can_create, instances});
+    EXPECT_TRUE(u.ok()) << u.status().ToString();
+    auto p = sessions_->AuthenticateBearer(MakeToken(u->id));
+    return p.ok() ? token_ : "";
+  }
+
+  std::string MakeToken(Id user_id) {
+    auth::Principal p;
+    p.user = *store_->GetUser(user_id);
+    auto t = sessions_->CreateApiToken(p, "test");
+    token_ = t->secret;
+    return token_;
+  }
+
+  HttpResponse Call(const std::string& token, const std::string& method, const std::string& target,
+                    const std::string& body = "") {
+    HttpRequest req;
+    req.method = method;
+    size_t q = target.find('?');
+    req.path = target.substr(0, q);
+    if (q != std::string::npos) req.query = ParseQueryString(target.substr(q + 1));
+    if (!token.empty()) req.headers["authorization"] = "Bearer " + token;
+    if (!body.empty()) {
+      req.body = body;
+      req.headers["content-type"] = "application/json";
+    }
+    req.remote = "127.0.0.1:5000";
+    return handler_(req);
+  }
+
+  // Everything a denied request must leave alone (the audit log aside).
+  std::string Snapshot() {
+    json s;
+    int64_t total = 0;
+    BackupFilter all;
+    all.limit = 500;
+    // Results held in locals: a range-for over *Result() would dangle.
+    auto backups = store_->ListBackups(all, &total);
+    for (const Backup& b : *backups) s["backups"].push_back({b.id, BackupStatusName(b.status)});
+    auto instances = store_->ListInstances();
+    for (const Instance& i : *instances) s["instances"].push_back({i.id, i.name, i.agent_url});
+    auto users = store_->ListUsers();
+    for (const User& u : *users) {
+      s["users"].push_back({u.id, RoleName(u.role), u.can_create_instances, *store_->GetUserInstances(u.id)});
+    }
+    auto restores = store_->ListRestores(std::nullopt, 500);
+    for (const Restore& r : *restores) s["restores"].push_back(r.id);
+    auto schedules = store_->ListSchedules();
+    for (const Schedule& sc : *schedules) s["schedules"].push_back({sc.id, sc.cron});
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir_.file("backups"))) s["files"].push_back(e.path().string());
+    return s.dump();
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{1'800'000'000};
+  std::unique_ptr<Store> store_;
+  FakeAgents agents_;
+  Metrics metrics_;
+  auth::SignInRateLimiter limiter_{clock_};
+  std::unique_ptr<auth::AuditLog> audit_;
+  std::unique_ptr<auth::UserAdmin> users_;
+  std::unique_ptr<TransferService> transfers_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<auth::SessionManager> sessions_;
+  std::unique_ptr<ApiContext> context_;
+  RequestHandler handler_;
+  Id web1_ = 0, web2_ = 0, backup_ = 0;
+  std::string token_, admin_, restorer_, assigned_, stranger_;
+};
+
+// One row per endpoint: the status for anonymous, an unassigned user, an
+// assigned user without can_create_instances, and the assigned restorer.
+struct Row {
+  std::string method, path, body;
+  int anonymous, stranger, assigned, restorer;
+};
+
+TEST_F(ApiTest, PermissionMatrixDeniesAndChangesNothing) {
+  const std::string b = "/api/v1/backups/" + std::to_string(backup_);
+  const std::string i1 = "/api/v1/instances/" + std::to_string(web1_);
+  const std::vector<Row> rows = {
+      {"GET", "/api/v1/instances", "", 401, 200, 200, 200},
+      {"POST", "/api/v1/instances", R"({"name":"web-9","agent_url":"https://h:1"})", 401, 403, 403, 403},
+      {"GET", i1, "", 401, 404, 200, 200},
+      {"PATCH", i1, R"({"agent_url":"https://h:2"})", 401, 403, 403, 403},
+      {"DELETE", i1, "", 401, 403, 403, 403},
+      {"POST", i1 + "/bundle", "", 401, 403, 403, 403},
+      {"GET", i1 + "/backups", "", 401, 404, 200, 200},
+      {"POST", i1 + "/backups", R"({"paths":["etc/bad"]})", 401, 404, 400, 400},
+      {"GET", "/api/v1/backups", "", 401, 200, 200, 200},
+      {"GET", b, "", 401, 404, 200, 200},
+      {"GET", b + "/download", "", 401, 404, 200, 200},
+      {"POST", b + "/cancel", "", 401, 404, 409, 409},
+      {"DELETE", "/api/v1/backups/999", "", 401, 404, 404, 404},
+      {"DELETE", b, "", 401, 404, -1, -1},  // allowed: not run here, it would change the store
+      {"POST", b + "/restore", R"({"instance_id":2})", 401, 404, 404, -1},
+      {"POST", b + "/restore", R"({"instance_id":1})", 401, 404, 403, -1},
+      {"GET", "/api/v1/restores", "", 401, 200, 200, 200},
+      {"GET", "/api/v1/restores/999", "", 401, 404, 404, 404},
+      {"GET", "/api/v1/backup-schedules", "", 401, 403, 403, 403},
+      {"POST", "/api/v1/backup-schedules", R"({"name":"n","all_instances":true,"cron":"@daily"})", 401, 403, 403, 403},
+      {"GET", "/api/v1/backup-schedules/1", "", 401, 403, 403, 403},
+      {"PUT", "/api/v1/backup-schedules/1", R"({"cron":"@daily"})", 401, 403, 403, 403},
+      {"DELETE", "/api/v1/backup-schedules/1", "", 401, 403, 403, 403},
+      {"POST", "/api/v1/backup-schedules/1/run", "", 401, 403, 403, 403},
+      {"GET", "/api/v1/cron/preview?expr=@daily", "", 401, 200, 200, 200},
+      {"GET", "/api/v1/users", "", 401, 403, 403, 403},
+      {"POST", "/api/v1/users", R"({"username":"eve","password":"password-eve-123"})", 401, 403, 403, 403},
+      {"GET", "/api/v1/users/1", "", 401, 403, 403, 403},
+      {"GET", "/api/v1/users/999", "", 401, 403, 403, 403},
+      {"PATCH", "/api/v1/users/1", R"({"role":"user"})", 401, 403, 403, 403},
+      {"DELETE", "/api/v1/users/1", "", 401, 403, 403, 403},
+      {"PUT", "/api/v1/users/2/instances", R"({"instance_ids":[1]})", 401, 403, 403, 403},
+      {"GET", "/api/v1/audit", "", 401, 403, 403, 403},
+      {"GET", "/api/v1/auth/me", "", 401, 200, 200, 200},
+      {"GET", "/api/v1/auth/tokens", "", 401, 200, 200, 200},
+  };
+  for (const Row& row : rows) {
+    const std::pair<std::string, int> callers[] = {
+        {"", row.anonymous}, {stranger_, row.stranger}, {assigned_, row.assigned}, {restorer_, row.restorer}};
+    for (const auto& [token, want] : callers) {
+      if (want < 0) continue;
+      const std::string before = Snapshot();
+      HttpResponse r = Call(token, row.method, row.path, row.body);
+      EXPECT_EQ(r.status, want) << row.method << " " << row.path << " as " << (token.empty() ? "anonymous" : token)
+                                << ": " << r.body;
+      if (r.status >= 400) {
+        EXPECT_EQ(Snapshot(), before) << "denied " << row.method << " " << row.path << " changed the store";
+        json body = json::parse(r.body, nullptr, false);
+        EXPECT_TRUE(body.contains("error") && body.contains("code")) << r.body;
+      }
+    }
+  }
+}
+
+TEST_F(ApiTest, InvisibleIsIndistinguishableFromMissing) {
+  HttpResponse hidden = Call(stranger_, "GET", "/api/v1/backups/" + std::to_string(backup_));
+  HttpResponse missing = Call(stranger_, "GET", "/api/v1/backups/999");
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(hidden.body)["code"], json::parse(missing.body)["code"]);
+}
+
+TEST_F(ApiTest, ListsFilterToVisibleInstances) {
+  json mine = json::parse(Call(assigned_, "GET", "/api/v1/instances").body);
+  ASSERT_EQ(mine["instances"].size(), 1u);
+  EXPECT_EQ(mine["instances"][0]["name"], "web-1");
+  EXPECT_EQ(json::parse(Call(stranger_, "GET", "/api/v1/instances").body)["instances"].size(), 0u);
+  EXPECT_EQ(json::parse(Call(stranger_, "GET", "/api/v1/backups").body)["total"], 0);
+  EXPECT_EQ(json::parse(Call(admin_, "GET", "/api/v1/instances").body)["instances"].size(), 2u);
+}
+
+TEST_F(ApiTest, AdminCanDoTheAdminThings) {
+  EXPECT_EQ(Call(admin_, "POST", "/api/v1/instances", R"({"name":"web-3","agent_url":"https://h:1"})").status, 201);
+  EXPECT_EQ(Call(admin_, "POST", "/api/v1/instances/1/bundle").status, 200);
+  EXPECT_EQ(Call(admin_, "GET", "/api/v1/users").status, 200);
+  EXPECT_EQ(Call(admin_, "GET", "/api/v1/audit").status, 200);
+  HttpResponse s = Call(admin_, "POST", "/api/v1/backup-schedules", R"({"name":"n","all_instances":true,"cron":"@daily"})");
+  EXPECT_EQ(s.status, 201) << s.body;
+  EXPECT_EQ(Call(admin_, "DELETE", "/api/v1/users/1").status, 409) << "the last admin stays";
+}
+
+TEST_F(ApiTest, RoutingErrorsAreJson) {
+  HttpResponse unknown = Call(admin_, "GET", "/api/v1/nothing-here");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(json::parse(unknown.body)["code"], "not_found");
+  HttpResponse wrong = Call(admin_, "PUT", "/api/v1/instances");
+  EXPECT_EQ(wrong.status, 405);
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/api/v1/instances";
+  req.headers["authorization"] = "Bearer " + admin_;
+  req.headers["content-type"] = "text/plain";
+  req.body = "{}";
+  EXPECT_EQ(handler_(req).status, 415);
+  HttpResponse bad = Call(admin_, "POST", "/api/v1/instances/1/backups", R"({"paths":["/proc/1"]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["field"], "paths");
+}
+
+TEST_F(ApiTest, DownloadHonoursRange) {
+  const std::string d = "/api/v1/backups/" + std::to_string(backup_) + "/download";
+  HttpRequest req;
+  req.method = "GET";
+  req.path = d;
+  req.headers["authorization"] = "Bearer " + admin_;
+  req.headers["range"] = "bytes=4-";
+  HttpResponse r = handler_(req);
+  EXPECT_EQ(r.status, 206);
+  ASSERT_TRUE(r.file.has_value());
+  EXPECT_EQ(r.file->offset, 4u);
+  EXPECT_EQ(r.file->length, 6u);
+  req.headers["range"] = "bytes=10-";
+  EXPECT_EQ(handler_(req).status, 416);
+}
+
+TEST_F(ApiTest, PublicEndpoints) {
+  EXPECT_EQ(Call("", "GET", "/healthz").status, 200);
+  EXPECT_EQ(Call("", "GET", "/metrics").status, 200);
+  HttpResponse doc = Call("", "GET", "/api/v1/openapi.json");
+  ASSERT_EQ(doc.status, 200);
+  EXPECT_TRUE(json::parse(doc.body)["paths"].contains("/api/v1/backups/{id}/download"));
+  HttpResponse page = Call("", "GET", "/instances/web-1");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.content_type.find("text/html"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace clawback::controller::api
