@@ -52,7 +52,7 @@ if [ ! -f "$PKI/controller.crt" ]; then
   leaf() {  # name uri eku
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
       -keyout "$PKI/$1.key" -out "$PKI/$1.csr" 2>/dev/null
-    printf 'subjectAltName=URI:%s\nextendedKeyUsage=%s\nbasicConstraints=CA:FALSE\n' "$2" "$3" > "$PKI/$1.ext"
+    printf 'subjectAltName=URI:%s,IP:127.0.0.1\nextendedKeyUsage=%s\nbasicConstraints=CA:FALSE\n' "$2" "$3" > "$PKI/$1.ext"
     openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 30 \
       -extfile "$PKI/$1.ext" -out "$PKI/$1.crt" 2>/dev/null
   }

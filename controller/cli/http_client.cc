@@ -164,7 +164,7 @@ class Connection {
   beast::tcp_stream& Lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
 
   template <typename F>
-  auto WithStream(F&& f) {
+  beast::error_code WithStream(F&& f) {
     if (tls_) return f(*tls_);
     return f(*plain_);
   }
