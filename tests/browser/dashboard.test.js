@@ -3,11 +3,13 @@
 // run in order and build on each other: the backup made in one is downloaded,
 // restored and shown by the next ones.
 //
-// Run: tests/browser/setup.sh once (npm ci), then `node --test` in this
-// directory, or `ctest -L browser`. Screenshots go to tests/artifacts/.
+// Run: `ctest -L browser` (run_browser_tests.cmake does `npm ci` when needed),
+// or `npm ci` once and then `npm test` in this directory (binaries default to
+// build-web/). Screenshots go to tests/artifacts/screenshots/.
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
 import {Stack, ApiClient, makeSampleRoot, waitFor, execFileP, artifactsDir, CHROMIUM, CHROMIUM_ARGS, ADMIN_PASSWORD} from './harness.js';
@@ -16,6 +18,7 @@ let stack;
 let browser;
 let admin;        // {context, page} of the admin's browser session
 let backupId;     // the backup the admin makes from the dialog
+let browserLaunchedAt = 0;
 const shotDir = path.join(artifactsDir, 'screenshots');
 
 async function shot(page, name) {
@@ -41,18 +44,38 @@ const row = (page, id) => page.locator(`tr[data-backup-id="${id}"]`);
 before(async () => {
   fs.mkdirSync(shotDir, {recursive: true});
   stack = await new Stack().start();
-  // alpha compresses slowly (zstd level 15, one thread, 3 MB of text) so a
-  // backup stays "running" long enough to be seen; beta is quick.
-  makeSampleRoot(path.join(stack.dir, 'root-alpha'), 'alpha', {bulkBytes: 3_000_000});
+  // alpha compresses slowly (zstd level 19, one thread, 8 MB of text: about
+  // 3 s here) so a backup stays "running" for several 1 s polls and its
+  // spinner and progress are seen even on a faster machine; beta is quick.
+  makeSampleRoot(path.join(stack.dir, 'root-alpha'), 'alpha', {bulkBytes: 8_000_000});
   makeSampleRoot(path.join(stack.dir, 'root-beta'), 'beta');
-  await stack.addAgent('alpha', path.join(stack.dir, 'root-alpha'), ['--compression-level', '15', '--threads', '1']);
+  await stack.addAgent('alpha', path.join(stack.dir, 'root-alpha'), ['--compression-level', '19', '--threads', '1']);
   await stack.addAgent('beta', path.join(stack.dir, 'root-beta'));
+  browserLaunchedAt = Date.now();
   browser = await chromium.launch({executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true});
 });
 
 after(async () => {
   if (browser) await browser.close();
   if (stack) await stack.stop();
+});
+
+test('Chromium runs hermetically: offline flags and a fresh profile', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('chrome://version');
+  const commandLine = (await page.locator('#command_line').textContent()).split(/\s+/);
+  for (const flag of ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                      '--disable-component-update', '--disable-sync', '--headless']) {
+    assert.ok(commandLine.includes(flag), `${flag} in ${commandLine.join(' ')}`);
+  }
+  const profiles = commandLine.filter((a) => a.startsWith('--user-data-dir='));
+  assert.equal(profiles.length, 1, 'one --user-data-dir');
+  const profile = profiles[0].slice('--user-data-dir='.length);
+  assert.equal(path.dirname(profile), os.tmpdir(), `profile ${profile} is a temporary directory`);
+  const made = fs.statSync(profile).birthtimeMs || fs.statSync(profile).ctimeMs;
+  assert.ok(made >= browserLaunchedAt - 1000, `profile ${profile} was created for this run`);
+  await context.close();
 });
 
 test('the dashboard is served from the binary with safe headers and deep links', async () => {
@@ -96,7 +119,7 @@ test('create backup from the dialog: inline path errors, spinner, then the size 
   const dialog = page.getByRole('dialog', {name: 'Create Backup'});
   await dialog.waitFor();
   await dialog.getByLabel('Instance').selectOption({label: 'alpha'});
-  assert.equal(await dialog.getByLabel('HOME').isChecked(), true, 'HOME is checked by default');
+  assert.equal(await dialog.getByLabel('HOME', {exact: true}).isChecked(), true, 'HOME is checked by default');
   await dialog.getByRole('button', {name: 'Add a path'}).click();
   const custom = dialog.getByLabel('Absolute path 1');
   await custom.fill('etc/app');
@@ -123,7 +146,9 @@ test('create backup from the dialog: inline path errors, spinner, then the size 
   assert.ok(['queued', 'running'].includes(status), `new row is queued/running, got ${status}`);
   await row(page, backupId).locator('.spinner').waitFor();
   await row(page, backupId).locator('[data-status="running"]').waitFor({timeout: 20000});
-  await assertText(row(page, backupId).locator('.progress-text'), /so far/);
+  // Live progress: the bytes so far grow past zero while it is still running.
+  await assertText(row(page, backupId).locator('.progress-text'), /^[1-9][\d.]* (B|KB|MB) so far$/, 20000);
+  assert.equal(await row(page, backupId).getAttribute('data-status'), 'running');
   await shot(page, '02-backups-running');
 
   // Follow the API; once it says completed the UI must show the size within ~2 s.
@@ -285,6 +310,7 @@ test('a regular user sees only assigned instances and may restore only once gran
   assert.equal(await live.isEnabled(), true);
   await live.click();
   const dialog = page.getByRole('dialog', {name: 'Restore backup'});
+  await dialog.waitFor();  // the dialog opens once the instance list arrived
   assert.equal(await dialog.locator('input[name="target"]').count(), 1, 'only assigned instances are targets');
   await dialog.getByRole('button', {name: 'Restore and overwrite'}).click();
   await assertText(dialog.getByTestId('restore-status'), /completed/, 60000);
@@ -313,9 +339,12 @@ test('admin pages and phone width render', async () => {
   assert.equal(await page.getByRole('navigation', {name: 'Main'}).isVisible(), false, 'sidebar collapsed');
   const menu = page.getByRole('button', {name: 'Open navigation'});
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), true, 'no horizontal scrolling');
+  const bar = await page.locator('header.topbar').boundingBox();
+  assert.ok(bar && bar.height <= 72, `the top bar is one compact row (${bar && bar.height} px tall)`);
   await shot(page, '14-phone-backups');
   await menu.click();
   await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Instances'}).waitFor({state: 'visible'});
+  await page.locator('#sidebar').evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished)));  // slid in
   await shot(page, '15-phone-nav');
   await page.keyboard.press('Escape');
   await page.setViewportSize({width: 1280, height: 860});

@@ -211,8 +211,9 @@ export class Stack {
   }
 }
 
-// Chromium flags for a hermetic headless run. Playwright's launch() adds
-// --headless and a fresh temporary --user-data-dir itself (it refuses one in
-// args), so every run starts from an empty profile.
+// Chromium flags for a hermetic headless run (the machine has no internet).
+// Playwright's launch() adds --headless and a fresh temporary --user-data-dir
+// itself (it refuses one in args), so every run starts from an empty profile;
+// the first test reads chrome://version to prove both.
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];

@@ -11,11 +11,16 @@ let seq = 0;
 export function folderPicker(initial = ['HOME']) {
   const id = `fp${++seq}`;
   const aliasBoxes = ALIASES.map((a) => {
-    const box = h('input', {type: 'checkbox', id: `${id}-${a.alias === '/' ? 'root' : a.alias}`, value: a.alias,
+    const boxId = `${id}-${a.alias === '/' ? 'root' : a.alias}`;
+    // The name is just the alias ("HOME"); the hint is its description, so
+    // assistive tech reads "HOME, checkbox, The agent's home directory ...".
+    const name = h('span', {id: `${boxId}-name`},
+      a.alias === '/' ? [h('code', null, '/'), ' (full filesystem)'] : a.label);
+    const hint = h('span', {class: 'hint', id: `${boxId}-hint`}, a.hint);
+    const box = h('input', {type: 'checkbox', id: boxId, value: a.alias,
+                            'aria-labelledby': name.id, 'aria-describedby': hint.id,
                             checked: initial.includes(a.alias) || initial.includes(a.path)});
-    return {alias: a, box, row: h('label', {class: 'check', for: box.id}, box,
-      h('span', null, a.alias === '/' ? h('span', null, h('code', null, '/'), ' (full filesystem)') : a.label,
-        h('span', {class: 'hint'}, a.hint)))};
+    return {alias: a, box, row: h('label', {class: 'check', for: box.id}, box, h('span', null, name, hint))};
   });
   const customList = h('div', {class: 'custom-paths'});
   const errorEl = h('span', {class: 'field-error', 'aria-live': 'polite'});

@@ -24,7 +24,10 @@ export function backupsPage({main, query}) {
   let total = 0;
   let lastChange = 0;  // when we last started something: poll fast for a while
 
-  const instanceSelect = h('select', {id: 'filter-instance', name: 'instance'}, h('option', {value: ''}, 'All instances'));
+  // A deep link (/backups?instance=NAME) shows its filter at once, before the
+  // instance list arrives and fills in the other options.
+  const instanceSelect = h('select', {id: 'filter-instance', name: 'instance'}, h('option', {value: ''}, 'All instances'),
+    state.instance ? h('option', {value: state.instance, selected: true}, state.instance) : null);
   const statusSelect = h('select', {id: 'filter-status', name: 'status'}, h('option', {value: ''}, 'Any status'),
     STATUSES.map((s) => h('option', {value: s, selected: s === state.status}, s)));
   const alert = h('div', {class: 'alert error', role: 'alert', 'data-testid': 'backups-error'});
