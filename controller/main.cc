@@ -6,16 +6,14 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
+#include "controller/cli/cli.h"
 #include "controller/service/controller_service.h"
 #include "shared/log.h"
 #include "shared/version.h"
-
-#if defined(CLAWBACK_HAVE_CLI)
-#include "controller/cli/cli.h"
-#endif
 
 namespace {
 
@@ -72,13 +70,33 @@ int Serve(ServeOptions options, const std::string& listen, const std::string& lo
 }  // namespace
 
 int main(int argc, char** argv) {
-#if defined(CLAWBACK_HAVE_CLI)
-  if (argc > 1 && clawback::controller::cli::IsClientCommand(argv[1])) {
+  // `serve`, `pki` and --version run here; everything else is the API
+  // client, which also owns global options given before its command
+  // (`clawback --json backup list`) and the error for an unknown command.
+  std::string_view first = argc > 1 ? argv[1] : "";
+  bool help = argc == 1 || first == "--help" || first == "-h";
+  if (!help && first != "serve" && first != "pki" && first != "--version") {
+    if (first[0] != '-' && !clawback::controller::cli::IsClientCommand(argv[1])) {
+      std::cerr << "clawback: unknown command " << first << " (see `clawback --help`)\n";
+      return 2;
+    }
     return clawback::controller::cli::RunClient(argc, argv);
   }
-#endif
+  // The top-level help lists the client's commands and global options as
+  // well as the service's own.
+  if (help) {
+    char name[] = "clawback";
+    char help[] = "--help";
+    char* client_argv[] = {name, help, nullptr};
+    clawback::controller::cli::RunClient(2, client_argv);
+    std::cout << "\nService commands (run on the controller host; see `clawback serve --help`):\n"
+                 "  serve                       Run the control-plane service (REST API and dashboard)\n"
+                 "  pki init                    Create the CA and controller certificate (never overwrites)\n"
+                 "  --version                   Print the version and exit\n";
+    return argc == 1 ? 2 : 0;
+  }
 
-  CLI::App app{"clawback: backups for fleets of OpenClaw agent containers"};
+  CLI::App app{"clawback: backups for fleets of OpenClaw agent containers", "clawback"};
   app.set_version_flag("--version", std::string("clawback ") + clawback::kVersion);
   app.require_subcommand(1);
 

@@ -34,13 +34,14 @@ PKGS=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config file git ca-certificates
   xz-utils tar dpkg-dev binutils coreutils util-linux
+  clang libclang-rt-14-dev  # libFuzzer and clang sanitizer runtimes (scripts/test-hardening.sh)
   # libraries (libboost1.81-dev, NOT libboost-dev 1.74: they conflict)
   libboost1.81-dev libssl-dev libarchive-dev libzstd-dev libacl1-dev liblz4-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev libsqlitecpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   prometheus-cpp-dev
   # runtime tools used by tests
-  zstd sqlite3 openssl curl python3 python3-croniter bc
+  zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline
 )
 if [[ $BROWSER == 1 ]]; then
   PKGS+=(chromium)

@@ -5,7 +5,8 @@
 # file), browser (headless Chromium) and packaging checks.
 #
 #   sudo scripts/test.sh            # all suites
-#   scripts/test.sh -L unit         # extra arguments go to ctest
+#   scripts/test.sh -L unit         # extra arguments go to ctest (and skip
+#                                   # scripts/test-hardening.sh: sanitizers, fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -23,3 +24,9 @@ cmake --build "$build" -j"$jobs"
 
 cd "$build"
 ctest --output-on-failure -j"$jobs" --timeout 900 "$@"
+
+# Full runs (no ctest arguments) continue with the sanitizer and fuzzing
+# stages: ASan+UBSan, TSan, libFuzzer (CLAWBACK_HARDENING=0 skips them).
+if [[ $# == 0 && ${CLAWBACK_HARDENING:-1} != 0 ]]; then
+  CLAWBACK_BUILD_DIR=$build bash "$top/scripts/test-hardening.sh"
+fi

@@ -1,7 +1,7 @@
 // ExtractRestore (archive_stream.h).
 //
-// Pipeline: ChunkSource -> ZstdDecompressor (strict about truncation) ->
-// archive_read (tar formats) -> EntryFilter (refuse before touching disk) ->
+// Pipeline: ChunkSource -> ZstdDecompressor (strict about truncation, on its
+// own ReadAhead thread so decompression overlaps extraction) -> archive_read (tar formats) -> EntryFilter (refuse before touching disk) ->
 // archive_write_disk with absolute target paths below the realpath'd root and
 // the SECURE_* flags, which check every existing path component with
 // fstatat/openat (no chdir for paths below PATH_MAX; longer ones are refused by
@@ -23,6 +23,7 @@
 #include "agent/archive/entry_filter.h"
 #include "agent/archive/libarchive_handles.h"
 #include "agent/archive/owner_db.h"
+#include "agent/archive/read_ahead.h"
 #include "agent/archive/zstd_decompressor.h"
 
 namespace clawback::agent {
@@ -32,7 +33,10 @@ using internal::ArchiveError;
 using internal::ArchiveReader;
 using internal::ArchiveWriter;
 
+// Decompressed bytes in flight between the decompressor thread and the
+// extractor: kReadAheadBuffers blocks of kTarBufferBytes.
 constexpr size_t kTarBufferBytes = 256 * 1024;
+constexpr size_t kReadAheadBuffers = 4;
 constexpr size_t kMaxMessages = 1000;
 
 constexpr int kExtractFlags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
@@ -68,20 +72,29 @@ EntryType TypeOf(archive_entry* entry) {
 
 // Feeds libarchive decompressed tar bytes; remembers the real failure.
 struct TarInput {
-  ZstdDecompressor* decompressor;
-  std::string buffer = std::string(kTarBufferBytes, '\0');
+  ReadAhead* read_ahead = nullptr;
   Status error;
 
   static la_ssize_t Read(archive* a, void* self_ptr, const void** out) {
     auto* self = static_cast<TarInput*>(self_ptr);
-    Result<size_t> n = self->decompressor->Read(self->buffer.data(), self->buffer.size());
-    if (!n.ok()) {
-      self->error = n.status();
-      archive_set_error(a, EIO, "%s", n.status().message().c_str());
+    Result<ReadAhead::Block> block = self->read_ahead->Next();
+    if (!block.ok()) {
+      self->error = block.status();
+      archive_set_error(a, EIO, "%s", block.status().message().c_str());
       return -1;
     }
-    *out = self->buffer.data();
-    return static_cast<la_ssize_t>(*n);
+    *out = block->data;
+    return static_cast<la_ssize_t>(block->size);
+  }
+
+  // Reads and verifies the rest of the stream (after the tar end marker there
+  // is only padding): OK when it ends cleanly.
+  Status Drain() {
+    for (;;) {
+      Result<ReadAhead::Block> block = read_ahead->Next();
+      if (!block.ok()) return block.status();
+      if (block->size == 0) return Status::Ok();
+    }
   }
 };
 
@@ -95,7 +108,11 @@ class Extractor {
 
     Result<std::unique_ptr<ZstdDecompressor>> decompressor = ZstdDecompressor::Create(source);
     if (!decompressor.ok()) return decompressor.status();
-    input_.decompressor = decompressor->get();
+    ZstdDecompressor* zstd = decompressor->get();
+    // Declared after `decompressor`, so it is stopped and joined first.
+    ReadAhead read_ahead([zstd](void* buf, size_t capacity) { return zstd->Read(buf, capacity); },
+                         kReadAheadBuffers, kTarBufferBytes);
+    input_.read_ahead = &read_ahead;
 
     reader_.reset(archive_read_new());
     writer_.reset(archive_write_disk_new());
@@ -124,7 +141,7 @@ class Extractor {
     if (r != ARCHIVE_OK) Warn(Relative(ArchiveError(writer_.get())));
     RestoreDirectoryTimes();
     // The tar end marker was seen; the rest of the stream must still be whole.
-    return (*decompressor)->Drain();
+    return input_.Drain();
   }
 
  private:

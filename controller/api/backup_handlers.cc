@@ -11,14 +11,13 @@
 #include <thread>
 
 #include "controller/api/handler_support.h"
+#include "controller/api/requests.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
 #include "shared/path_rules.h"
 
 namespace clawback::controller::api {
 namespace {
-
-constexpr size_t kMaxNoteBytes = 1000;
 
 Json LiveBackupJson(ApiContext& ctx, const Backup& b) {
   std::optional<uint64_t> live;
@@ -78,26 +77,19 @@ HttpResponse ListOfInstance(ApiContext& ctx, Call& call) {
 }
 
 HttpResponse Create(ApiContext& ctx, Call& call) {
-  auto paths = OptStringList(call.body, "paths");
-  if (!paths.ok()) return Fail(paths.status(), "paths");
-  auto note = OptString(call.body, "note");
-  if (!note.ok()) return Fail(note.status(), "note");
-  if (*note && (*note)->size() > kMaxNoteBytes) {
-    return Fail(Status::InvalidArgument("note: at most " + std::to_string(kMaxNoteBytes) + " bytes"), "note");
-  }
-  auto resolved = ResolveBackupPaths(paths->value_or(std::vector<std::string>{}));
-  if (!resolved.ok()) return Fail(resolved.status(), "paths");
+  auto body = DecodeBackupCreate(call.body);
+  if (!body.ok()) return Fail(body.error().status, body.error().field);
 
   BackupRequest request;
   request.instance = *call.instance;
-  request.paths = *resolved;
-  request.note = note->value_or("");
+  request.paths = body->paths;
+  request.note = body->note;
   request.created_by = call.principal->user.id;
   request.created_by_name = call.principal->user.username;
   auto backup = ctx.transfers.StartBackup(request);
   const std::string target = backup.ok() ? "backup:" + std::to_string(backup->id) : "instance:" + call.instance->name;
   AuditCall(ctx, call, "backup.create", target, backup.status(),
-            {{"instance", call.instance->name}, {"paths", *resolved}});
+            {{"instance", call.instance->name}, {"paths", body->paths}});
   if (!backup.ok()) return Fail(backup.status());
   return JsonResponse(202, {{"id", backup->id}});
 }

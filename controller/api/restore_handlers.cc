@@ -1,6 +1,7 @@
 // /api/v1/backups/{id}/restore and /api/v1/restores: restoring a backup into
 // an instance and following the restore.
 #include "controller/api/handler_support.h"
+#include "controller/api/requests.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
 
@@ -10,15 +11,14 @@ namespace {
 // The body is read before any record, so a malformed request gets the same
 // 400 whether or not the backup exists.
 Result<auth::ResourceRef> ResolveRestoreInto(ApiContext& ctx, Call& call) {
-  auto target_id = OptInt(call.body, "instance_id");
-  if (!target_id.ok()) return target_id.status();
-  if (!*target_id || **target_id <= 0) return Status::InvalidArgument("instance_id: is required (the target instance's id)");
+  auto body = DecodeRestoreCreate(call.body);
+  if (!body.ok()) return body.error().status;
   auto id = PathId(call, "id", "backup");
   if (!id.ok()) return id.status();
   auto backup = ctx.store.GetBackup(*id);
   if (!backup.ok()) return Missing(backup.status(), "backup", *id);
-  auto target = ctx.store.GetInstance(**target_id);
-  if (!target.ok()) return Missing(target.status(), "instance", **target_id);
+  auto target = ctx.store.GetInstance(body->instance_id);
+  if (!target.ok()) return Missing(target.status(), "instance", body->instance_id);
   call.backup = *backup;
   call.target = *target;
   return auth::ResourceRef::RestoreInto(backup->id, backup->instance_id, target->id);

@@ -16,8 +16,14 @@ std::string Call::source() const {
     size_t close = r.find(']');
     if (close != std::string::npos) return r.substr(1, close - 1);
   }
+  // The server always writes "address:port", and Asio prints IPv6 addresses
+  // without brackets ("::1:5000"), so the port is whatever follows the last
+  // colon. Keeping it would give every connection its own rate-limit key.
   size_t colon = r.rfind(':');
-  if (colon != std::string::npos && r.find(':') == colon) return r.substr(0, colon);
+  if (colon != std::string::npos && colon + 1 < r.size() &&
+      r.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    return r.substr(0, colon);
+  }
   return r;
 }
 

@@ -1,6 +1,9 @@
 // /api/v1/backup-schedules (admin) and /api/v1/cron/preview (any signed-in
 // user, for the schedule dialog).
+#include <charconv>
+
 #include "controller/api/handler_support.h"
+#include "controller/api/requests.h"
 #include "controller/clock.h"
 #include "controller/scheduler/fire_times.h"
 #include "controller/scheduler/scheduler.h"
@@ -29,57 +32,12 @@ Json FullScheduleJson(ApiContext& ctx, const Schedule& s) {
   return ScheduleJson(s, description.ok() ? *description : std::string(), runs.ok() ? *runs : Json::array());
 }
 
-Status ReadRetention(const Json& body, RetentionPolicy* policy) {
-  auto it = body.find("retention");
-  if (it == body.end() || it->is_null()) return Status::Ok();
-  if (!it->is_object()) return Status::InvalidArgument("retention: must be an object");
-  struct Field {
-    const char* name;
-    int* value;
-  } fields[] = {{"keep_last", &policy->keep_last},
-                {"keep_hourly", &policy->keep_hourly},
-                {"keep_daily", &policy->keep_daily},
-                {"keep_weekly", &policy->keep_weekly},
-                {"keep_monthly", &policy->keep_monthly}};
-  for (const Field& f : fields) {
-    auto v = OptInt(*it, f.name);
-    if (!v.ok() || (*v && (**v < 0 || **v > 100000))) {
-      return Status::InvalidArgument(std::string("retention: ") + f.name + " must be a non-negative integer");
-    }
-    if (*v) *f.value = static_cast<int>(**v);
-  }
-  return Status::Ok();
-}
-
 // Applies the body's fields onto `s` (PUT replaces what it names; what it
 // leaves out keeps its value), then validates the whole schedule.
 Status ApplyFields(ApiContext& ctx, const Json& body, Schedule* s) {
-  auto name = OptString(body, "name");
-  if (!name.ok()) return name.status();
-  if (*name) s->name = **name;
-  auto all = OptBool(body, "all_instances");
-  if (!all.ok()) return all.status();
-  if (*all) s->all_instances = **all;
-  auto ids = OptIdList(body, "instance_ids");
-  if (!ids.ok()) return ids.status();
-  if (*ids) s->instance_ids = **ids;
-  auto cron = OptString(body, "cron");
-  if (!cron.ok()) return cron.status();
-  if (*cron) s->cron = **cron;
-  auto tz = OptString(body, "timezone");
-  if (!tz.ok()) return tz.status();
-  if (*tz) s->timezone = **tz;
-  auto paths = OptStringList(body, "paths");
-  if (!paths.ok()) return paths.status();
-  if (*paths) s->paths = **paths;
-  auto note = OptString(body, "note");
-  if (!note.ok()) return note.status();
-  if (*note) s->note = **note;
-  auto enabled = OptBool(body, "enabled");
-  if (!enabled.ok()) return enabled.status();
-  if (*enabled) s->enabled = **enabled;
-  CLAWBACK_RETURN_IF_ERROR(ReadRetention(body, &s->retention));
-  if (s->all_instances) s->instance_ids.clear();
+  auto fields = DecodeScheduleFields(body);
+  if (!fields.ok()) return fields.error().status;
+  ApplyScheduleFields(*fields, s);
   for (Id id : s->instance_ids) {
     if (!ctx.store.GetInstance(id).ok()) {
       return Status::InvalidArgument("instance_ids: instance " + std::to_string(id) + " not found");
@@ -159,11 +117,9 @@ HttpResponse Preview(ApiContext& ctx, Call& call) {
   if (tz.empty()) tz = "UTC";
   int n = kNextRuns;
   if (auto text = call.request.Query("n")) {
-    try {
-      n = std::stoi(*text);
-    } catch (...) {
-      n = 0;
-    }
+    // The whole value must be the number: "1.5" or "5;x" is not 1 or 5.
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc() || end != text->data() + text->size()) n = 0;
     if (n < 1 || n > 50) return Fail(Status::InvalidArgument("n: must be an integer from 1 to 50"), "n");
   }
   auto description = DescribeCron(*expr);

@@ -131,7 +131,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto path = PercentDecode(target.substr(0, q), false);
     if (!path) return SendWireError(Status::InvalidArgument("malformed percent-encoding in path"), 400);
     req.path = std::move(*path);
-    if (q != std::string_view::npos) req.query = ParseQueryString(target.substr(q + 1));
+    if (q != std::string_view::npos) {
+      // A parameter that does not decode (bad %-escape, %00) is refused, not
+      // dropped: dropping a filter would silently widen what is returned.
+      std::string_view qs = target.substr(q + 1);
+      while (!qs.empty()) {
+        size_t amp = qs.find('&');
+        if (!PercentDecode(qs.substr(0, amp), true)) {
+          return SendWireError(Status::InvalidArgument("malformed percent-encoding in query string"), 400);
+        }
+        qs = amp == std::string_view::npos ? std::string_view() : qs.substr(amp + 1);
+      }
+      req.query = ParseQueryString(target.substr(q + 1));
+    }
     for (const auto& f : msg) {
       std::string name(f.name_string());
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });

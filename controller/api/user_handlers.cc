@@ -1,6 +1,7 @@
 // /api/v1/users (admin): accounts, roles, the can_create_instances grant and
 // instance assignments. UserAdmin validates and hashes; this file maps HTTP.
 #include "controller/api/handler_support.h"
+#include "controller/api/requests.h"
 #include "controller/auth/user_admin.h"
 #include "controller/store/store.h"
 
@@ -29,15 +30,6 @@ Status LoadUser(ApiContext& ctx, Call& call) {
   return Status::Ok();
 }
 
-Result<std::optional<Role>> RoleField(const Json& body) {
-  auto text = OptString(body, "role");
-  if (!text.ok()) return text.status();
-  if (!*text) return std::optional<Role>();
-  auto role = ParseRole(**text);
-  if (!role) return Status::InvalidArgument("role: must be \"admin\" or \"user\"");
-  return std::optional<Role>(*role);
-}
-
 HttpResponse List(ApiContext& ctx, Call& call) {
   auto users = ctx.store.ListUsers();
   if (!users.ok()) return Fail(users.status());
@@ -51,22 +43,14 @@ HttpResponse List(ApiContext& ctx, Call& call) {
 }
 
 HttpResponse Create(ApiContext& ctx, Call& call) {
+  auto body = DecodeUserCreate(call.body);
+  if (!body.ok()) return Fail(body.error().status, body.error().field);
   auth::NewUser nu;
-  auto username = ReqString(call.body, "username");
-  if (!username.ok()) return Fail(username.status());
-  auto password = ReqString(call.body, "password");
-  if (!password.ok()) return Fail(password.status());
-  auto role = RoleField(call.body);
-  if (!role.ok()) return Fail(role.status());
-  auto flag = OptBool(call.body, "can_create_instances");
-  if (!flag.ok()) return Fail(flag.status());
-  auto ids = OptIdList(call.body, "instance_ids");
-  if (!ids.ok()) return Fail(ids.status());
-  nu.username = *username;
-  nu.password = *password;
-  nu.role = role->value_or(Role::kUser);
-  nu.can_create_instances = flag->value_or(false);
-  nu.instance_ids = ids->value_or(std::vector<Id>{});
+  nu.username = body->username;
+  nu.password = body->password;
+  nu.role = body->role;
+  nu.can_create_instances = body->can_create_instances;
+  nu.instance_ids = body->instance_ids;
   auto created = ctx.users.Create(nu);
   AuditCall(ctx, call, "user.create", "user:" + nu.username, created.status(),
             {{"role", std::string(RoleName(nu.role))},
@@ -88,16 +72,12 @@ HttpResponse Show(ApiContext& ctx, Call& call) {
 
 HttpResponse Update(ApiContext& ctx, Call& call) {
   if (Status st = LoadUser(ctx, call); !st.ok()) return Fail(st);
+  auto body = DecodeUserUpdate(call.body);
+  if (!body.ok()) return Fail(body.error().status, body.error().field);
   auth::UserChanges changes;
-  auto role = RoleField(call.body);
-  if (!role.ok()) return Fail(role.status());
-  auto flag = OptBool(call.body, "can_create_instances");
-  if (!flag.ok()) return Fail(flag.status());
-  auto password = OptString(call.body, "password");
-  if (!password.ok()) return Fail(password.status());
-  changes.role = *role;
-  changes.can_create_instances = *flag;
-  changes.password = *password;
+  changes.role = body->role;
+  changes.can_create_instances = body->can_create_instances;
+  changes.password = body->password;
   Json detail = Json::object();
   if (changes.role) detail["role"] = std::string(RoleName(*changes.role));
   if (changes.can_create_instances) detail["can_create_instances"] = *changes.can_create_instances;
@@ -118,11 +98,10 @@ HttpResponse Delete(ApiContext& ctx, Call& call) {
 
 HttpResponse SetInstances(ApiContext& ctx, Call& call) {
   if (Status st = LoadUser(ctx, call); !st.ok()) return Fail(st);
-  auto ids = OptIdList(call.body, "instance_ids");
-  if (!ids.ok()) return Fail(ids.status());
-  if (!*ids) return Fail(Status::InvalidArgument("instance_ids: is required (an array of instance ids)"));
-  Status st = ctx.users.SetInstances(call.user->id, **ids);
-  AuditCall(ctx, call, "user.instances", "user:" + call.user->username, st, {{"instance_ids", **ids}});
+  auto body = DecodeUserInstances(call.body);
+  if (!body.ok()) return Fail(body.error().status, body.error().field);
+  Status st = ctx.users.SetInstances(call.user->id, body->instance_ids);
+  AuditCall(ctx, call, "user.instances", "user:" + call.user->username, st, {{"instance_ids", body->instance_ids}});
   if (!st.ok()) return Fail(st, st.code() == Status::Code::kNotFound ? "instance_ids" : "");
   return UserResponse(ctx, 200, *call.user);
 }

@@ -36,6 +36,18 @@ bool HasPasswordFlag(int argc, char** argv) {
   return false;
 }
 
+// " (see `clawback backup show --help`)" for the deepest command parsed.
+std::string HelpHint(CLI::App& app) {
+  std::string path = "clawback";
+  for (CLI::App* at = &app;;) {
+    auto selected = at->get_subcommands();
+    if (selected.empty()) break;
+    at = selected.front();
+    path += " " + at->get_name();
+  }
+  return " (see `" + path + " --help`)";
+}
+
 }  // namespace
 
 bool IsClientCommand(const char* subcommand) {
@@ -80,11 +92,11 @@ Result<ApiClient*> CommandContext::Api(bool need_token) {
   if (connection.server.empty()) {
     return Status::InvalidArgument("no server: pass --server URL, set CLAWBACK_SERVER or run `clawback login`");
   }
+  auto url = ParseServerUrl(connection.server);
+  if (!url.ok()) return url.status();
   if (need_token && connection.token.empty()) {
     return Status::Unauthenticated("not signed in: run `clawback login` or set CLAWBACK_TOKEN");
   }
-  auto url = ParseServerUrl(connection.server);
-  if (!url.ok()) return url.status();
   HttpClientOptions http_options;
   http_options.ca_file = connection.ca_file;
   http_options.insecure = options_.insecure;
@@ -151,6 +163,7 @@ int RunClient(int argc, char** argv) {
     AddInstanceCommands(app, &action);
     AddBackupCommands(app, &action);
     AddUserCommands(app, &action);
+    AddAuditCommands(app, &action);
     AddScheduleCommands(app, &action);
 
     try {
@@ -162,7 +175,14 @@ int RunClient(int argc, char** argv) {
       std::cout << app.help("", CLI::AppFormatMode::All);
       return kExitOk;
     } catch (const CLI::ParseError& e) {
-      return Fail(kExitUsage, std::string(e.what()) + " (see `clawback --help`)");
+      std::string message = e.what();
+      // `clawback backup frobnicate`: name the word, not "A subcommand is required".
+      auto extra = app.remaining(/*recurse=*/true);
+      if (message.rfind("A subcommand", 0) == 0 && !extra.empty() && !extra.front().empty() &&
+          extra.front()[0] != '-') {
+        message = "unknown command " + extra.front();
+      }
+      return Fail(kExitUsage, message + HelpHint(app));
     }
     if (!action) return Fail(kExitUsage, "no command given (see `clawback --help`)");
     if (HasPasswordFlag(argc, argv)) {

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -69,9 +70,40 @@ std::string BackupSummary(const Json& b) {
          Field(b, "sha256");
 }
 
+// What `--wait` prints when stderr is not a terminal: one plain line per
+// state change, and the bytes so far every ~10 s while running, so a log
+// or CI job shows progress without carriage returns.
+class PlainProgress {
+ public:
+  PlainProgress(CommandContext& ctx, std::string what)
+      : ctx_(ctx),
+        what_(std::move(what)),
+        enabled_(!ctx.progress_enabled() && !ctx.json() && !ctx.options().quiet) {}
+
+  void Update(const std::string& status, uint64_t bytes) {
+    if (!enabled_) return;
+    auto now = std::chrono::steady_clock::now();
+    bool changed = status != last_status_;
+    if (!changed && (status != "running" || now - last_line_ < std::chrono::seconds(10))) return;
+    last_status_ = status;
+    last_line_ = now;
+    ctx_.err() << what_ << ": " << status;
+    if (status == "running" && bytes > 0) ctx_.err() << ", " << FormatBytes(bytes);
+    ctx_.err() << "\n" << std::flush;
+  }
+
+ private:
+  CommandContext& ctx_;
+  std::string what_;
+  bool enabled_;
+  std::string last_status_;
+  std::chrono::steady_clock::time_point last_line_;
+};
+
 // Polls GET /backups/{id} until it ends. OK only for `completed`.
 Status WaitForBackup(CommandContext& ctx, ApiClient& api, int64_t id) {
   ProgressBar bar(ctx.err(), "backup " + std::to_string(id), 0, ctx.progress_enabled());
+  PlainProgress lines(ctx, "backup " + std::to_string(id));
   int transient_failures = 0;
   for (;;) {
     auto backup = api.Get(BackupPath(id));
@@ -105,6 +137,7 @@ Status WaitForBackup(CommandContext& ctx, ApiClient& api, int64_t id) {
       return status == "failed" ? Status::Unavailable(message) : Status::Canceled(message);
     }
     bar.Update(UintField(*backup, "progress_bytes"));
+    lines.Update(status, UintField(*backup, "progress_bytes"));
     PollPause();
   }
 }
@@ -132,7 +165,14 @@ Status Create(CommandContext& ctx, const CreateOptions& opts) {
 Status List(CommandContext& ctx, const ListOptions& opts) {
   auto api = ctx.Api();
   if (!api.ok()) return api.status();
-  std::string query = QueryString({{"instance", opts.instance},
+  // Resolved here so an unknown name is an error, not an empty list.
+  std::string instance_id;
+  if (!opts.instance.empty()) {
+    auto id = (*api)->InstanceId(opts.instance);
+    if (!id.ok()) return id.status();
+    instance_id = std::to_string(*id);
+  }
+  std::string query = QueryString({{"instance", instance_id},
                                    {"status", opts.status},
                                    {"schedule_id", opts.schedule_id},
                                    {"limit", std::to_string(opts.limit)},
@@ -306,10 +346,14 @@ Status FsyncDirectoryOf(const std::string& path) {
   return Status::Ok();
 }
 
-// One attempt: resumes from the .partial's current size when `resume`.
-// Sets `range_refused` when the server answered 416 to a resume.
+// One attempt: resumes from the .partial's current size when `resume`
+// (Range + If-Range on the backup's sha256, so a changed file is sent whole).
+// Sets `range_refused` when the server answered 416 to a resume, and
+// `resumed_from` to the offset the server continued from (0: from the start).
 Status DownloadOnce(CommandContext& ctx, ApiClient& api, int64_t id, const std::string& partial,
-                    uint64_t total, bool resume, std::string& digest, std::string& etag, bool& range_refused) {
+                    uint64_t total, const std::string& sha256, bool resume, std::string& digest,
+                    std::string& etag, bool& range_refused, uint64_t& resumed_from) {
+  resumed_from = 0;
   uint64_t offset = 0;
   std::error_code ec;
   if (resume && std::filesystem::exists(partial, ec)) offset = std::filesystem::file_size(partial, ec);
@@ -329,11 +373,17 @@ Status DownloadOnce(CommandContext& ctx, ApiClient& api, int64_t id, const std::
   uint64_t done = offset;
   std::vector<std::pair<std::string, std::string>> headers;
   if (offset > 0) {
-    headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
     if (offset == total) {
       // Everything is here already: verify without asking for bytes.
       digest = hash.HexDigest();
+      resumed_from = offset;
       return out.Close(partial);
+    }
+    headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+    if (!sha256.empty()) headers.emplace_back("If-Range", "\"" + sha256 + "\"");
+    if (ctx.progress_enabled()) {  // off a terminal the result line says it resumed
+      ctx.err() << "Resuming download of backup " << id << " from " << partial << " at byte " << offset << " of "
+                << total << ".\n" << std::flush;
     }
   }
   BodySink sink;
@@ -347,6 +397,7 @@ Status DownloadOnce(CommandContext& ctx, ApiClient& api, int64_t id, const std::
         return Status::Corruption("the server resumed at the wrong offset (Content-Range " +
                                   (range == head.headers.end() ? std::string("missing") : range->second) + ")");
       }
+      resumed_from = offset;
     } else if (offset > 0) {
       // The server sent the whole file instead of the rest: start over.
       if (::ftruncate(out.get(), 0) != 0 || ::lseek(out.get(), 0, SEEK_SET) != 0) {
@@ -407,13 +458,18 @@ Status Download(CommandContext& ctx, const DownloadOptions& opts) {
 
   std::string digest, etag;
   bool range_refused = false;
-  Status st = DownloadOnce(ctx, **api, opts.id, partial, total, /*resume=*/true, digest, etag, range_refused);
+  uint64_t resumed_from = 0;
+  Status st = DownloadOnce(ctx, **api, opts.id, partial, total, expected, /*resume=*/true, digest, etag,
+                           range_refused, resumed_from);
   if (!st.ok() && range_refused) {
-    st = DownloadOnce(ctx, **api, opts.id, partial, total, /*resume=*/false, digest, etag, range_refused);
+    st = DownloadOnce(ctx, **api, opts.id, partial, total, expected, /*resume=*/false, digest, etag,
+                      range_refused, resumed_from);
   }
   if (!st.ok()) {
-    if (std::filesystem::exists(partial, ec) && st.code() != Status::Code::kIoError) {
-      return st.WithContext("download interrupted (run the same command again to resume from " + partial + ")");
+    uint64_t kept = std::filesystem::exists(partial, ec) ? std::filesystem::file_size(partial, ec) : 0;
+    if (!ec && kept > 0) {
+      return st.WithContext("download interrupted at byte " + std::to_string(kept) +
+                            " (run the same command again to resume from " + partial + ")");
     }
     return st;
   }
@@ -424,17 +480,24 @@ Status Download(CommandContext& ctx, const DownloadOptions& opts) {
   }
   if (digest != expected) {
     std::filesystem::remove(partial, ec);
+    std::string resumed = resumed_from > 0 ? "resumed at byte " + std::to_string(resumed_from) + "; " : "";
     return Status::Corruption("checksum mismatch for backup " + std::to_string(opts.id) + ": got sha256 " +
-                              digest + ", expected " + expected + " (the partial file was removed; try again)");
+                              digest + ", expected " + expected + " (" + resumed +
+                              "the partial file was removed; try again)");
   }
   if (::rename(partial.c_str(), target.c_str()) != 0) {
     return Status::IoError("cannot rename " + partial + " to " + target + ": " + std::strerror(errno));
   }
   CLAWBACK_RETURN_IF_ERROR(FsyncDirectoryOf(target));
   if (ctx.json()) {
-    PrintJson(ctx.out(), {{"id", opts.id}, {"file", target}, {"size_bytes", total}, {"sha256", digest}});
+    PrintJson(ctx.out(), {{"id", opts.id},
+                          {"file", target},
+                          {"size_bytes", total},
+                          {"sha256", digest},
+                          {"resumed_from", resumed_from}});
   } else {
     ctx.out() << "Downloaded backup " << opts.id << " to " << target << " (" << FormatBytes(total)
+              << (resumed_from > 0 ? ", resumed at byte " + std::to_string(resumed_from) : std::string())
               << ", sha256 verified).\n";
   }
   return Status::Ok();
@@ -444,6 +507,7 @@ Status Download(CommandContext& ctx, const DownloadOptions& opts) {
 
 Status WaitForRestore(CommandContext& ctx, ApiClient& api, int64_t restore_id, uint64_t total) {
   ProgressBar bar(ctx.err(), "restore " + std::to_string(restore_id), total, ctx.progress_enabled());
+  PlainProgress lines(ctx, "restore " + std::to_string(restore_id));
   int transient_failures = 0;
   for (;;) {
     auto restore = api.Get("/restores/" + std::to_string(restore_id));
@@ -486,6 +550,7 @@ Status WaitForRestore(CommandContext& ctx, ApiClient& api, int64_t restore_id, u
       return status == "failed" ? Status::Unavailable(message) : Status::Canceled(message);
     }
     bar.Update(UintField(r, "progress_bytes"));
+    lines.Update(status, UintField(r, "progress_bytes"));
     PollPause();
   }
 }

@@ -147,10 +147,11 @@ std::map<int64_t, std::string> InstanceNames(ApiClient& api) {
   return names;
 }
 
+// The next fire time in the schedule's zone ("2026-12-03T02:30:00+01:00").
 std::string NextRun(const Json& s) {
   if (!s.value("enabled", true)) return "(disabled)";
   if (!s.contains("next_runs") || !s["next_runs"].is_array() || s["next_runs"].empty()) return "-";
-  return ShortTime(s["next_runs"][0], "utc");
+  return Field(s["next_runs"][0], "local");
 }
 
 std::string Retention(const Json& s) {
@@ -220,7 +221,7 @@ Status List(CommandContext& ctx) {
     return Status::Ok();
   }
   auto names = InstanceNames(**api);
-  Table table({"id", "name", "cron", "tz", "instances", "enabled", "next run", "last result"});
+  Table table({"id", "name", "cron", "tz", "instances", "enabled", "next run (local)", "last result"});
   for (const auto& s : (*list)["schedules"]) {
     table.AddRow({Field(s, "id"), Field(s, "name"), Field(s, "cron"), Field(s, "timezone"),
                   InstancesText(s, names), Field(s, "enabled"), NextRun(s), Field(s, "last_result")});

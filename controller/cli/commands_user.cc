@@ -1,7 +1,11 @@
-// user list|add|show|update|rm|assign|unassign (admin API) and audit.
+// user create|list|show|update|delete|assign|unassign|passwd: the admin
+// /users API, plus `user passwd` without a name for your own password.
+// Passwords come from stdin, CLAWBACK_PASSWORD or a no-echo prompt, never
+// from the command line unless the user insists on --password (which warns).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 
 #include "controller/cli/commands.h"
 #include "controller/cli/output.h"
@@ -34,13 +38,9 @@ struct AssignOptions {
   bool remove = false;
 };
 
-struct AuditOptions {
-  std::string actor;
-  std::string action;
-  std::string since;
-  std::string until;
-  int limit = 50;
-  int offset = 0;
+struct PasswdOptions {
+  std::string user;  // empty: your own password (needs the current one)
+  bool password_stdin = false;
 };
 
 bool IsDigits(const std::string& s) {
@@ -147,7 +147,7 @@ Status Update(CommandContext& ctx, const UpdateOptions& opts) {
   Json patch = Json::object();
   if (!opts.role.empty()) patch["role"] = opts.role;
   if (!opts.can_create_instances.empty()) patch["can_create_instances"] = opts.can_create_instances == "true";
-  if (opts.reset_password || !opts.password.empty()) {
+  if (opts.reset_password || opts.password_stdin || !opts.password.empty()) {
     std::string password = opts.password;
     if (password.empty()) {
       auto secret = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_PASSWORD", "new password for " + opts.user);
@@ -204,43 +204,39 @@ Status Assign(CommandContext& ctx, const AssignOptions& opts) {
   return PrintUser(ctx, *user, "now has instances " + Field(*user, "instance_ids"));
 }
 
-// "24h", "7d", "30m" -> RFC 3339 that long ago; anything else passes through.
-std::string SinceValue(const std::string& value) {
-  if (value.size() < 2 || !IsDigits(value.substr(0, value.size() - 1))) return value;
-  int64_t n = std::stoll(value.substr(0, value.size() - 1));
-  int64_t unit = 0;
-  switch (value.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    case 'w': unit = 7 * 86400; break;
-    default: return value;
-  }
-  return FormatUtc(static_cast<int64_t>(std::time(nullptr)) - n * unit);
-}
-
-Status Audit(CommandContext& ctx, const AuditOptions& opts) {
-  auto api = ctx.Api();
-  if (!api.ok()) return api.status();
-  std::string query = QueryString({{"actor", opts.actor},
-                                   {"action", opts.action},
-                                   {"since", SinceValue(opts.since)},
-                                   {"until", SinceValue(opts.until)},
-                                   {"limit", std::to_string(opts.limit)},
-                                   {"offset", opts.offset > 0 ? std::to_string(opts.offset) : ""}});
-  auto events = (*api)->Get("/audit" + query);
-  if (!events.ok()) return events.status();
-  if (ctx.json()) {
-    PrintJson(ctx.out(), *events);
+// `user passwd NAME` (admin): sets NAME's password (stdin's first line,
+// CLAWBACK_NEW_PASSWORD or a prompt), ending their sessions.
+// `user passwd`: changes your own; the current password is required
+// (stdin: two lines, current then new; else CLAWBACK_PASSWORD and
+// CLAWBACK_NEW_PASSWORD; else prompts).
+Status Passwd(CommandContext& ctx, const PasswdOptions& opts) {
+  if (!opts.user.empty()) {
+    auto secret = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_NEW_PASSWORD", "new password for " + opts.user);
+    if (!secret.ok()) return secret.status();
+    auto api = ctx.Api();
+    if (!api.ok()) return api.status();
+    auto found = FindUser(**api, opts.user);
+    if (!found.ok()) return found.status();
+    auto user = (*api)->Patch("/users/" + Field(*found, "id"), {{"password", *secret}});
+    if (!user.ok()) return user.status();
+    if (ctx.json()) return PrintUser(ctx, *user, "");
+    ctx.out() << "Password of " << Field(*user, "username") << " set; their sessions were signed out.\n";
     return Status::Ok();
   }
-  Table table({"at", "actor", "source", "action", "target", "outcome"});
-  for (const auto& e : (*events)["events"]) {
-    table.AddRow({ShortTime(e, "at"), Field(e, "actor"), Field(e, "source"), Field(e, "action"),
-                  Field(e, "target"), Field(e, "outcome")});
+  auto current = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_PASSWORD", "current password");
+  if (!current.ok()) return current.status();
+  auto fresh = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_NEW_PASSWORD", "new password");
+  if (!fresh.ok()) return fresh.status();
+  if (!opts.password_stdin && ::isatty(STDIN_FILENO) == 1 && !ctx.env().get("CLAWBACK_NEW_PASSWORD")) {
+    auto again = ReadSecret(ctx, false, "CLAWBACK_NEW_PASSWORD_UNUSED", "new password again");
+    if (!again.ok()) return again.status();
+    if (*again != *fresh) return Status::InvalidArgument("the new passwords do not match");
   }
-  ctx.out() << table.Render();
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  Json body = {{"current_password", *current}, {"new_password", *fresh}};
+  CLAWBACK_RETURN_IF_ERROR((*api)->Put("/auth/password", body).status());
+  if (!ctx.json()) ctx.out() << "Password changed; your other sessions were signed out.\n";
   return Status::Ok();
 }
 
@@ -249,12 +245,13 @@ void Bind(CLI::App* cmd, std::shared_ptr<Opts> opts, Action* action, Status (*ru
   cmd->callback([opts, action, run] { *action = [opts, run](CommandContext& ctx) { return run(ctx, *opts); }; });
 }
 
-void AddNameCommand(CLI::App& parent, const char* name, const char* help, Action* action,
-                    Status (*run)(CommandContext&, const std::string&)) {
+CLI::App* AddNameCommand(CLI::App& parent, const char* name, const char* help, Action* action,
+                         Status (*run)(CommandContext&, const std::string&)) {
   auto user = std::make_shared<std::string>();
   auto* cmd = parent.add_subcommand(name, help);
   cmd->add_option("user", *user, "User name or id")->required();
   cmd->callback([user, action, run] { *action = [user, run](CommandContext& ctx) { return run(ctx, *user); }; });
+  return cmd;
 }
 
 }  // namespace
@@ -265,7 +262,9 @@ void AddUserCommands(CLI::App& app, Action* action) {
   user->add_subcommand("list", "List users")->callback([action] { *action = List; });
   {
     auto opts = std::make_shared<AddOptions>();
-    auto* cmd = user->add_subcommand("add", "Create a user (password from stdin, CLAWBACK_PASSWORD or a prompt)");
+    auto* cmd =
+        user->add_subcommand("create", "Create a user (password from stdin, CLAWBACK_PASSWORD or a prompt)");
+    cmd->alias("add");
     cmd->add_option("username", opts->username, "User name")->required();
     cmd->add_option("--role", opts->role, "admin or user")->check(CLI::IsMember({"admin", "user"}));
     cmd->add_flag("--can-create-instances", opts->can_create_instances, "Allow restores (and instance creation)");
@@ -287,7 +286,7 @@ void AddUserCommands(CLI::App& app, Action* action) {
     cmd->add_option("--password", opts->password, "New password (visible in ps: prefer --password-stdin)");
     Bind(cmd, opts, action, Update);
   }
-  AddNameCommand(*user, "rm", "Delete a user", action, Remove);
+  AddNameCommand(*user, "delete", "Delete a user (never the last admin)", action, Remove)->alias("rm");
   {
     auto opts = std::make_shared<AssignOptions>();
     auto* cmd = user->add_subcommand("assign", "Give a user access to instances");
@@ -305,15 +304,13 @@ void AddUserCommands(CLI::App& app, Action* action) {
     Bind(cmd, opts, action, Assign);
   }
   {
-    auto opts = std::make_shared<AuditOptions>();
-    auto* cmd = app.add_subcommand("audit", "The audit log, newest first (admin)");
-    cmd->add_option("--actor", opts->actor, "Only this user");
-    cmd->add_option("--action", opts->action, "Only this action (e.g. backup.create)");
-    cmd->add_option("--since", opts->since, "RFC 3339 time or an age such as 24h, 7d");
-    cmd->add_option("--until", opts->until, "RFC 3339 time or an age");
-    cmd->add_option("--limit,-n", opts->limit, "At most this many (1-500)")->check(CLI::Range(1, 500));
-    cmd->add_option("--offset", opts->offset, "Skip this many")->check(CLI::NonNegativeNumber);
-    Bind(cmd, opts, action, Audit);
+    auto opts = std::make_shared<PasswdOptions>();
+    auto* cmd = user->add_subcommand(
+        "passwd", "Set USER's password (admin), or with no USER change your own (current password required)");
+    cmd->add_option("user", opts->user, "User name or id (default: yourself)");
+    cmd->add_flag("--password-stdin", opts->password_stdin,
+                  "Read from stdin: the new password; for your own, two lines (current, then new)");
+    Bind(cmd, opts, action, Passwd);
   }
 }
 

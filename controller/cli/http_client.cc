@@ -241,7 +241,11 @@ Result<ServerUrl> ParseServerUrl(std::string_view url) {
   } else {
     size_t colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
+    if (colon != std::string_view::npos) {
+      out.port = std::string(authority.substr(colon + 1));
+      // "http://host:" is a port left out by mistake (an empty $PORT), not port 80.
+      if (out.port.empty()) return Status::InvalidArgument("bad port in server URL: " + std::string(url));
+    }
   }
   if (out.host.empty()) return Status::InvalidArgument("server URL names no host: " + std::string(url));
   if (out.port.empty()) out.port = out.tls ? "443" : "80";

@@ -50,7 +50,8 @@ Result<std::unique_ptr<PartialArchive>> PartialArchive::Create(const std::string
 }
 
 PartialArchive::PartialArchive(int fd, std::string final_path)
-    : fd_(fd), final_path_(std::move(final_path)), partial_path_(final_path_ + ".partial"), buffer_(kBufferSize) {}
+    : fd_(fd), final_path_(std::move(final_path)), partial_path_(final_path_ + ".partial"),
+      buffer_(new char[kBufferSize]) {}
 
 PartialArchive::~PartialArchive() { Abandon(); }
 
@@ -66,12 +67,12 @@ Status PartialArchive::Append(const char* data, size_t size) {
   sha_.Update(data, size);
   bytes_ += size;
   while (size > 0) {
-    size_t n = std::min(size, buffer_.size() - buffered_);
-    std::memcpy(buffer_.data() + buffered_, data, n);
+    size_t n = std::min(size, kBufferSize - buffered_);
+    std::memcpy(buffer_.get() + buffered_, data, n);
     buffered_ += n;
     data += n;
     size -= n;
-    if (buffered_ == buffer_.size()) CLAWBACK_RETURN_IF_ERROR(Flush());
+    if (buffered_ == kBufferSize) CLAWBACK_RETURN_IF_ERROR(Flush());
   }
   return Status::Ok();
 }
@@ -79,7 +80,7 @@ Status PartialArchive::Append(const char* data, size_t size) {
 Status PartialArchive::Flush() {
   size_t off = 0;
   while (off < buffered_) {
-    ssize_t n = ::write(fd_, buffer_.data() + off, buffered_ - off);
+    ssize_t n = ::write(fd_, buffer_.get() + off, buffered_ - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       return WriteError(errno);
@@ -87,7 +88,15 @@ Status PartialArchive::Flush() {
     if (n == 0) return WriteError(ENOSPC);
     off += static_cast<size_t>(n);
   }
+  written_ += buffered_;
   buffered_ = 0;
+  if (written_ - writeback_ >= kWritebackStep) {
+    // Start writeback of what is written so far without waiting for it; only
+    // a head start for Seal()'s fsync, so errors are left for fsync to report.
+    (void)::sync_file_range(fd_, static_cast<off_t>(writeback_), static_cast<off_t>(written_ - writeback_),
+                            SYNC_FILE_RANGE_WRITE);
+    writeback_ = written_;
+  }
   return Status::Ok();
 }
 

@@ -1,8 +1,12 @@
 // Archive files on the controller's disk (private to controller/jobs).
 //
 // PartialArchive writes an arriving backup stream to "<final>.partial":
-// created with O_CREAT|O_EXCL and mode 0600, written through a large buffer,
-// hashed (SHA-256) and counted as it goes. Seal() flushes and fsyncs, Publish() renames
+// created with O_CREAT|O_EXCL and mode 0600, written through a 1 MiB buffer
+// (one per running backup, so it bounds the controller's memory per
+// transfer), hashed (SHA-256) and counted as it goes. Written data is handed
+// to the kernel's writeback every kWritebackStep (sync_file_range, no
+// waiting), so the disk works while the stream arrives instead of all at
+// once in the final fsync. Seal() flushes and fsyncs, Publish() renames
 // to the final name and fsyncs the directory, so a completed record always
 // points at a whole, durable file. Abandon() (and the destructor, unless
 // committed) unlinks the partial file. Disk full (ENOSPC, or EFBIG from a
@@ -41,7 +45,8 @@ class Sha256 {
 
 class PartialArchive {
  public:
-  static constexpr size_t kBufferSize = 4 * 1024 * 1024;
+  static constexpr size_t kBufferSize = 1024 * 1024;
+  static constexpr uint64_t kWritebackStep = 8 * 1024 * 1024;
 
   // Creates final_path + ".partial" (must not exist).
   static Result<std::unique_ptr<PartialArchive>> Create(const std::string& final_path);
@@ -70,9 +75,11 @@ class PartialArchive {
   int fd_;
   std::string final_path_;
   std::string partial_path_;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;  // kBufferSize, not zero-filled: pages are touched as used
   size_t buffered_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t written_ = 0;     // bytes handed to write(2)
+  uint64_t writeback_ = 0;   // bytes handed to sync_file_range(2)
   Sha256 sha_;
   bool sealed_ = false;
   bool published_ = false;

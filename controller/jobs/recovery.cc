@@ -58,9 +58,14 @@ Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir)
   auto backups = store.ListUnfinishedBackups();
   if (!backups.ok()) return backups.status().WithContext("listing unfinished backups");
   for (Backup& backup : *backups) {
-    std::string partial = ArchivePath(backups_dir, backup) + std::string(kPartialSuffix);
-    if (::unlink(partial.c_str()) != 0 && errno != ENOENT) {
-      keep(Status::IoError("cannot remove " + partial + ": " + std::strerror(errno)));
+    // A crash after the rename to the final name but before the record said
+    // `completed` leaves a whole file that no completed record owns: remove
+    // it too, or it stays behind as an orphan.
+    const std::string final_path = ArchivePath(backups_dir, backup);
+    for (const std::string& path : {final_path + std::string(kPartialSuffix), final_path}) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        keep(Status::IoError("cannot remove " + path + ": " + std::strerror(errno)));
+      }
     }
     backup.status = BackupStatus::kFailed;
     backup.error_message = kInterrupted;

@@ -385,6 +385,7 @@ Result<json> E2eStack::AddInstance(const std::string& name, const std::string& r
     o.key = bundle + "/agent.key";
     o.ca = bundle + "/ca.crt";
   }
+  agent_options_[name] = {id, o};
   auto agent = AgentProcess::Start(o);
   if (!agent.ok()) return agent.status();
   uint16_t port = (*agent)->port();
@@ -444,6 +445,20 @@ void E2eStack::KillAgent(const std::string& name) {
     a->Signal(SIGKILL);
     a->WaitExit(10s);
   }
+}
+
+Status E2eStack::RestartAgent(const std::string& name) {
+  auto it = agent_options_.find(name);
+  if (it == agent_options_.end()) return Status::NotFound("no agent options for instance " + name);
+  KillAgent(name);
+  auto agent = AgentProcess::Start(it->second.second);
+  if (!agent.ok()) return agent.status();
+  uint16_t port = (*agent)->port();
+  agents_[name] = std::move(agent).value();
+  PlainResponse patched = Call("PATCH", "/api/v1/instances/" + std::to_string(it->second.first),
+                               json{{"agent_url", "https://127.0.0.1:" + std::to_string(port)}});
+  if (patched.status != 200) return Status::Internal("pointing " + name + " at its agent: " + patched.Describe());
+  return Status::Ok();
 }
 
 json E2eStack::GetInstance(int64_t id) {

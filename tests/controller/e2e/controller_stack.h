@@ -139,6 +139,10 @@ class E2eStack {
   std::string AgentUrl(const std::string& name);
   // SIGKILLs an instance's agent and reaps it.
   void KillAgent(const std::string& name);
+  // Starts an instance's agent again (after KillAgent, or SIGKILLing a live
+  // one first) with the options AddInstance gave it, on a new port, and
+  // points the instance at it. Does not wait for the prober.
+  Status RestartAgent(const std::string& name);
 
   nlohmann::json GetInstance(int64_t id);
   // Polls the instance until `pred` holds; returns the last JSON seen.
@@ -172,6 +176,7 @@ class E2eStack {
   std::unique_ptr<ControllerProcess> controller_;
   std::string token_;
   std::map<std::string, std::unique_ptr<AgentProcess>> agents_;
+  std::map<std::string, std::pair<int64_t, AgentProcessOptions>> agent_options_;  // for RestartAgent
   std::vector<std::string> old_controller_logs_;
 };
 
