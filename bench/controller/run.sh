@@ -188,18 +188,21 @@ def poll(path):
 def cpu(pid):  # utime+stime of the whole process, seconds
     f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+CTL = int(os.environ.get("CTL_PID", "0"))
 if cmd == "backup":
+    c0 = cpu(CTL) if CTL else 0
     t0 = time.monotonic()
     bid = req("POST", "/instances/%s/backups" % args[0], {})["id"]
     d = poll("/backups/%d" % bid); t = time.monotonic() - t0
     if d["status"] != "completed": sys.exit("backup %d %s: %s" % (bid, d["status"], d.get("error_message")))
-    print(bid, "%.3f" % t)
+    print(bid, "%.3f" % t, "%.2f" % ((cpu(CTL) - c0) if CTL else 0))
 elif cmd == "restore":
+    c0 = cpu(CTL) if CTL else 0
     t0 = time.monotonic()
     rid = req("POST", "/backups/%s/restore" % args[0], {"instance_id": int(args[1])})["id"]
     d = poll("/restores/%d" % rid); t = time.monotonic() - t0
     if d["status"] != "completed": sys.exit("restore %d %s: %s" % (rid, d["status"], d.get("error_message")))
-    print(rid, "%.3f" % t)
+    print(rid, "%.3f" % t, "%.2f" % ((cpu(CTL) - c0) if CTL else 0))
 elif cmd == "wait_running":
     deadline = time.monotonic() + 60
     for i in args:
@@ -256,14 +259,14 @@ tar -cf - -C "$DATA" home/claworc | cat > /dev/null
 
 echo "load before: $(uptime)"
 echo "dataset: $((DATA_BYTES / 1048576)) MiB in $DATA_FILES files; $RUNS runs each; restores into $RESTORE"
-ctl_b=() base_b=() base_bs=() ctl_r=() base_r=() prev_bid=
+ctl_b=() base_b=() base_bs=() ctl_r=() base_r=() cpu_b=() cpu_r=() prev_bid=
 for i in $(seq "$RUNS"); do
   # Keep one archive at a time on disk (deletion is not timed).
   [ -n "$prev_bid" ] && call DELETE "/backups/$prev_bid" >/dev/null
   rm -f "$WORK/baseline.tar.zst"
   sync
-  read -r bid t < <(api_py backup "$SRC_ID")
-  ctl_b+=("$t") prev_bid=$bid
+  read -r bid t c < <(CTL_PID=$SRC_CTL_PID api_py backup "$SRC_ID")
+  ctl_b+=("$t") cpu_b+=("$c") prev_bid=$bid
   sync
   t1=$(now)
   tar -cf - -C "$DATA" home/claworc | zstd -3 -T0 -q > "$WORK/baseline.tar.zst"
@@ -274,8 +277,8 @@ for i in $(seq "$RUNS"); do
 
   rm -rf "${CTL_RESTORE_ROOT:?}"/* "${BASE_RESTORE_ROOT:?}"/*
   sync
-  read -r _ t < <(api_py restore "$bid" "$DST_ID")
-  ctl_r+=("$t")
+  read -r _ t c < <(CTL_PID=$SRC_CTL_PID api_py restore "$bid" "$DST_ID")
+  ctl_r+=("$t") cpu_r+=("$c")
   sync
   t1=$(now)
   zstd -dc -q "$WORK/baseline.tar.zst" | tar -x -C "$BASE_RESTORE_ROOT"
@@ -304,6 +307,7 @@ printf 'backup   baseline   %s s, ratio %s  (same + sync FILE: as durable as the
 printf 'restore  controller %s s (%.0f MiB/s)  baseline %s s  ratio %s  (diff -r: identical)\n' \
   "$(stat3 "${ctl_r[@]}")" "$(echo "$mib / $cr" | bc -l)" "$(stat3 "${base_r[@]}")" "$(stat3 "${rr[@]}")"
 echo "all runs (s): backup controller ${ctl_b[*]} | baseline ${base_b[*]} | +sync ${base_bs[*]}; restore controller ${ctl_r[*]} | baseline ${base_r[*]}"
+echo "controller CPU (utime+stime) per run (s): backup ${cpu_b[*]}; restore ${cpu_r[*]}"
 echo "controller peak RSS (VmHWM) over parts 1-2: $SRC_CTL_RSS MiB"
 fi
 [ -n "${BENCH_SKIP_FLEET:-}" ] && exit 0

@@ -3,6 +3,12 @@
 // has a deadline (connect, handshake, and "no byte for stall_timeout" while
 // streaming - never a total duration), and the caller's cancel flag is polled
 // every kCancelPoll while a step is pending.
+//
+// Archive bodies move one TLS record (<= 16 KiB) per step, so the streaming
+// loops use a cheap step (StreamStep: run handlers until this one completes)
+// and one watchdog timer per stream instead of a deadline armed and canceled
+// on every read: the per-step timer and polling loop cost more CPU than
+// decrypting and hashing the bytes.
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -15,6 +21,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -213,14 +220,19 @@ class AgentCall {
     body.body_limit(boost::none);
     std::vector<char> chunk(kStreamBufferSize);
     uint64_t received = 0;
+    WatchdogScope watchdog(*this, stall);
     while (!body.is_done()) {
       body.get().body().data = chunk.data();
       body.get().body().size = chunk.size();
-      beast::get_lowest_layer(stream_).expires_after(stall);
-      ec = Run([&](auto done) {
-        http::async_read_some(stream_, buffer_, body, [done](beast::error_code e, size_t) { done(e); });
+      size_t consumed = 0;
+      ec = StreamStep([&](auto done) {
+        http::async_read_some(stream_, buffer_, body, [&consumed, done](beast::error_code e, size_t used) {
+          consumed = used;
+          done(e);
+        });
       });
       if (ec == http::error::need_buffer) ec = {};
+      if (consumed > 0) Progress();
       size_t n = chunk.size() - body.get().body().size;
       if (n > 0) {
         received += n;
@@ -229,6 +241,7 @@ class AgentCall {
       }
       if (ec) return ReadFailure(ec, stall, received, "");
     }
+    watchdog.Stop();
 
     const auto& fields = body.get().base();
     auto field = [&](std::string_view name) { return std::string(fields[beast::string_view(name.data(), name.size())]); };
@@ -272,6 +285,7 @@ class AgentCall {
 
     std::vector<char> chunk(kStreamBufferSize);
     uint64_t sent = 0;
+    WatchdogScope watchdog(*this, stall);
     for (;;) {
       if (cancel_ && cancel_->load()) return Status::Canceled("restore canceled");
       auto got = provider.Read(chunk.data(), chunk.size());
@@ -282,19 +296,23 @@ class AgentCall {
       size_t off = 0;
       while (off < n) {
         size_t wrote = 0;
-        beast::get_lowest_layer(stream_).expires_after(stall);
-        ec = Run([&](auto done) {
+        ec = StreamStep([&](auto done) {
           stream_.async_write_some(net::buffer(chunk.data() + off, n - off), [&, done](beast::error_code e, size_t w) {
             wrote = w;
             done(e);
           });
         });
+        if (wrote > 0) Progress();
         off += wrote;
         sent += wrote;
-        if (ec) return AfterWriteFailure(ec, stall, sent);
+        if (ec) {
+          watchdog.Stop();  // AfterWriteFailure reads the agent's answer under its own deadline
+          return AfterWriteFailure(ec, stall, sent);
+        }
       }
       if (on_progress) on_progress(sent);
     }
+    watchdog.Stop();
     if (sent != total) {
       return Status::IoError("archive shrank while being sent: " + std::to_string(sent) + " of " +
                              std::to_string(total) + " bytes");
@@ -365,6 +383,76 @@ class AgentCall {
         beast::get_lowest_layer(stream_).socket().close(ignored);
       }
     }
+    return result;
+  }
+
+  // The streaming watchdog: while active, every kCancelPoll it checks the
+  // caller's cancel flag and that Progress() was called within the stall
+  // window; otherwise it closes the socket, so the pending step fails
+  // (reported as beast::error::timeout when stalled). Stop() (or the scope's
+  // end) disarms it; it never outlives the stream.
+  class WatchdogScope {
+   public:
+    WatchdogScope(AgentCall& call, seconds stall) : call_(call) { call_.StartWatchdog(stall); }
+    ~WatchdogScope() { Stop(); }
+    WatchdogScope(const WatchdogScope&) = delete;
+    WatchdogScope& operator=(const WatchdogScope&) = delete;
+    void Stop() { call_.StopWatchdog(); }
+
+   private:
+    AgentCall& call_;
+  };
+
+  void StartWatchdog(seconds stall) {
+    beast::get_lowest_layer(stream_).expires_never();  // the watchdog replaces per-step deadlines
+    stall_window_ = stall;
+    stalled_ = false;
+    watching_ = true;
+    Progress();
+    ArmWatchdog();
+  }
+
+  void StopWatchdog() {
+    if (!watching_) return;
+    watching_ = false;
+    watchdog_.cancel();
+  }
+
+  void Progress() { last_progress_ = std::chrono::steady_clock::now(); }
+
+  void ArmWatchdog() {
+    watchdog_.expires_after(kCancelPoll);
+    watchdog_.async_wait([this](beast::error_code ec) {
+      if (ec || !watching_) return;
+      const bool cancel_now = cancel_ != nullptr && cancel_->load();
+      if (cancel_now || std::chrono::steady_clock::now() - last_progress_ >= stall_window_) {
+        canceled_ = canceled_ || cancel_now;
+        stalled_ = !cancel_now;
+        watching_ = false;
+        beast::error_code ignored;
+        beast::get_lowest_layer(stream_).socket().close(ignored);
+        return;
+      }
+      ArmWatchdog();
+    });
+  }
+
+  // Starts an async step with `start(done)` and runs handlers until done(ec)
+  // is called. Only under an active watchdog, which keeps the io_context
+  // busy and enforces the stall window and the cancel flag.
+  template <class Start>
+  beast::error_code StreamStep(Start&& start) {
+    bool finished = false;
+    beast::error_code result;
+    start([&finished, &result](beast::error_code ec) {
+      result = ec;
+      finished = true;
+    });
+    if (ioc_.stopped()) ioc_.restart();
+    while (!finished && ioc_.run_one() > 0) {
+    }
+    if (!finished) result = net::error::operation_aborted;
+    if (result && stalled_) result = beast::error::timeout;
     return result;
   }
 
@@ -444,6 +532,11 @@ class AgentCall {
   net::io_context ioc_{1};
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
+  net::steady_timer watchdog_{ioc_};
+  bool watching_ = false;  // watchdog state: used only on the calling thread
+  bool stalled_ = false;
+  seconds stall_window_{0};
+  std::chrono::steady_clock::time_point last_progress_;
   std::string where_;
   std::string host_header_;
   std::string failure_reason_;

@@ -12,6 +12,7 @@
 
 #include "controller/api/handler_support.h"
 #include "controller/api/requests.h"
+#include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
 #include "shared/path_rules.h"
@@ -137,12 +138,7 @@ HttpResponse Delete(ApiContext& ctx, Call& call) {
     }
     b = *now;
   }
-  // File first, then the record: a crash in between leaves a record without
-  // a file (visible, deletable again), never an orphan file.
-  if (!b.file_path.empty() && ::unlink(b.file_path.c_str()) != 0 && errno != ENOENT) {
-    return finish(Status::IoError("cannot delete " + b.file_path + ": " + std::strerror(errno)));
-  }
-  return finish(ctx.store.DeleteBackup(b.id));
+  return finish(RemoveBackup(ctx.store, b));
 }
 
 struct ByteRange {

@@ -3,7 +3,6 @@
 // one place (ExitCodeFor). Errors print as one line "clawback: <message>".
 #include "controller/cli/cli.h"
 
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -104,41 +103,6 @@ Result<ApiClient*> CommandContext::Api(bool need_token) {
   http_ = std::make_unique<HttpClient>(std::move(*url), std::move(http_options));
   api_ = std::make_unique<ApiClient>(*http_, connection.token);
   return api_.get();
-}
-
-Result<std::string> ReadSecret(CommandContext& ctx, bool from_stdin, const std::string& env_name,
-                               const std::string& prompt) {
-  std::string secret;
-  if (from_stdin) {
-    if (!std::getline(std::cin, secret)) return Status::InvalidArgument("no " + prompt + " on stdin");
-  } else if (auto value = ctx.env().get(env_name); value && !value->empty()) {
-    secret = *value;
-  } else if (::isatty(STDIN_FILENO) == 1) {
-    std::FILE* tty = std::fopen("/dev/tty", "r+");
-    if (!tty) return Status::InvalidArgument("cannot open the terminal to ask for the " + prompt);
-    int fd = ::fileno(tty);
-    termios saved{};
-    bool restore = ::tcgetattr(fd, &saved) == 0;
-    if (restore) {
-      termios quiet = saved;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      ::tcsetattr(fd, TCSAFLUSH, &quiet);
-    }
-    std::fprintf(tty, "%c%s: ", std::toupper(static_cast<unsigned char>(prompt[0])), prompt.c_str() + 1);
-    std::fflush(tty);
-    char buf[1024];
-    bool got = std::fgets(buf, sizeof(buf), tty) != nullptr;
-    if (restore) ::tcsetattr(fd, TCSAFLUSH, &saved);
-    std::fprintf(tty, "\n");
-    std::fclose(tty);
-    if (!got) return Status::InvalidArgument("no " + prompt + " given");
-    secret = buf;
-  } else {
-    return Status::InvalidArgument("no " + prompt + ": use --password-stdin or set " + env_name);
-  }
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) return Status::InvalidArgument("the " + prompt + " is empty");
-  return secret;
 }
 
 void PollPause() { std::this_thread::sleep_for(std::chrono::milliseconds(500)); }

@@ -76,11 +76,24 @@ void AddUserCommands(CLI::App& app, Action* action);      // user ...
 void AddAuditCommands(CLI::App& app, Action* action);     // audit
 void AddScheduleCommands(CLI::App& app, Action* action);  // schedule ...
 
-// Reads a secret: the first line of stdin when `from_stdin`, else the
-// environment variable `env_name` when set, else a no-echo prompt on the
-// terminal. InvalidArgument when none is available or it is empty.
+// Passwords (passwords.cc). ReadSecret reads a secret: the first line of
+// stdin when `from_stdin`, else the environment variable `env_name` when
+// set, else a no-echo prompt on the terminal. InvalidArgument when none is
+// available or it is empty.
 Result<std::string> ReadSecret(CommandContext& ctx, bool from_stdin, const std::string& env_name,
                                const std::string& prompt);
+
+// A password for a verb with --password/--password-stdin: `given` (the
+// --password value) when non-empty, else ReadSecret with CLAWBACK_PASSWORD.
+Result<std::string> PasswordFromOptions(CommandContext& ctx, const std::string& given, bool from_stdin,
+                                        const std::string& prompt);
+
+// Changes the signed-in user's own password (PUT /auth/password; the server
+// signs out their other sessions): the current one (CLAWBACK_PASSWORD) and
+// the new one (CLAWBACK_NEW_PASSWORD), from stdin's first two lines when
+// `from_stdin`; at a terminal prompt the new one is asked twice and must
+// match (InvalidArgument). Prints nothing: the caller reports success.
+Status ChangeOwnPassword(CommandContext& ctx, bool from_stdin);
 
 // Waits between polls of a running job.
 void PollPause();

@@ -46,18 +46,14 @@ Status Login(CommandContext& ctx, const LoginOptions& opts) {
     if (auto env = ctx.env().get("CLAWBACK_USERNAME"); env && !env->empty()) username = *env;
   }
   if (username.empty()) return Status::InvalidArgument("login: pass --username NAME (or set CLAWBACK_USERNAME)");
-  std::string password = opts.password;
-  if (password.empty()) {
-    auto secret = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_PASSWORD", "password for " + username);
-    if (!secret.ok()) return secret.status();
-    password = std::move(*secret);
-  }
+  auto password = PasswordFromOptions(ctx, opts.password, opts.password_stdin, "password for " + username);
+  if (!password.ok()) return password.status();
 
   auto api = ctx.Api(/*need_token=*/false);
   if (!api.ok()) return api.status();
   // Sign in without a bearer token even if one is configured.
   ApiClient anonymous((*api)->http(), "");
-  Json credentials = {{"username", username}, {"password", password}};
+  Json credentials = {{"username", username}, {"password", *password}};
   auto login = anonymous.CallRaw("POST", "/auth/login", &credentials, {});
   if (!login.ok()) return login.status();
   std::string session = CookieValue(login->headers["set-cookie"], "clawback_session");
@@ -190,19 +186,7 @@ struct PasswordOptions {
 };
 
 Status ChangePassword(CommandContext& ctx, const PasswordOptions& opts) {
-  auto current = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_PASSWORD", "current password");
-  if (!current.ok()) return current.status();
-  auto fresh = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_NEW_PASSWORD", "new password");
-  if (!fresh.ok()) return fresh.status();
-  if (!opts.password_stdin && ::isatty(STDIN_FILENO) == 1 && !ctx.env().get("CLAWBACK_NEW_PASSWORD")) {
-    auto again = ReadSecret(ctx, false, "CLAWBACK_NEW_PASSWORD_UNUSED", "new password again");
-    if (!again.ok()) return again.status();
-    if (*again != *fresh) return Status::InvalidArgument("the new passwords do not match");
-  }
-  auto api = ctx.Api();
-  if (!api.ok()) return api.status();
-  Json body = {{"current_password", *current}, {"new_password", *fresh}};
-  CLAWBACK_RETURN_IF_ERROR((*api)->Put("/auth/password", body).status());
+  CLAWBACK_RETURN_IF_ERROR(ChangeOwnPassword(ctx, opts.password_stdin));
   if (!ctx.json()) ctx.out() << "Password changed; other sessions were signed out.\n";
   return Status::Ok();
 }

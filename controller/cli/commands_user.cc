@@ -2,8 +2,6 @@
 // /users API, plus `user passwd` without a name for your own password.
 // Passwords come from stdin, CLAWBACK_PASSWORD or a no-echo prompt, never
 // from the command line unless the user insists on --password (which warns).
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -111,16 +109,12 @@ Status List(CommandContext& ctx) {
 }
 
 Status Add(CommandContext& ctx, const AddOptions& opts) {
-  std::string password = opts.password;
-  if (password.empty()) {
-    auto secret = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_PASSWORD", "password for " + opts.username);
-    if (!secret.ok()) return secret.status();
-    password = std::move(*secret);
-  }
+  auto password = PasswordFromOptions(ctx, opts.password, opts.password_stdin, "password for " + opts.username);
+  if (!password.ok()) return password.status();
   auto api = ctx.Api();
   if (!api.ok()) return api.status();
   Json body = {{"username", opts.username},
-               {"password", password},
+               {"password", *password},
                {"role", opts.role},
                {"can_create_instances", opts.can_create_instances}};
   if (!opts.instances.empty()) {
@@ -148,13 +142,9 @@ Status Update(CommandContext& ctx, const UpdateOptions& opts) {
   if (!opts.role.empty()) patch["role"] = opts.role;
   if (!opts.can_create_instances.empty()) patch["can_create_instances"] = opts.can_create_instances == "true";
   if (opts.reset_password || opts.password_stdin || !opts.password.empty()) {
-    std::string password = opts.password;
-    if (password.empty()) {
-      auto secret = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_PASSWORD", "new password for " + opts.user);
-      if (!secret.ok()) return secret.status();
-      password = std::move(*secret);
-    }
-    patch["password"] = password;
+    auto password = PasswordFromOptions(ctx, opts.password, opts.password_stdin, "new password for " + opts.user);
+    if (!password.ok()) return password.status();
+    patch["password"] = *password;
   }
   if (patch.empty()) {
     return Status::InvalidArgument(
@@ -223,19 +213,7 @@ Status Passwd(CommandContext& ctx, const PasswdOptions& opts) {
     ctx.out() << "Password of " << Field(*user, "username") << " set; their sessions were signed out.\n";
     return Status::Ok();
   }
-  auto current = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_PASSWORD", "current password");
-  if (!current.ok()) return current.status();
-  auto fresh = ReadSecret(ctx, opts.password_stdin, "CLAWBACK_NEW_PASSWORD", "new password");
-  if (!fresh.ok()) return fresh.status();
-  if (!opts.password_stdin && ::isatty(STDIN_FILENO) == 1 && !ctx.env().get("CLAWBACK_NEW_PASSWORD")) {
-    auto again = ReadSecret(ctx, false, "CLAWBACK_NEW_PASSWORD_UNUSED", "new password again");
-    if (!again.ok()) return again.status();
-    if (*again != *fresh) return Status::InvalidArgument("the new passwords do not match");
-  }
-  auto api = ctx.Api();
-  if (!api.ok()) return api.status();
-  Json body = {{"current_password", *current}, {"new_password", *fresh}};
-  CLAWBACK_RETURN_IF_ERROR((*api)->Put("/auth/password", body).status());
+  CLAWBACK_RETURN_IF_ERROR(ChangeOwnPassword(ctx, opts.password_stdin));
   if (!ctx.json()) ctx.out() << "Password changed; your other sessions were signed out.\n";
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
@@ -99,6 +100,8 @@ Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir)
     ::closedir(d);
   }
   if (removed > 0) log::Info("removed orphan partial archives", {{"count", removed}});
+  // A delete cut short between its record and its file leaves such a file.
+  keep(RemoveOrphanArchives(store, backups_dir));
   return first_error;
 }
 

@@ -10,15 +10,14 @@
 #include "controller/scheduler/scheduler.h"
 
 #include <condition_variable>
-#include <filesystem>
 #include <map>
 #include <mutex>
-#include <system_error>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "controller/clock.h"
+#include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfers.h"
 #include "controller/scheduler/cron.h"
 #include "controller/scheduler/fire_times.h"
@@ -302,30 +301,11 @@ class SchedulerImpl final : public Scheduler {
     }
   }
 
-  // Removes the archive, then the record; audits the prune.
+  // Removes the record, then the archive (RemoveBackup); audits the prune.
   Status Prune(const Schedule& schedule, const Backup& backup) {
     nlohmann::json detail = {{"schedule_id", schedule.id}, {"schedule", schedule.name},
                              {"instance", backup.instance_name}, {"file", backup.file_path}};
-    if (!backup.file_path.empty()) {
-      std::filesystem::path file(backup.file_path);
-      std::error_code ec;
-      if (!file.is_absolute()) {
-        return Status::Internal("refusing to prune backup " + std::to_string(backup.id) +
-                                ": file path is not absolute: " + backup.file_path);
-      }
-      auto status = std::filesystem::symlink_status(file, ec);
-      if (!ec && status.type() != std::filesystem::file_type::regular) {
-        return Status::Internal("refusing to prune backup " + std::to_string(backup.id) +
-                                ": not a regular file: " + backup.file_path);
-      }
-      std::filesystem::remove(file, ec);
-      if (ec && ec != std::errc::no_such_file_or_directory) {
-        Status st = Status::IoError("cannot remove " + backup.file_path + ": " + ec.message());
-        Audit(schedule, "backup.prune", "failed: " + st.message(), detail, backup.id);
-        return st;
-      }
-    }
-    Status st = store_.DeleteBackup(backup.id);
+    Status st = RemoveBackup(store_, backup);
     if (!st.ok() && st.code() != Status::Code::kNotFound) {
       Audit(schedule, "backup.prune", "failed: " + st.message(), detail, backup.id);
       return st;

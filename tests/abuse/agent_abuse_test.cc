@@ -8,6 +8,7 @@
 // the agent's peak RSS (VmHWM) must stay bounded. The engine-level cases are
 // in tests/agent/archive/hostile_archive_test.cc and the basic process-level
 // one in tests/integration/agent_server_test.cc; these add the rest.
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,6 +68,7 @@ std::map<std::string, std::string> Inventory(const std::string& dir) {
 class AgentAbuseTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    ::signal(SIGPIPE, SIG_IGN);  // TLS writes to a connection the agent closed
     tmp_ = new TempDir("clawback-agent-abuse-");
     auto pki = TestPki::Create(tmp_->Sub("pki"));
     ASSERT_TRUE(pki.ok()) << pki.status().ToString();
@@ -115,8 +117,9 @@ class AgentAbuseTest : public ::testing::Test {
   void Expect4xx(uint16_t port, const std::string& category, const ClientIdentity& id, HttpRequest r) {
     r.timeout = 20s;
     auto res = SendRequest(port, id, r);
-    Record(category, res.ok() ? res->status : 0, res.ok() ? r.method + " " + r.target + ": " + res->body
-                                                          : res.status().ToString());
+    Record(category, res.ok() ? res->status : 0,
+           r.method + " " + r.target + " body " + r.body.substr(0, 200) + " -> " +
+               (res.ok() ? res->body.substr(0, 200) : res.status().ToString()));
   }
 
   void ExpectHealthy(uint16_t port) {
@@ -206,7 +209,9 @@ TEST_F(AgentAbuseTest, HostileRequestsAreRefused) {
         "/home/claworc/does-not-exist", "/etc/shadow-missing", "C:\\x", "\xef\xbc\x8f" "etc", "' OR 1=1 --",
         "$(reboot)", "/home/claworc/\xe2\x80\xae" "cod.exe-missing"}) {
     bodies.push_back(json{{"paths", json::array({p})}}.dump());
-    bodies.push_back(json{{"paths", json::array({"HOME", p})}}.dump());
+    // (A path under HOME would be folded into it, so pair those with another root.)
+    const bool under_home = std::string(p).rfind("/home/claworc/", 0) == 0;
+    bodies.push_back(json{{"paths", json::array({under_home ? "/etc" : "HOME", p})}}.dump());
   }
   bodies.push_back(json{{"paths", json::array({"/" + std::string(5000, 'a')})}}.dump());
   json many = json::array();
@@ -397,7 +402,6 @@ TEST_F(AgentAbuseTest, HostileArchivesWriteNothingOutsideTheRootAndKeepMemoryBou
           BuildTarZstd({{"home/claworc/null", Type::kCharDevice},
                         {"home/claworc/disk", Type::kBlockDevice},
                         {"home/claworc/fifo", Type::kFifo},
-                        {"home/claworc/sock", Type::kSocket},
                         {"dev/evil", Type::kCharDevice},
                         {"proc/evil.txt", Type::kFile, "x"},
                         {"sys/evil.txt", Type::kFile, "x"}}));

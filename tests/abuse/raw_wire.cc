@@ -89,7 +89,7 @@ RawReply RawExchange(uint16_t port, const std::string& bytes, std::chrono::milli
     if (n <= 0) break;  // the server stopped reading: see what it said
     off += static_cast<size_t>(n);
   }
-  if (!ssl) ::shutdown(fd, SHUT_WR);
+  ::shutdown(fd, SHUT_WR);  // end of request: a server waiting for more sees EOF
   char buf[16384];
   for (;;) {
     int n = ssl ? SSL_read(ssl, buf, sizeof buf) : static_cast<int>(::recv(fd, buf, sizeof buf, 0));

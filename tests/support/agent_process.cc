@@ -11,21 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/child_process.h"
+
 namespace clawback::testing {
 namespace {
-
-std::string ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-int DecodeWaitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
 
 // fork + exec with stdout/stderr appended to `log_path`. Returns the pid.
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
@@ -70,7 +59,7 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::Start(const AgentProcessOpti
 
   auto deadline = std::chrono::steady_clock::now() + o.start_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    std::string text = ReadWhole(port_file);
+    std::string text = ReadWholeFile(port_file);
     if (!text.empty()) {
       agent->port_ = static_cast<uint16_t>(std::stoi(text));
       return agent;
@@ -103,7 +92,7 @@ std::optional<int> AgentProcess::WaitExit(std::chrono::milliseconds timeout) {
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       reaped_ = true;
-      exit_code_ = DecodeWaitStatus(status);
+      exit_code_ = ExitCodeOf(status);
       return exit_code_;
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -111,7 +100,7 @@ std::optional<int> AgentProcess::WaitExit(std::chrono::milliseconds timeout) {
   }
 }
 
-std::string AgentProcess::Log() const { return ReadWhole(log_file_); }
+std::string AgentProcess::Log() const { return ReadWholeFile(log_file_); }
 
 bool AgentProcess::WaitForLog(const std::string& needle, std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -142,23 +131,8 @@ ProcessOutput RunProcess(const std::vector<std::string>& argv, std::chrono::mill
     ::unlink(templ);
     return out;
   }
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      out.exit_code = DecodeWaitStatus(status);
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      out.exit_code = DecodeWaitStatus(status);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  out.output = ReadWhole(templ);
+  out.exit_code = WaitOrKill(pid, timeout, std::chrono::milliseconds(10));
+  out.output = ReadWholeFile(templ);
   ::unlink(templ);
   return out;
 }

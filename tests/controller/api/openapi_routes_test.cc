@@ -22,44 +22,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "controller/agents/agent_connector.h"
-#include "controller/api/api.h"
 #include "controller/api/router.h"
-#include "controller/auth/audit.h"
-#include "controller/auth/rate_limiter.h"
-#include "controller/auth/session_manager.h"
-#include "controller/auth/user_admin.h"
-#include "controller/clock.h"
-#include "controller/jobs/transfers.h"
-#include "controller/metrics/metrics.h"
-#include "controller/pki/certificate_authority.h"
-#include "controller/scheduler/scheduler.h"
-#include "controller/store/store.h"
-#include "../store/test_store.h"
+#include "tests/controller/api/api_services.h"
 
 namespace clawback::controller::api {
 namespace {
 
 using nlohmann::json;
-constexpr auth::ScryptParams kCheap{1 << 10, 8, 1};
 const std::vector<std::string> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-
-// Never reached: every request here is anonymous.
-class NoAgents final : public AgentConnector {
- public:
-  InstanceHealth Probe(const Instance&) override { return {}; }
-  InstanceHealth Health(Id) const override { return {}; }
-  void StartProber(std::function<std::vector<Instance>()>, std::chrono::seconds) override {}
-  void StopProber() override {}
-  Result<StreamSummary> Backup(const Instance&, const std::vector<std::string>&, ArchiveReceiver&,
-                               const std::atomic<bool>&, std::chrono::seconds) override {
-    return Status::Unavailable("no agent in this test");
-  }
-  Result<AgentRestoreResult> Restore(const Instance&, ArchiveProvider&, const std::atomic<bool>&, std::chrono::seconds,
-                                     std::function<void(uint64_t)>) override {
-    return Status::Unavailable("no agent in this test");
-  }
-};
 
 // "/api/v1/backups/{id}/download" -> "/api/v1/backups/1/download"
 std::string Concrete(const std::string& pattern) {
@@ -83,20 +53,9 @@ std::string Lower(std::string s) {
 class OpenApiRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = testing::OpenTestStore(dir_);
-    ASSERT_NE(store_, nullptr);
-    auto pki = pki::InitPki(dir_.file("pki"));
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    std::filesystem::create_directories(dir_.file("backups"));
-    audit_ = std::make_unique<auth::AuditLog>(*store_, clock_);
-    users_ = std::make_unique<auth::UserAdmin>(*store_, clock_, kCheap);
-    transfers_ = MakeTransferService(*store_, agents_, {dir_.file("backups")}, {});
-    scheduler_ = MakeScheduler(*store_, *transfers_, clock_, {});
-    sessions_ = std::make_unique<auth::SessionManager>(*store_, clock_, limiter_, audit_.get(),
-                                                       auth::SessionOptions{.scrypt = kCheap});
-    context_ = std::make_unique<ApiContext>(ApiContext{*store_, clock_, *sessions_, *users_, *audit_, *transfers_,
-                                                       *scheduler_, agents_, metrics_, pki->ca_cert, pki->ca_key});
-    handler_ = MakeApiHandler(*context_);
+    // Every request here is anonymous: none reaches the agent connector.
+    api_ = testing::ApiServices::Open(dir_, clock_, agents_);
+    ASSERT_NE(api_, nullptr);
 
     HttpResponse served = Request("GET", "/api/v1/openapi.json");
     ASSERT_EQ(served.status, 200) << served.body;
@@ -106,17 +65,12 @@ class OpenApiRoutesTest : public ::testing::Test {
     ASSERT_EQ(document_.value("openapi", ""), "3.0.3");
     ASSERT_TRUE(document_.contains("paths") && document_["paths"].is_object());
   }
-  void TearDown() override {
-    if (scheduler_) scheduler_->Stop();
-    if (transfers_) transfers_->Shutdown();
-  }
-
   HttpResponse Request(const std::string& method, const std::string& path) {
     HttpRequest req;
     req.method = method;
     req.path = path;
     req.remote = "127.0.0.1:5000";
-    return handler_(req);
+    return api_->Handle(req);
   }
 
   // The routes MakeApiHandler gives the router: every table of router.h in
@@ -146,17 +100,8 @@ class OpenApiRoutesTest : public ::testing::Test {
 
   testing::TempDir dir_;
   FakeClock clock_{1'800'000'000};
-  std::unique_ptr<Store> store_;
-  NoAgents agents_;
-  Metrics metrics_;
-  auth::SignInRateLimiter limiter_{clock_};
-  std::unique_ptr<auth::AuditLog> audit_;
-  std::unique_ptr<auth::UserAdmin> users_;
-  std::unique_ptr<TransferService> transfers_;
-  std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<auth::SessionManager> sessions_;
-  std::unique_ptr<ApiContext> context_;
-  RequestHandler handler_;
+  testing::UnreachableAgents agents_;
+  std::unique_ptr<testing::ApiServices> api_;
   json document_;
 };
 

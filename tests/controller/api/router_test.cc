@@ -12,66 +12,21 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "controller/agents/agent_connector.h"
-#include "controller/api/api.h"
-#include "controller/auth/audit.h"
-#include "controller/auth/rate_limiter.h"
-#include "controller/auth/session_manager.h"
-#include "controller/auth/user_admin.h"
-#include "controller/clock.h"
-#include "controller/jobs/transfers.h"
-#include "controller/metrics/metrics.h"
 #include "controller/pki/certificate_authority.h"
-#include "controller/scheduler/scheduler.h"
-#include "controller/store/store.h"
-#include "../store/test_store.h"
+#include "tests/controller/api/api_services.h"
 
 namespace clawback::controller::api {
 namespace {
 
 using nlohmann::json;
-constexpr auth::ScryptParams kCheap{1 << 10, 8, 1};
 
-// Every instance is "running"; transfers fail as if the agent were gone.
-class FakeAgents final : public AgentConnector {
- public:
-  InstanceHealth Probe(const Instance&) override { return Running(); }
-  InstanceHealth Health(Id) const override { return Running(); }
-  void StartProber(std::function<std::vector<Instance>()>, std::chrono::seconds) override {}
-  void StopProber() override {}
-  Result<StreamSummary> Backup(const Instance&, const std::vector<std::string>&, ArchiveReceiver&,
-                               const std::atomic<bool>&, std::chrono::seconds) override {
-    return Status::Unavailable("fake agent");
-  }
-  Result<AgentRestoreResult> Restore(const Instance&, ArchiveProvider&, const std::atomic<bool>&, std::chrono::seconds,
-                                     std::function<void(uint64_t)>) override {
-    return Status::Unavailable("fake agent");
-  }
-
- private:
-  static InstanceHealth Running() {
-    InstanceHealth h;
-    h.status = "running";
-    return h;
-  }
-};
-
+// Every instance is "running"; transfers fail as if the agent were gone
+// (testing::UnreachableAgents).
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = testing::OpenTestStore(dir_);
-    auto pki = pki::InitPki(dir_.file("pki"));
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    std::filesystem::create_directories(dir_.file("backups"));
-    audit_ = std::make_unique<auth::AuditLog>(*store_, clock_);
-    users_ = std::make_unique<auth::UserAdmin>(*store_, clock_, kCheap);
-    transfers_ = MakeTransferService(*store_, agents_, {dir_.file("backups")}, {});
-    scheduler_ = MakeScheduler(*store_, *transfers_, clock_, {});
-    sessions_ = std::make_unique<auth::SessionManager>(*store_, clock_, limiter_, audit_.get(),
-                                                       auth::SessionOptions{.scrypt = kCheap});
-    context_ = std::make_unique<ApiContext>(ApiContext{*store_, clock_, *sessions_, *users_, *audit_, *transfers_,
-                                                       *scheduler_, agents_, metrics_, pki->ca_cert, pki->ca_key});
-    handler_ = MakeApiHandler(*context_);
+    api_ = testing::ApiServices::Open(dir_, clock_, agents_);
+    ASSERT_NE(api_, nullptr);
 
     web1_ = MakeInstance("web-1");
     web2_ = MakeInstance("web-2");
@@ -81,7 +36,7 @@ class ApiTest : public ::testing::Test {
     stranger_ = MakeUser("stranger", Role::kUser, true, {});
 
     // A completed backup of web-1 with its file, for download and restore.
-    std::string file = dir_.file("backups") + "/web-1-1.tar.zst";
+    std::string file = api_->backups_dir() + "/web-1-1.tar.zst";
     ASSERT_TRUE(pki::WriteFileAtomic(file, "0123456789", 0600).ok());
     Backup b;
     b.instance_id = web1_;
@@ -92,31 +47,27 @@ class ApiTest : public ::testing::Test {
     b.size_bytes = 10;
     b.sha256 = "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882";
     b.created_at = 1;
-    backup_ = store_->CreateBackup(b)->id;
-  }
-  void TearDown() override {
-    scheduler_->Stop();
-    transfers_->Shutdown();
+    backup_ = api_->store().CreateBackup(b)->id;
   }
 
   Id MakeInstance(const std::string& name) {
     Instance i;
     i.name = name;
     i.agent_url = "https://127.0.0.1:1";
-    return store_->CreateInstance(i)->id;
+    return api_->store().CreateInstance(i)->id;
   }
 
   std::string MakeUser(const std::string& name, Role role, bool can_create, std::vector<Id> instances) {
-    auto u = users_->Create({name, "password-" + name + "-123", role, can_create, instances});
+    auto u = api_->users().Create({name, "password-" + name + "-123", role, can_create, instances});
     EXPECT_TRUE(u.ok()) << u.status().ToString();
-    auto p = sessions_->AuthenticateBearer(MakeToken(u->id));
+    auto p = api_->sessions().AuthenticateBearer(MakeToken(u->id));
     return p.ok() ? token_ : "";
   }
 
   std::string MakeToken(Id user_id) {
     auth::Principal p;
-    p.user = *store_->GetUser(user_id);
-    auto t = sessions_->CreateApiToken(p, "test");
+    p.user = *api_->store().GetUser(user_id);
+    auto t = api_->sessions().CreateApiToken(p, "test");
     token_ = t->secret;
     return token_;
   }
@@ -134,7 +85,7 @@ class ApiTest : public ::testing::Test {
       req.headers["content-type"] = "application/json";
     }
     req.remote = "127.0.0.1:5000";
-    return handler_(req);
+    return api_->Handle(req);
   }
 
   // Everything a denied request must leave alone (the audit log aside).
@@ -144,35 +95,26 @@ class ApiTest : public ::testing::Test {
     BackupFilter all;
     all.limit = 500;
     // Results held in locals: a range-for over *Result() would dangle.
-    auto backups = store_->ListBackups(all, &total);
+    auto backups = api_->store().ListBackups(all, &total);
     for (const Backup& b : *backups) s["backups"].push_back({b.id, BackupStatusName(b.status)});
-    auto instances = store_->ListInstances();
+    auto instances = api_->store().ListInstances();
     for (const Instance& i : *instances) s["instances"].push_back({i.id, i.name, i.agent_url});
-    auto users = store_->ListUsers();
+    auto users = api_->store().ListUsers();
     for (const User& u : *users) {
-      s["users"].push_back({u.id, RoleName(u.role), u.can_create_instances, *store_->GetUserInstances(u.id)});
+      s["users"].push_back({u.id, RoleName(u.role), u.can_create_instances, *api_->store().GetUserInstances(u.id)});
     }
-    auto restores = store_->ListRestores(std::nullopt, 500);
+    auto restores = api_->store().ListRestores(std::nullopt, 500);
     for (const Restore& r : *restores) s["restores"].push_back(r.id);
-    auto schedules = store_->ListSchedules();
+    auto schedules = api_->store().ListSchedules();
     for (const Schedule& sc : *schedules) s["schedules"].push_back({sc.id, sc.cron});
-    for (auto& e : std::filesystem::recursive_directory_iterator(dir_.file("backups"))) s["files"].push_back(e.path().string());
+    for (auto& e : std::filesystem::recursive_directory_iterator(api_->backups_dir())) s["files"].push_back(e.path().string());
     return s.dump();
   }
 
   testing::TempDir dir_;
   FakeClock clock_{1'800'000'000};
-  std::unique_ptr<Store> store_;
-  FakeAgents agents_;
-  Metrics metrics_;
-  auth::SignInRateLimiter limiter_{clock_};
-  std::unique_ptr<auth::AuditLog> audit_;
-  std::unique_ptr<auth::UserAdmin> users_;
-  std::unique_ptr<TransferService> transfers_;
-  std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<auth::SessionManager> sessions_;
-  std::unique_ptr<ApiContext> context_;
-  RequestHandler handler_;
+  testing::UnreachableAgents agents_;
+  std::unique_ptr<testing::ApiServices> api_;
   Id web1_ = 0, web2_ = 0, backup_ = 0;
   std::string token_, admin_, restorer_, assigned_, stranger_;
 };
@@ -281,7 +223,7 @@ TEST_F(ApiTest, RoutingErrorsAreJson) {
   req.headers["authorization"] = "Bearer " + admin_;
   req.headers["content-type"] = "text/plain";
   req.body = "{}";
-  EXPECT_EQ(handler_(req).status, 415);
+  EXPECT_EQ(api_->Handle(req).status, 415);
   HttpResponse bad = Call(admin_, "POST", "/api/v1/instances/1/backups", R"({"paths":["/proc/1"]})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(json::parse(bad.body)["field"], "paths");
@@ -294,13 +236,13 @@ TEST_F(ApiTest, DownloadHonoursRange) {
   req.path = d;
   req.headers["authorization"] = "Bearer " + admin_;
   req.headers["range"] = "bytes=4-";
-  HttpResponse r = handler_(req);
+  HttpResponse r = api_->Handle(req);
   EXPECT_EQ(r.status, 206);
   ASSERT_TRUE(r.file.has_value());
   EXPECT_EQ(r.file->offset, 4u);
   EXPECT_EQ(r.file->length, 6u);
   req.headers["range"] = "bytes=10-";
-  EXPECT_EQ(handler_(req).status, 416);
+  EXPECT_EQ(api_->Handle(req).status, 416);
 }
 
 TEST_F(ApiTest, PublicEndpoints) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -45,33 +44,22 @@ std::string SessionCookieFrom(const std::string& set_cookie) {
 }
 
 AuthStack::AuthStack(StackOptions options) : options_(std::move(options)) {
-  store_ = OpenTestStore(dir_);
+  // The connector needs the controller's client certificate before the
+  // services exist; ApiServices::Open finds the PKI already in place.
   auto pki = pki::InitPki(dir_.file("pki"));
   if (!pki.ok()) throw std::runtime_error(pki.status().ToString());
-  std::filesystem::create_directories(backups_dir());
   auto agents = MakeAgentConnector({pki->ca_cert, pki->controller_cert, pki->controller_key});
   if (!agents.ok()) throw std::runtime_error(agents.status().ToString());
   agents_ = std::move(agents).value();
-  limiter_ = std::make_unique<auth::SignInRateLimiter>(clock_, options_.rate_limit);
-  audit_ = std::make_unique<auth::AuditLog>(*store_, clock_);
-  users_ = std::make_unique<auth::UserAdmin>(*store_, clock_, options_.sessions.scrypt);
-  transfers_ = MakeTransferService(*store_, *agents_, {backups_dir()}, {});
-  scheduler_ = MakeScheduler(*store_, *transfers_, clock_, {});
-  sessions_ = std::make_unique<auth::SessionManager>(*store_, clock_, *limiter_, audit_.get(), options_.sessions);
-  context_ = std::make_unique<api::ApiContext>(api::ApiContext{*store_, clock_, *sessions_, *users_, *audit_,
-                                                               *transfers_, *scheduler_, *agents_, metrics_,
-                                                               pki->ca_cert, pki->ca_key});
-  handler_ = api::MakeApiHandler(*context_);
+  services_ = ApiServices::Open(dir_, clock_, *agents_, options_);
+  if (!services_) throw std::runtime_error("cannot set up the controller's services in " + dir_.path().string());
 
-  auto first = auth::EnsureFirstAdmin(*store_, clock_, std::string(kAdminPassword), options_.sessions.scrypt);
+  auto first = auth::EnsureFirstAdmin(store(), clock_, std::string(kAdminPassword), options_.sessions.scrypt);
   if (!first.ok()) throw std::runtime_error(first.status().ToString());
   admin_ = TokenFor("admin", kAdminPassword, "admin-token");
 }
 
-AuthStack::~AuthStack() {
-  scheduler_->Stop();
-  transfers_->Shutdown();
-}
+AuthStack::~AuthStack() = default;
 
 Reply AuthStack::Call(const Credentials& who, const std::string& method, const std::string& target,
                       const Json& body) {
@@ -88,7 +76,7 @@ Reply AuthStack::Call(const Credentials& who, const std::string& method, const s
     req.headers["content-type"] = "application/json";
   }
   req.remote = who.remote;
-  api::HttpResponse res = handler_(req);
+  api::HttpResponse res = services_->Handle(req);
   Reply r;
   r.status = res.status;
   r.body = res.body;

@@ -17,24 +17,13 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/agents/agent_connector.h"
-#include "controller/api/api.h"
-#include "controller/auth/audit.h"
-#include "controller/auth/rate_limiter.h"
-#include "controller/auth/session_manager.h"
-#include "controller/auth/user_admin.h"
 #include "controller/clock.h"
-#include "controller/jobs/transfers.h"
-#include "controller/metrics/metrics.h"
-#include "controller/scheduler/scheduler.h"
 #include "controller/store/store.h"
-#include "tests/controller/store/test_store.h"
+#include "tests/controller/api/api_services.h"
 
 namespace clawback::controller::testing {
 
 using Json = nlohmann::json;
-
-// Cheap scrypt for tests that hash many passwords (the format is the same).
-inline constexpr auth::ScryptParams kCheapScrypt{1 << 10, 8, 1};
 
 inline constexpr UnixTime kStartTime = 1'800'000'000;  // 2027-01-15T08:00:00Z
 
@@ -66,11 +55,8 @@ struct Signin {
   Credentials session;  // cookie + csrf when the sign-in worked
 };
 
-struct StackOptions {
-  auth::SessionOptions sessions;  // scrypt defaults to kCheapScrypt
-  auth::RateLimitOptions rate_limit;
-  StackOptions() { sessions.scrypt = kCheapScrypt; }
-};
+// Session and sign-in limit settings; scrypt defaults to kCheapScrypt.
+using StackOptions = ApiServicesOptions;
 
 class AuthStack {
  public:
@@ -82,7 +68,7 @@ class AuthStack {
   AuthStack& operator=(const AuthStack&) = delete;
 
   FakeClock& clock() { return clock_; }
-  Store& store() { return *store_; }
+  Store& store() { return services_->store(); }
   const TempDir& dir() const { return dir_; }
   std::string db_path() const { return dir_.file("clawback.db"); }
   std::string backups_dir() const { return dir_.file("backups"); }
@@ -115,17 +101,8 @@ class AuthStack {
   StackOptions options_;
   TempDir dir_;
   FakeClock clock_{kStartTime};
-  std::unique_ptr<Store> store_;
   std::unique_ptr<AgentConnector> agents_;
-  Metrics metrics_;
-  std::unique_ptr<auth::SignInRateLimiter> limiter_;
-  std::unique_ptr<auth::AuditLog> audit_;
-  std::unique_ptr<auth::UserAdmin> users_;
-  std::unique_ptr<TransferService> transfers_;
-  std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<auth::SessionManager> sessions_;
-  std::unique_ptr<api::ApiContext> context_;
-  api::RequestHandler handler_;
+  std::unique_ptr<ApiServices> services_;  // uses agents_
   Credentials admin_;
 };
 

@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,25 +11,10 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
+
+#include "tests/support/child_process.h"
 
 namespace clawback::testing {
-namespace {
-
-std::string ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-int DecodeWaitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-}  // namespace
 
 nlohmann::json CliResult::Json() const {
   return nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
@@ -107,25 +91,9 @@ CliResult CliRunner::Run(const std::vector<std::string>& args, const CliRunOptio
     result.err = std::string("fork failed: ") + std::strerror(errno);
     return result;
   }
-  auto deadline = std::chrono::steady_clock::now() + options.timeout;
-  int status = 0;
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      result.exit_code = DecodeWaitStatus(status);
-      break;
-    }
-    if (r < 0) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      result.exit_code = DecodeWaitStatus(status);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  result.out = ReadWhole(out_path);
-  result.err = ReadWhole(err_path);
+  result.exit_code = WaitOrKill(pid, options.timeout, std::chrono::milliseconds(5));
+  result.out = ReadWholeFile(out_path);
+  result.err = ReadWholeFile(err_path);
   ::unlink(in_path.c_str());
   ::unlink(out_path.c_str());
   ::unlink(err_path.c_str());
