@@ -153,7 +153,10 @@ class AgentServerImpl : public AgentServer {
       });
       return;
     }
-    if (state_->connections.load() >= state_->options.max_connections) {
+    // At the limit, the oldest connection that has not shown the controller's
+    // identity makes room, so sockets held open by someone else (slow or
+    // stalled handshakes, idle probes) can never lock the controller out.
+    if (state_->connections.load() >= state_->options.max_connections && !EvictOldestUnauthenticated()) {
       log::Warn("connection refused: limit reached", {{"max_connections", state_->options.max_connections}});
       boost::system::error_code ignored;
       socket.close(ignored);
@@ -164,6 +167,19 @@ class AgentServerImpl : public AgentServer {
       if (connections_.size() > 2 * static_cast<size_t>(state_->options.max_connections)) PruneConnections();
     }
     DoAccept();
+  }
+
+  bool EvictOldestUnauthenticated() {
+    for (auto& weak : connections_) {
+      auto c = weak.lock();
+      if (c == nullptr || !c->Unauthenticated()) continue;
+      c->Stop(true);
+      weak.reset();
+      log::Warn("connection limit reached: closed the oldest unauthenticated connection",
+                {{"max_connections", state_->options.max_connections}});
+      return true;
+    }
+    return false;
   }
 
   void PruneConnections() {

@@ -131,6 +131,8 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
 
   void Start() { net::dispatch(executor_, [self = shared_from_this()] { self->DoHandshake(); }); }
 
+  bool Unauthenticated() const override { return !controller_.load(std::memory_order_relaxed); }
+
   void Stop(bool abort) override {
     net::post(executor_, [self = shared_from_this(), abort] {
       if (abort) {
@@ -163,6 +165,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     // Identity is fixed for the connection: record it once for the logs.
     auto id = tls::PeerIdentity(stream_.native_handle());
     peer_ = id.ok() ? *id : std::string("anonymous");
+    if (peer_ == protocol::kControllerIdentity) controller_.store(true, std::memory_order_relaxed);
     DoReadHeader();
   }
 
@@ -667,6 +670,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
   beast::flat_buffer buffer_;
   std::string remote_;
   std::string peer_ = "anonymous";
+  std::atomic<bool> controller_{false};  // handshake done with the controller's identity
   bool idle_ = false;
   bool closed_ = false;
   bool keep_alive_ = false;

@@ -17,6 +17,10 @@ class ConnectionHandle {
   // Thread-safe. abort=false: close once idle (after the current request);
   // abort=true: cancel any transfer and drop the connection now.
   virtual void Stop(bool abort) = 0;
+  // Thread-safe. False once the peer completed the TLS handshake with the
+  // controller's identity; until then the connection may be evicted to make
+  // room (see AgentServer's connection limit).
+  virtual bool Unauthenticated() const = 0;
 };
 
 // Starts the TLS handshake on `socket` (whose executor must be a strand) and

@@ -259,7 +259,10 @@ tar -cf - -C "$DATA" home/claworc | cat > /dev/null
 
 echo "load before: $(uptime)"
 echo "dataset: $((DATA_BYTES / 1048576)) MiB in $DATA_FILES files; $RUNS runs each; restores into $RESTORE"
-ctl_b=() base_b=() base_bs=() ctl_r=() base_r=() cpu_b=() cpu_r=() prev_bid=
+ctl_b=() base_b=() base_bs=() direct_b=() ctl_r=() base_r=() cpu_b=() cpu_r=() prev_bid=
+SRC_PORT=$(cat "$WORK/bundles/bench-src/port")
+# The controller's own client identity; -k: the agent's bundle names no IP SAN.
+AGENT_CURL=(curl -sS --fail -k --cert "$WORK/ctl-a/pki/controller.crt" --key "$WORK/ctl-a/pki/controller.key")
 for i in $(seq "$RUNS"); do
   # Keep one archive at a time on disk (deletion is not timed).
   [ -n "$prev_bid" ] && call DELETE "/backups/$prev_bid" >/dev/null
@@ -274,6 +277,17 @@ for i in $(seq "$RUNS"); do
   sync "$WORK/baseline.tar.zst"   # fsync, as the controller does before `completed`
   t3=$(now)
   base_b+=("$(elapsed "$t1" "$t2")") base_bs+=("$(elapsed "$t1" "$t3")")
+  # Reference: the same agent streamed straight to a file by curl (no
+  # controller), fsynced like the controller's archive.
+  rm -f "$WORK/direct.tar.zst"
+  sync
+  t1=$(now)
+  "${AGENT_CURL[@]}" -H 'Content-Type: application/json' -d '{"paths":["HOME"]}' \
+    "https://127.0.0.1:$SRC_PORT/v1/backup" -o "$WORK/direct.tar.zst"
+  sync "$WORK/direct.tar.zst"
+  t2=$(now)
+  direct_b+=("$(elapsed "$t1" "$t2")")
+  rm -f "$WORK/direct.tar.zst"
 
   rm -rf "${CTL_RESTORE_ROOT:?}"/* "${BASE_RESTORE_ROOT:?}"/*
   sync
@@ -295,6 +309,7 @@ rm -rf "$RESTORE"
 mapfile -t rb < <(ratios base_b ctl_b)
 mapfile -t rbs < <(ratios base_bs ctl_b)
 mapfile -t rr < <(ratios base_r ctl_r)
+mapfile -t rd < <(ratios direct_b ctl_b)
 cb=$(median "${ctl_b[@]}") cr=$(median "${ctl_r[@]}")
 mib=$(echo "$DATA_BYTES / 1048576" | bc -l)
 echo "median (min-max) of $RUNS runs; ratio = baseline / controller, paired per run (target >= 0.9)"
@@ -304,9 +319,11 @@ printf 'backup   baseline   %s s, ratio %s  (tar | zstd -3 -T0 > file, %s MiB ou
   "$(stat3 "${rb[@]}")" "$(( $(stat -c %s "$WORK/baseline.tar.zst") / 1048576 ))"
 printf 'backup   baseline   %s s, ratio %s  (same + sync FILE: as durable as the controller)\n' \
   "$(stat3 "${base_bs[@]}")" "$(stat3 "${rbs[@]}")"
+printf 'backup   agent direct %s s, ratio %s  (curl from the agent + sync FILE, no controller: its overhead)\n' \
+  "$(stat3 "${direct_b[@]}")" "$(stat3 "${rd[@]}")"
 printf 'restore  controller %s s (%.0f MiB/s)  baseline %s s  ratio %s  (diff -r: identical)\n' \
   "$(stat3 "${ctl_r[@]}")" "$(echo "$mib / $cr" | bc -l)" "$(stat3 "${base_r[@]}")" "$(stat3 "${rr[@]}")"
-echo "all runs (s): backup controller ${ctl_b[*]} | baseline ${base_b[*]} | +sync ${base_bs[*]}; restore controller ${ctl_r[*]} | baseline ${base_r[*]}"
+echo "all runs (s): backup controller ${ctl_b[*]} | baseline ${base_b[*]} | +sync ${base_bs[*]} | direct ${direct_b[*]}; restore controller ${ctl_r[*]} | baseline ${base_r[*]}"
 echo "controller CPU (utime+stime) per run (s): backup ${cpu_b[*]}; restore ${cpu_r[*]}"
 echo "controller peak RSS (VmHWM) over parts 1-2: $SRC_CTL_RSS MiB"
 fi

@@ -100,22 +100,35 @@ class PlainProgress {
   std::chrono::steady_clock::time_point last_line_;
 };
 
+// GET `path` of a job being waited for. A restarting or briefly overloaded
+// server is not the job failing: up to 9 Unavailable answers in a row are
+// waited out (a PollPause each); the 10th, or any other error, is returned.
+Result<Json> GetPolledJob(ApiClient& api, const std::string& path) {
+  for (int attempt = 1;; ++attempt) {
+    auto job = api.Get(path);
+    if (job.ok() || job.status().code() != Status::Code::kUnavailable || attempt >= 10) return job;
+    PollPause();
+  }
+}
+
+// The error for a job (`what`: "backup 7") that ended `failed`
+// (Unavailable) or `canceled` (Canceled), naming its error_message; with
+// --json the job's JSON is printed first.
+Status JobEndedBadly(CommandContext& ctx, const Json& job, const std::string& what) {
+  if (ctx.json()) PrintJson(ctx.out(), job);
+  std::string status = job.value("status", "");
+  std::string reason = job.value("error_message", "");
+  std::string message = what + " " + status + (reason.empty() ? "" : ": " + reason);
+  return status == "failed" ? Status::Unavailable(message) : Status::Canceled(message);
+}
+
 // Polls GET /backups/{id} until it ends. OK only for `completed`.
 Status WaitForBackup(CommandContext& ctx, ApiClient& api, int64_t id) {
   ProgressBar bar(ctx.err(), "backup " + std::to_string(id), 0, ctx.progress_enabled());
   PlainProgress lines(ctx, "backup " + std::to_string(id));
-  int transient_failures = 0;
   for (;;) {
-    auto backup = api.Get(BackupPath(id));
-    if (!backup.ok()) {
-      // A restarting or briefly overloaded server is not the backup failing.
-      if (backup.status().code() == Status::Code::kUnavailable && ++transient_failures < 10) {
-        PollPause();
-        continue;
-      }
-      return backup.status();
-    }
-    transient_failures = 0;
+    auto backup = GetPolledJob(api, BackupPath(id));
+    if (!backup.ok()) return backup.status();
     std::string status = backup->value("status", "");
     if (status == "completed") {
       bar.Update(UintField(*backup, "size_bytes"));
@@ -131,10 +144,7 @@ Status WaitForBackup(CommandContext& ctx, ApiClient& api, int64_t id) {
       return Status::Ok();
     }
     if (status == "failed" || status == "canceled") {
-      if (ctx.json()) PrintJson(ctx.out(), *backup);
-      std::string reason = backup->value("error_message", "");
-      std::string message = "backup " + std::to_string(id) + " " + status + (reason.empty() ? "" : ": " + reason);
-      return status == "failed" ? Status::Unavailable(message) : Status::Canceled(message);
+      return JobEndedBadly(ctx, *backup, "backup " + std::to_string(id));
     }
     bar.Update(UintField(*backup, "progress_bytes"));
     lines.Update(status, UintField(*backup, "progress_bytes"));
@@ -508,17 +518,9 @@ Status Download(CommandContext& ctx, const DownloadOptions& opts) {
 Status WaitForRestore(CommandContext& ctx, ApiClient& api, int64_t restore_id, uint64_t total) {
   ProgressBar bar(ctx.err(), "restore " + std::to_string(restore_id), total, ctx.progress_enabled());
   PlainProgress lines(ctx, "restore " + std::to_string(restore_id));
-  int transient_failures = 0;
   for (;;) {
-    auto restore = api.Get("/restores/" + std::to_string(restore_id));
-    if (!restore.ok()) {
-      if (restore.status().code() == Status::Code::kUnavailable && ++transient_failures < 10) {
-        PollPause();
-        continue;
-      }
-      return restore.status();
-    }
-    transient_failures = 0;
+    auto restore = GetPolledJob(api, "/restores/" + std::to_string(restore_id));
+    if (!restore.ok()) return restore.status();
     const Json& r = *restore;
     std::string status = r.value("status", "");
     if (status == "completed") {
@@ -543,11 +545,7 @@ Status WaitForRestore(CommandContext& ctx, ApiClient& api, int64_t restore_id, u
       return Status::Ok();
     }
     if (status == "failed" || status == "canceled") {
-      if (ctx.json()) PrintJson(ctx.out(), r);
-      std::string reason = r.value("error_message", "");
-      std::string message =
-          "restore " + std::to_string(restore_id) + " " + status + (reason.empty() ? "" : ": " + reason);
-      return status == "failed" ? Status::Unavailable(message) : Status::Canceled(message);
+      return JobEndedBadly(ctx, r, "restore " + std::to_string(restore_id));
     }
     bar.Update(UintField(r, "progress_bytes"));
     lines.Update(status, UintField(r, "progress_bytes"));

@@ -308,6 +308,44 @@ TEST_F(AgentAbuseTest, HostileRequestsAreRefused) {
   std::cout << std::flush;
 }
 
+// Someone holding every connection slot open (sockets that never start a TLS
+// handshake) cannot lock the controller out: at the limit the oldest unauthenticated connection is
+// closed to make room.
+TEST_F(AgentAbuseTest, ConnectionFloodCannotLockTheControllerOut) {
+  const std::string root = tmp_->Sub("root-flood");
+  TreeSpec spec;
+  spec.small_files = 3;
+  spec.big_file_bytes = 0;
+  GenerateTree(root + "/home/claworc", spec);
+  auto agent = StartAgent(root, {"--max-connections", "8"});
+  ASSERT_TRUE(agent);
+  const uint16_t port = agent->port();
+
+  std::vector<std::unique_ptr<SlowClient>> flood;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 12; ++i) {
+      if (auto c = SlowClient::Open(port)) flood.push_back(std::move(c));  // never handshakes
+    }
+    HttpRequest r;
+    r.method = "POST";
+    r.target = "/v1/backup";
+    r.body = R"({"paths":["/home/claworc"]})";
+    r.timeout = 20s;
+    auto res = SendRequest(port, Controller(), r);
+    ASSERT_TRUE(res.ok()) << "round " << round << ": " << res.status().ToString();
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_TRUE(res->complete) << res->error;
+  }
+  size_t closed = 0;
+  for (auto& c : flood) closed += c->ClosedByServer() ? 1 : 0;
+  EXPECT_GE(closed, flood.size() - 8) << "the agent must have closed flood sockets beyond its limit";
+  EXPECT_NE(agent->Log().find("closed the oldest unauthenticated connection"), std::string::npos);
+  ExpectHealthy(port);
+  tried_ += static_cast<int>(flood.size());
+  std::cout << "[abuse] connection flood: " << flood.size() << " sockets against --max-connections 8, " << closed
+            << " closed by the agent, the controller served every round\n";
+}
+
 TEST_F(AgentAbuseTest, HostileArchivesWriteNothingOutsideTheRootAndKeepMemoryBounded) {
   const std::string base = tmp_->Sub("hostile-archives");
   const std::string root = base + "/root";

@@ -32,10 +32,9 @@ std::unique_ptr<ApiServices> ApiServices::Open(const TempDir& dir, const Clock& 
   s->scheduler_ = MakeScheduler(*s->store_, *s->transfers_, clock, {});
   s->sessions_ = std::make_unique<auth::SessionManager>(*s->store_, clock, *s->limiter_, s->audit_.get(),
                                                         options.sessions);
-  s->context_ = std::make_unique<api::ApiContext>(api::ApiContext{*s->store_, clock, *s->sessions_, *s->users_,
-                                                                  *s->audit_, *s->transfers_, *s->scheduler_,
-                                                                  agents, s->metrics_, s->pki_.ca_cert,
-                                                                  s->pki_.ca_key});
+  s->context_ = std::make_unique<api::ApiContext>(
+      api::ApiContext{*s->store_, clock, *s->sessions_, *s->users_, *s->audit_, *s->transfers_,
+                      *s->scheduler_, agents, s->metrics_, s->pki_.ca_cert, s->pki_.ca_key});
   s->handler_ = api::MakeApiHandler(*s->context_);
   return s;
 }
