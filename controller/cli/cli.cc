@@ -5,8 +5,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstring>
 #include <exception>
 #include <iostream>
 #include <string_view>
