@@ -58,7 +58,7 @@ class Scheduler {
   // Runs a schedule now regardless of its cron; does not move last_slot.
   virtual Result<ScheduleRun> RunNow(Id schedule_id) = 0;
   // Applies the schedule's retention to one instance's backups made by it:
-  // deletes (file + record) what no keep rule keeps, never the newest
+  // deletes (record, then file: RemoveBackup) what no keep rule keeps, never the newest
   // completed backup of the instance, never manual or other schedules'.
   // Called after each of its backups completes. Returns deleted ids.
   virtual Result<std::vector<Id>> ApplyRetention(Id schedule_id, Id instance_id) = 0;
