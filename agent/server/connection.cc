@@ -1,5 +1,6 @@
 #include "agent/server/connection.h"
 
+#include <cstdio>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -375,10 +376,11 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     std::vector<char> chunk;
     switch (transfer_->queue.TryPop(&chunk)) {
       case ChunkQueue::PopState::kChunk:
+        if (chunk.empty()) return PumpBackup();  // "0\r\n" would end the body
         writing_ = true;
-        current_chunk_ = std::move(chunk);
+        FrameChunk(chunk);
         lowest().expires_after(opts().stall_timeout);
-        net::async_write(stream_, http::make_chunk(net::buffer(current_chunk_)),
+        net::async_write(stream_, net::buffer(current_chunk_),
                          beast::bind_front_handler(&Connection::OnWriteBackupChunk, shared_from_this()));
         return;
       case ChunkQueue::PopState::kWait:
@@ -387,6 +389,20 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
         if (backup_result_) FinishBackup();
         return;  // else OnBackupDone follows
     }
+  }
+
+  // current_chunk_ = one HTTP/1.1 chunk ("<hex size>\r\n" data "\r\n") in a
+  // single buffer: written as a buffer sequence, the few framing bytes would
+  // each go out as a TLS record of their own.
+  void FrameChunk(const std::vector<char>& data) {
+    char size_line[24];
+    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+    current_chunk_.clear();
+    current_chunk_.reserve(data.size() + static_cast<size_t>(n) + 2);
+    current_chunk_.insert(current_chunk_.end(), size_line, size_line + n);
+    current_chunk_.insert(current_chunk_.end(), data.begin(), data.end());
+    current_chunk_.push_back('\r');
+    current_chunk_.push_back('\n');
   }
 
   void OnWriteBackupChunk(beast::error_code ec, size_t n) {
