@@ -25,8 +25,18 @@ cmake --build "$build" -j"$jobs"
 cd "$build"
 ctest --output-on-failure -j"$jobs" --timeout 900 "$@"
 
-# Full runs (no ctest arguments) continue with the sanitizer and fuzzing
-# stages: ASan+UBSan, TSan, libFuzzer (CLAWBACK_HARDENING=0 skips them).
-if [[ $# == 0 && ${CLAWBACK_HARDENING:-1} != 0 ]]; then
-  CLAWBACK_BUILD_DIR=$build bash "$top/scripts/test-hardening.sh"
+# Full runs (no ctest arguments) continue with the hardening stages
+# (scripts/test-hardening.sh): by default the libFuzzer stage (clang,
+# ASan+UBSan fuzz targets, corpus replay, then each target for
+# CLAWBACK_FUZZ_SECONDS). CLAWBACK_HARDENING=full adds the whole suite under
+# ASan+UBSan and the controller's concurrent parts under TSan (each a full
+# build: not yet inside CI's time budget on 2 cores); CLAWBACK_HARDENING=0
+# skips hardening.
+if [[ $# == 0 ]]; then
+  case ${CLAWBACK_HARDENING:-fuzz} in
+    0) ;;
+    full) CLAWBACK_BUILD_DIR=$build bash "$top/scripts/test-hardening.sh" asan tsan fuzz ;;
+    *) CLAWBACK_BUILD_DIR=$build CLAWBACK_FUZZ_SECONDS=${CLAWBACK_FUZZ_SECONDS:-30} \
+         bash "$top/scripts/test-hardening.sh" fuzz ;;
+  esac
 fi
