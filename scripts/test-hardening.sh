@@ -138,7 +138,7 @@ stage_fuzz() {
     if ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
        "$bin" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
          -artifact_prefix="$dir/artifacts/$t-" "$dir/work/$t" "$corpus/$t" >"$out" 2>&1; then
-      execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "$out" | tail -n 1)
+      execs=$(awk '/stat::number_of_executed_units/ {print $NF}' "$out" | tail -n 1)
       fuzz_result+=$'\n'"  $t: ${execs:-?} executions in ${fuzz_seconds}s, corpus $(ls "$dir/work/$t" | wc -l) new inputs"
     else
       rc=1
