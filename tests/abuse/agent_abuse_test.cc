@@ -90,17 +90,20 @@ class AgentAbuseTest : public ::testing::Test {
   }
 
   std::unique_ptr<AgentProcess> StartAgent(const std::string& root, std::vector<std::string> extra = {}) {
-    AgentProcessOptions o;
-    o.binary = kAgentBinary;
-    o.work_dir = tmp_->path();
-    o.cert = agent_cert_.cert;
-    o.key = agent_cert_.key;
-    o.ca = pki_->ca_cert();
-    o.root = root;
-    o.extra_args = std::move(extra);
-    auto agent = AgentProcess::Start(o);
+    auto agent = AgentProcess::Start(
+        {kAgentBinary, tmp_->path(), agent_cert_.cert, agent_cert_.key, pki_->ca_cert(), root, std::move(extra)});
     EXPECT_TRUE(agent.ok()) << agent.status().ToString();
     return agent.ok() ? std::move(agent).value() : nullptr;
+  }
+  // A container root <tmp>/<name> with `small_files` small files (no big one)
+  // under /home/claworc.
+  static std::string SmallRoot(const std::string& name, int small_files) {
+    const std::string root = tmp_->Sub(name);
+    TreeSpec spec;
+    spec.small_files = small_files;
+    spec.big_file_bytes = 0;
+    GenerateTree(root + "/home/claworc", spec);
+    return root;
   }
   static ClientIdentity Controller() { return {pki_->ca_cert(), pki_->controller().cert, pki_->controller().key}; }
   static RawTls ControllerTls() { return {pki_->ca_cert(), pki_->controller().cert, pki_->controller().key}; }
@@ -146,11 +149,7 @@ TestPki* AgentAbuseTest::other_pki_ = nullptr;
 CertFiles AgentAbuseTest::agent_cert_, AgentAbuseTest::instance_client_;
 
 TEST_F(AgentAbuseTest, HostileRequestsAreRefused) {
-  const std::string root = tmp_->Sub("root-requests");
-  TreeSpec spec;
-  spec.small_files = 10;
-  spec.big_file_bytes = 0;
-  GenerateTree(root + "/home/claworc", spec);
+  const std::string root = SmallRoot("root-requests", 10);
   const auto before = Inventory(root);
   auto agent = StartAgent(root);
   ASSERT_TRUE(agent);
@@ -312,11 +311,7 @@ TEST_F(AgentAbuseTest, HostileRequestsAreRefused) {
 // handshake) cannot lock the controller out: at the limit the oldest unauthenticated connection is
 // closed to make room.
 TEST_F(AgentAbuseTest, ConnectionFloodCannotLockTheControllerOut) {
-  const std::string root = tmp_->Sub("root-flood");
-  TreeSpec spec;
-  spec.small_files = 3;
-  spec.big_file_bytes = 0;
-  GenerateTree(root + "/home/claworc", spec);
+  const std::string root = SmallRoot("root-flood", 3);
   auto agent = StartAgent(root, {"--max-connections", "8"});
   ASSERT_TRUE(agent);
   const uint16_t port = agent->port();

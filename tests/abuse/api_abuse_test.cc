@@ -166,8 +166,7 @@ class ApiAbuseTest : public E2eTest {
     json b = CompletedBackup(instance_id_, json{{"paths", json::array({"/etc/app"})}});
     ASSERT_FALSE(HasFailure());
     backup_id_ = b["id"].get<int64_t>();
-    PlainResponse r = stack_->Call("POST", "/api/v1/backups/" + std::to_string(backup_id_) + "/restore",
-                                   json{{"instance_id", instance_id_}});
+    PlainResponse r = stack_->CreateRestore(backup_id_, instance_id_);
     ASSERT_EQ(r.status, 202) << r.Describe();
     bool ok = false;
     json restore = stack_->WaitRestoreFinal(r.Json()["id"].get<int64_t>(), 60s, &ok);

@@ -309,9 +309,7 @@ class KillRestartFaultsTest : public E2eTest {
       if (!restorable.empty() && Chance(0.35)) {
         const json b = Pick(restorable);
         const auto target = Pick(targets_);
-        PlainResponse res = stack_->Call("POST", "/api/v1/backups/" + std::to_string(b["id"].get<int64_t>()) +
-                                                     "/restore",
-                                         json{{"instance_id", target.second}});
+        PlainResponse res = stack_->CreateRestore(b["id"].get<int64_t>(), target.second);
         if (res.status == 202) {
           ++figures_.restores_started;
         } else {
@@ -452,9 +450,7 @@ class KillRestartFaultsTest : public E2eTest {
     const std::string root = target_roots_[target.first];
     const std::string before = TreeFingerprint(root);
     const size_t log_before = stack_->agent(target.first)->Log().size();
-    PlainResponse res = stack_->Call(
-        "POST", "/api/v1/backups/" + std::to_string(b["id"].get<int64_t>()) + "/restore",
-        json{{"instance_id", target.second}});
+    PlainResponse res = stack_->CreateRestore(b["id"].get<int64_t>(), target.second);
     if (res.status == 202) {
       ++figures_.restores_started;
       bool ok = false;
@@ -534,9 +530,7 @@ TEST_F(KillRestartFaultsTest, RandomKillsNeverLeaveAWrongCompletedBackup) {
     json b = CompletedBackup(s.id, json{{"paths", json::array({"HOME"})}});
     ++figures_.backups_started;
     if (b.value("status", "") == "completed") {
-      PlainResponse res = stack_->Call("POST", "/api/v1/backups/" + std::to_string(b["id"].get<int64_t>()) +
-                                                   "/restore",
-                                       json{{"instance_id", targets_[0].second}});
+      PlainResponse res = stack_->CreateRestore(b["id"].get<int64_t>(), targets_[0].second);
       ASSERT_EQ(res.status, 202) << res.Describe();
       ++figures_.restores_started;
       bool ok = false;

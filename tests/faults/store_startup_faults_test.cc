@@ -93,7 +93,9 @@ TEST_F(StoreStartupFaultsTest, LockHeldByAnotherProcessIsAClearError) {
   for (const Holder& h : holders) {
     SCOPED_TRACE(h.what);
     const std::string holder_log = stack_->tmp().Sub("holder-" + std::to_string(n) + ".log");
-    pid_t pid = SpawnProcess(h.argv, {}, holder_log);
+    SpawnOptions spawn;
+    spawn.die_with_parent = true;
+    pid_t pid = SpawnLogged(h.argv, holder_log, spawn);
     ASSERT_GT(pid, 0);
     ASSERT_TRUE(WaitFor([&] { return ReadFile(holder_log).find("locked") != std::string::npos; }, 10s))
         << ReadFile(holder_log);

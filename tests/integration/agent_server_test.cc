@@ -69,15 +69,9 @@ class AgentServerTest : public ::testing::Test {
 
   std::unique_ptr<AgentProcess> StartAgent(const std::string& root, std::vector<std::string> extra = {},
                                            const CertFiles* cert = nullptr) {
-    AgentProcessOptions o;
-    o.binary = kAgentBinary;
-    o.work_dir = tmp_->path();
-    o.cert = cert ? cert->cert : agent_cert_.cert;
-    o.key = cert ? cert->key : agent_cert_.key;
-    o.ca = pki_->ca_cert();
-    o.root = root;
-    o.extra_args = std::move(extra);
-    auto agent = AgentProcess::Start(o);
+    const CertFiles& files = cert ? *cert : agent_cert_;
+    auto agent = AgentProcess::Start(
+        {kAgentBinary, tmp_->path(), files.cert, files.key, pki_->ca_cert(), root, std::move(extra)});
     EXPECT_TRUE(agent.ok()) << agent.status().ToString();
     return agent.ok() ? std::move(agent).value() : nullptr;
   }

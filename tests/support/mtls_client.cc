@@ -1,10 +1,5 @@
 #include "tests/support/mtls_client.h"
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <set>
 
@@ -21,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "shared/tls.h"
+#include "tests/support/http_read.h"
 
 namespace clawback::testing {
 namespace {
@@ -30,12 +26,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 std::string SslErrors() {
   std::string out;
@@ -68,13 +58,6 @@ Status MakeContext(const ClientIdentity& id, ssl::context& ctx) {
   return Status::Ok();
 }
 
-void SetSocketTimeouts(tcp::socket& socket, std::chrono::seconds timeout) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count());
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
 }  // namespace
 
 Result<HttpResponse> SendRequest(uint16_t port, const ClientIdentity& identity, const HttpRequest& request) {
@@ -86,7 +69,7 @@ Result<HttpResponse> SendRequest(uint16_t port, const ClientIdentity& identity, 
   auto& socket = beast::get_lowest_layer(stream).socket();
   socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
   if (ec) return Status::Unavailable("connect to port " + std::to_string(port) + ": " + ec.message());
-  SetSocketTimeouts(socket, request.timeout);
+  http_read::SetSocketTimeouts(socket, request.timeout);
   stream.handshake(ssl::stream_base::client, ec);
   if (ec) return Status::Unavailable("TLS handshake: " + ec.message());
 
@@ -173,42 +156,20 @@ Result<HttpResponse> SendRequest(uint16_t port, const ClientIdentity& identity, 
   }
   std::set<std::string> header_names;
   for (const auto& field : parser.get()) {
-    std::string name = Lower(field.name_string());
+    std::string name = http_read::Lower(field.name_string());
     header_names.insert(name);
     response.headers[name] = std::string(field.value());
   }
   response.status = static_cast<int>(parser.get().result_int());
   response.chunked = parser.get().chunked();
 
-  std::vector<char> chunk(64 * 1024);
-  while (!parser.is_done()) {
-    auto& body = parser.get().body();
-    body.data = chunk.data();
-    body.size = chunk.size();
-    http::read(stream, buffer, parser, ec);
-    if (ec == http::error::need_buffer) ec = {};
-    size_t n = chunk.size() - body.size;
-    response.body_bytes += n;
-    if (n > 0) {
-      if (request.on_body) {
-        Status st = request.on_body(chunk.data(), n);
-        if (!st.ok()) {
-          response.error = "receiver stopped: " + st.ToString();
-          socket.close(ec);
-          return response;
-        }
-      } else {
-        response.body.append(chunk.data(), n);
-      }
-    }
-    if (ec) {
-      response.error = ec.message();
-      break;
-    }
+  if (!http_read::ReadBody(stream, buffer, parser, request.on_body, response)) {
+    socket.close(ec);
+    return response;
   }
   response.complete = parser.is_done();
   for (const auto& field : parser.get()) {
-    std::string name = Lower(field.name_string());
+    std::string name = http_read::Lower(field.name_string());
     if (!header_names.count(name)) response.trailers[name] = std::string(field.value());
   }
   beast::error_code ignored;

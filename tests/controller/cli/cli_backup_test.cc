@@ -193,11 +193,8 @@ TEST_F(CliBackupTest, CancelAWaitingBackupAndDeleteBackups) {
 TEST_F(CliBackupTest, RestoreToAnotherInstanceWaitsAndTreesMatch) {
   ASSERT_NO_FATAL_FAILURE(StartCli());
   ASSERT_NO_FATAL_FAILURE(Login());
-  std::string root_a = MakeSmallRoot(stack_->tmp().Sub("root-alpha"));
-  std::string root_b = stack_->tmp().Sub("root-beta");
-  fs::create_directories(root_b);
-  json alpha = AddInstance("alpha", root_a);
-  json beta = AddInstance("beta", root_b);
+  const std::string root_a = MakeSmallRoot(stack_->tmp().Sub("root-alpha"));
+  const auto [alpha, beta, root_b] = AddAlphaAndEmptyBeta(root_a);
   ASSERT_FALSE(HasFailure());
 
   json b = CliJson({"backup", "create", "alpha", "--wait"});

@@ -19,11 +19,8 @@ class BackupRestoreE2eTest : public E2eTest {};
 
 TEST_F(BackupRestoreE2eTest, CompletedBackupDownloadsExtractsAndRestoresIntoSecondInstance) {
   ASSERT_NO_FATAL_FAILURE(StartStack());
-  std::string root_a = MakeSmallRoot(stack_->tmp().Sub("root-alpha"));
-  std::string root_b = stack_->tmp().Sub("root-beta");
-  fs::create_directories(root_b);
-  json alpha = AddInstance("alpha", root_a);
-  json beta = AddInstance("beta", root_b);
+  const std::string root_a = MakeSmallRoot(stack_->tmp().Sub("root-alpha"));
+  const auto [alpha, beta, root_b] = AddAlphaAndEmptyBeta(root_a);
   ASSERT_FALSE(HasFailure());
 
   json b = CompletedBackup(alpha["id"].get<int64_t>(), json{{"note", "e2e round trip"}});
@@ -76,8 +73,7 @@ TEST_F(BackupRestoreE2eTest, CompletedBackupDownloadsExtractsAndRestoresIntoSeco
   EXPECT_EQ(top, std::vector<std::string>{"home"}) << "only the requested path is in the archive";
 
   // Restore into the second instance.
-  PlainResponse started = stack_->Call("POST", "/api/v1/backups/" + std::to_string(id) + "/restore",
-                                       json{{"instance_id", beta["id"]}});
+  PlainResponse started = stack_->CreateRestore(id, beta["id"]);
   ASSERT_EQ(started.status, 202) << started.Describe();
   const int64_t restore_id = started.Json()["id"].get<int64_t>();
   bool ok = false;
@@ -142,10 +138,7 @@ TEST_F(BackupRestoreE2eTest, RangeDownloadResumesFromAnOffset) {
 // corrupted stored file fails the restore and the target is never contacted.
 TEST_F(BackupRestoreE2eTest, CorruptedArchiveIsRefusedBeforeTheTargetIsWritten) {
   ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
-  std::string root_b = stack_->tmp().Sub("root-beta");
-  fs::create_directories(root_b);
-  json beta = AddInstance("beta", root_b);
+  const auto [alpha, beta, root_b] = AddAlphaAndEmptyBeta(MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
   ASSERT_FALSE(HasFailure());
   json b = CompletedBackup(alpha["id"].get<int64_t>());
   ASSERT_FALSE(HasFailure());
@@ -163,9 +156,7 @@ TEST_F(BackupRestoreE2eTest, CorruptedArchiveIsRefusedBeforeTheTargetIsWritten) 
   }
   ASSERT_NE(Sha256OfFile(StoredFile(b)), b.value("sha256", ""));
 
-  PlainResponse started =
-      stack_->Call("POST", "/api/v1/backups/" + std::to_string(b["id"].get<int64_t>()) + "/restore",
-                   json{{"instance_id", beta["id"]}});
+  PlainResponse started = stack_->CreateRestore(b["id"].get<int64_t>(), beta["id"]);
   std::string why;
   if (started.status == 202) {
     bool ok = false;

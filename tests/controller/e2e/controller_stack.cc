@@ -1,21 +1,11 @@
 #include "tests/controller/e2e/controller_stack.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
-
-extern char** environ;
 
 namespace clawback::testing {
 namespace {
@@ -23,35 +13,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string Tail(const std::string& text, size_t n = 4000) {
-  return text.size() > n ? "..." + text.substr(text.size() - n) : text;
-}
-
-int DecodeWaitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-std::optional<int> WaitPid(pid_t pid, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return DecodeWaitStatus(status);
-    if (r < 0) return -1;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(10ms);
-  }
-}
 
 }  // namespace
 
@@ -72,71 +33,12 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
   }
 }
 
-pid_t SpawnProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                   const std::string& log_path, uint64_t fsize_limit) {
-  int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  // Build argv and envp before fork: the child only calls async-signal-safe functions.
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    std::string name = entry.substr(0, entry.find('='));
-    if (!env.count(name)) env_strings.push_back(entry);
-  }
-  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Dies with the test binary even when it is killed before its teardown.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (fsize_limit > 0) {
-      // Ignored dispositions survive exec: an oversized write fails with
-      // EFBIG instead of killing the process, like a full disk would.
-      ::signal(SIGXFSZ, SIG_IGN);
-      rlimit limit{fsize_limit, fsize_limit};
-      ::setrlimit(RLIMIT_FSIZE, &limit);
-    }
-    ::execve(args[0], args.data(), envp.data());
-    const char msg[] = "execve failed\n";
-    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  ::close(fd);
-  return pid;
-}
-
 ProcessOutput RunWithEnv(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                          std::chrono::milliseconds timeout) {
-  char templ[] = "/tmp/clawback-e2e-run-XXXXXX";
-  int fd = ::mkstemp(templ);
-  ProcessOutput out;
-  if (fd < 0) return out;
-  ::close(fd);
-  pid_t pid = SpawnProcess(argv, env, templ);
-  if (pid > 0) {
-    auto code = WaitPid(pid, timeout);
-    if (!code) {
-      ::kill(pid, SIGKILL);
-      code = WaitPid(pid, 10s);
-    }
-    out.exit_code = code.value_or(-1);
-  }
-  out.output = ReadWhole(templ);
-  ::unlink(templ);
-  return out;
+  SpawnOptions options;
+  options.env = env;
+  options.die_with_parent = true;
+  return RunToCompletion(argv, options, timeout);
 }
 
 // ---------------------------------------------------------------------------
@@ -145,58 +47,19 @@ ProcessOutput RunWithEnv(const std::vector<std::string>& argv, const std::map<st
 Result<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(const ControllerOptions& o) {
   std::unique_ptr<ControllerProcess> c(new ControllerProcess());
   std::string port_file = o.work_dir + "/controller.port";
-  c->log_file_ = o.work_dir + "/controller.log";
-  ::unlink(port_file.c_str());
+  std::string log_file = o.work_dir + "/controller.log";
   std::vector<std::string> argv = {o.binary,   "serve",       "--data-dir",  o.data_dir,
                                    "--listen", "127.0.0.1:0", "--port-file", port_file};
   argv.insert(argv.end(), o.extra_args.begin(), o.extra_args.end());
-  std::map<std::string, std::string> env = {{"CLAWORC_DATA_PATH", o.data_dir},
-                                            {"CLAWORC_ADMIN_PASSWORD", o.admin_password}};
-  if (!o.backups_dir.empty()) env["CLAWORC_BACKUPS_PATH"] = o.backups_dir;
-  { std::ofstream(c->log_file_, std::ios::app) << "==== start: " << o.binary << " serve ...\n"; }
-  c->pid_ = SpawnProcess(argv, env, c->log_file_, o.fsize_limit);
-  if (c->pid_ < 0) return Status::Internal(std::string("cannot spawn clawback: ") + std::strerror(errno));
-  auto deadline = std::chrono::steady_clock::now() + o.start_timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string text = ReadWhole(port_file);
-    if (!text.empty() && text.back() == '\n') text.pop_back();
-    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
-      c->port_ = static_cast<uint16_t>(std::stoi(text));
-      return c;
-    }
-    if (auto code = c->WaitExit(0ms)) {
-      return Status::Unavailable("clawback serve exited with " + std::to_string(*code) +
-                                 " before listening: " + Tail(c->Log()));
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return Status::DeadlineExceeded("clawback serve did not listen in time: " + Tail(c->Log()));
-}
-
-ControllerProcess::~ControllerProcess() {
-  if (pid_ > 0 && !reaped_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-}
-
-void ControllerProcess::Signal(int signo) const {
-  if (pid_ > 0 && !reaped_) ::kill(pid_, signo);
-}
-
-std::optional<int> ControllerProcess::WaitExit(std::chrono::milliseconds timeout) {
-  if (reaped_) return exit_code_;
-  auto code = WaitPid(pid_, timeout);
-  if (code) {
-    reaped_ = true;
-    exit_code_ = *code;
-  }
-  return code;
-}
-
-std::string ControllerProcess::Log() const {
-  return ReadWhole(log_file_);
+  SpawnOptions spawn;
+  spawn.env = {{"CLAWORC_DATA_PATH", o.data_dir}, {"CLAWORC_ADMIN_PASSWORD", o.admin_password}};
+  if (!o.backups_dir.empty()) spawn.env["CLAWORC_BACKUPS_PATH"] = o.backups_dir;
+  spawn.fsize_limit = o.fsize_limit;
+  spawn.die_with_parent = true;
+  { std::ofstream(log_file, std::ios::app) << "==== start: " << o.binary << " serve ...\n"; }
+  Status started = c->Launch(argv, log_file, port_file, spawn, o.start_timeout, "clawback serve", 4000);
+  if (!started.ok()) return started;
+  return c;
 }
 
 // ---------------------------------------------------------------------------
@@ -253,7 +116,7 @@ Status E2eStack::StartController() {
       },
       15s);
   if (!healthy)
-    return Status::Unavailable("controller /healthz never answered 200: " + Tail(controller_->Log()));
+    return Status::Unavailable("controller /healthz never answered 200: " + Tail(controller_->Log(), 4000));
   if (!token_.empty()) return Status::Ok();
 
   PlainRequest login;
@@ -347,7 +210,7 @@ PlainResponse E2eStack::Download(const std::string& path, const std::string& fil
     }
   }
   out.close();
-  if (response.status >= 400) response.body = ReadWhole(file);  // the JSON error went to the file
+  if (response.status >= 400) response.body = ReadWholeFile(file);  // the JSON error went to the file
   return response;
 }
 
@@ -481,6 +344,11 @@ PlainResponse E2eStack::CreateBackup(int64_t instance_id, const json& body) {
   return Call("POST", "/api/v1/instances/" + std::to_string(instance_id) + "/backups", body);
 }
 
+PlainResponse E2eStack::CreateRestore(int64_t backup_id, const json& target_instance_id) {
+  return Call("POST", "/api/v1/backups/" + std::to_string(backup_id) + "/restore",
+              json{{"instance_id", target_instance_id}});
+}
+
 json E2eStack::GetBackup(int64_t id) {
   return Call("GET", "/api/v1/backups/" + std::to_string(id)).Json();
 }
@@ -533,7 +401,7 @@ std::vector<std::string> E2eStack::FilesUnder(const std::string& dir) {
 
 std::string E2eStack::Logs() const {
   std::string out;
-  out += "---- controller log:\n" + Tail(ReadWhole(tmp_.Sub("controller.log")), 6000) + "\n";
+  out += "---- controller log:\n" + Tail(ReadWholeFile(tmp_.Sub("controller.log")), 6000) + "\n";
   for (const auto& [name, a] : agents_) out += "---- agent " + name + " log:\n" + Tail(a->Log(), 2000) + "\n";
   return out;
 }

@@ -7,8 +7,6 @@
 // Not thread-safe: one test thread drives one stack.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <map>
@@ -21,6 +19,7 @@
 #include "shared/status.h"
 #include "tests/controller/e2e/http_client.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 
 namespace clawback::testing {
@@ -30,14 +29,8 @@ namespace clawback::testing {
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
              std::chrono::milliseconds interval = std::chrono::milliseconds(50));
 
-// fork + execve of argv (argv[0] a path) with the current environment plus
-// `env` overrides; stdout/stderr appended to `log_path`. `fsize_limit` > 0 sets
-// RLIMIT_FSIZE in the child (SIGXFSZ ignored, so writes fail with EFBIG).
-// Returns the pid, or -1.
-pid_t SpawnProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                   const std::string& log_path, uint64_t fsize_limit = 0);
-
-// Runs a program to completion with `env` overrides, capturing its output.
+// Runs a program to completion with `env` overrides, capturing its output;
+// it dies with the test binary.
 ProcessOutput RunWithEnv(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
@@ -53,26 +46,12 @@ struct ControllerOptions {
 };
 
 // One `clawback serve` process.
-class ControllerProcess {
+class ControllerProcess : public ServerProcess {
  public:
   static Result<std::unique_ptr<ControllerProcess>> Start(const ControllerOptions& options);
-  ~ControllerProcess();  // SIGKILLs and reaps a still-running controller
-  ControllerProcess(const ControllerProcess&) = delete;
-  ControllerProcess& operator=(const ControllerProcess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  uint16_t port() const { return port_; }
-  void Signal(int signo) const;
-  std::optional<int> WaitExit(std::chrono::milliseconds timeout);
-  std::string Log() const;
 
  private:
   ControllerProcess() = default;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int exit_code_ = -1;
-  uint16_t port_ = 0;
-  std::string log_file_;
 };
 
 struct StackOptions {
@@ -152,6 +131,8 @@ class E2eStack {
   // POST /instances/{id}/backups; returns the response (202 {id} expected).
   PlainResponse CreateBackup(int64_t instance_id, const nlohmann::json& body = nlohmann::json::object());
   nlohmann::json GetBackup(int64_t id);
+  // POST /backups/{id}/restore into `target_instance_id` (202 {id} expected).
+  PlainResponse CreateRestore(int64_t backup_id, const nlohmann::json& target_instance_id);
   // Polls the backup until `pred` holds (or a final state when pred is null).
   nlohmann::json WaitBackup(int64_t id, const std::function<bool(const nlohmann::json&)>& pred,
                             std::chrono::milliseconds timeout, bool* ok);

@@ -68,6 +68,15 @@ nlohmann::json E2eTest::AddInstance(const std::string& name, const std::string& 
   return *instance;
 }
 
+E2eTest::SourceAndTarget E2eTest::AddAlphaAndEmptyBeta(const std::string& alpha_root) {
+  SourceAndTarget out;
+  out.alpha = AddInstance("alpha", alpha_root);
+  out.beta_root = stack_->tmp().Sub("root-beta");
+  fs::create_directories(out.beta_root);
+  out.beta = AddInstance("beta", out.beta_root);
+  return out;
+}
+
 int64_t E2eTest::StartBackup(int64_t instance_id, const json& body) {
   PlainResponse created = stack_->CreateBackup(instance_id, body);
   json j = created.Json();

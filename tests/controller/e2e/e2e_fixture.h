@@ -38,6 +38,16 @@ class E2eTest : public ::testing::Test {
   json AddInstance(const std::string& name, const std::string& root,
                    std::vector<std::string> agent_args = {});
 
+  // A source and an empty restore target: instance `alpha` over
+  // `alpha_root` and instance `beta` over a new empty <tmp>/root-beta. Check
+  // HasFailure() after it.
+  struct SourceAndTarget {
+    json alpha;
+    json beta;
+    std::string beta_root;
+  };
+  SourceAndTarget AddAlphaAndEmptyBeta(const std::string& alpha_root);
+
   // Starts a backup (expects 202) and returns its id, or -1 after a failure.
   int64_t StartBackup(int64_t instance_id, const json& body = json::object());
   // Starts a backup and waits for it to complete; returns the record.

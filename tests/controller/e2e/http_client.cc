@@ -1,15 +1,12 @@
 #include "tests/controller/e2e/http_client.h"
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
+
+#include "tests/support/http_read.h"
 
 namespace clawback::testing {
 namespace {
@@ -18,12 +15,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 }  // namespace
 
@@ -43,10 +34,7 @@ Result<PlainResponse> SendPlain(uint16_t port, const PlainRequest& request) {
   beast::error_code ec;
   socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
   if (ec) return Status::Unavailable("connect to port " + std::to_string(port) + ": " + ec.message());
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(request.timeout.count());
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  http_read::SetSocketTimeouts(socket, request.timeout);
 
   http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
@@ -77,37 +65,14 @@ Result<PlainResponse> SendPlain(uint16_t port, const PlainRequest& request) {
                                ec.message());
   }
   for (const auto& field : parser.get()) {
-    std::string name = Lower(field.name_string());
+    std::string name = http_read::Lower(field.name_string());
     auto [it, fresh] = response.headers.emplace(name, std::string(field.value()));
     if (!fresh) it->second += ", " + std::string(field.value());
   }
   response.status = static_cast<int>(parser.get().result_int());
 
-  std::vector<char> chunk(64 * 1024);
-  while (!parser.is_done()) {
-    auto& body = parser.get().body();
-    body.data = chunk.data();
-    body.size = chunk.size();
-    http::read(socket, buffer, parser, ec);
-    if (ec == http::error::need_buffer) ec = {};
-    size_t n = chunk.size() - body.size;
-    response.body_bytes += n;
-    if (n > 0) {
-      if (request.on_body) {
-        Status st = request.on_body(chunk.data(), n);
-        if (!st.ok()) {
-          response.error = "receiver stopped: " + st.ToString();
-          break;
-        }
-      } else {
-        response.body.append(chunk.data(), n);
-      }
-    }
-    if (ec) {
-      response.error = ec.message();
-      break;
-    }
-  }
+  // A refusing receiver ends the body; complete says whether it was all read.
+  http_read::ReadBody(socket, buffer, parser, request.on_body, response);
   response.complete = parser.is_done();
   beast::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -26,15 +26,30 @@ class TransferFaultsE2eTest : public E2eTest {
       EXPECT_EQ(Sha256OfFile(StoredFile(b)), b.value("sha256", "")) << b.dump();
     }
   }
+
+  // Starts the stack and alpha_ over BigRoot() with SlowAgentArgs(), and a
+  // backup of it; returns its id. Check HasFailure() after it.
+  int64_t StartSlowBackup(StackOptions options = {}) {
+    StartStack(std::move(options));
+    if (HasFailure()) return -1;
+    alpha_ = AddInstance("alpha", BigRoot(), SlowAgentArgs());
+    if (HasFailure()) return -1;
+    return StartBackup(alpha_id());
+  }
+  // StartSlowBackup() and WaitStreaming(): the backup is running, streaming
+  // into its *.partial. Check HasFailure() after it.
+  int64_t StreamingBackup() {
+    const int64_t id = StartSlowBackup();
+    if (id >= 0) WaitStreaming(id, "alpha");
+    return id;
+  }
+  int64_t alpha_id() const { return alpha_["id"].get<int64_t>(); }
+
+  json alpha_;
 };
 
 TEST_F(TransferFaultsE2eTest, CancelMidTransferLeavesNoFile) {
-  ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", BigRoot(), SlowAgentArgs());
-  ASSERT_FALSE(HasFailure());
-  const int64_t id = StartBackup(alpha["id"].get<int64_t>());
-  ASSERT_GE(id, 0);
-  WaitStreaming(id, "alpha");
+  const int64_t id = StreamingBackup();
   ASSERT_FALSE(HasFailure());
 
   PlainResponse canceled = stack_->Call("POST", "/api/v1/backups/" + std::to_string(id) + "/cancel");
@@ -48,16 +63,11 @@ TEST_F(TransferFaultsE2eTest, CancelMidTransferLeavesNoFile) {
 
   PlainResponse download = stack_->Call("GET", "/api/v1/backups/" + std::to_string(id) + "/download");
   EXPECT_GE(download.status, 400) << "a canceled backup has nothing to download: " << download.Describe();
-  ExpectSmallBackupCompletes(alpha["id"].get<int64_t>());
+  ExpectSmallBackupCompletes(alpha_id());
 }
 
 TEST_F(TransferFaultsE2eTest, AgentKilledMidTransferFailsWithReasonAndNoFile) {
-  ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", BigRoot(), SlowAgentArgs());
-  ASSERT_FALSE(HasFailure());
-  const int64_t id = StartBackup(alpha["id"].get<int64_t>());
-  ASSERT_GE(id, 0);
-  WaitStreaming(id, "alpha");
+  const int64_t id = StreamingBackup();
   ASSERT_FALSE(HasFailure());
 
   stack_->KillAgent("alpha");
@@ -72,12 +82,7 @@ TEST_F(TransferFaultsE2eTest, AgentKilledMidTransferFailsWithReasonAndNoFile) {
 }
 
 TEST_F(TransferFaultsE2eTest, ControllerKilledMidTransferMarksBackupInterruptedOnRestart) {
-  ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", BigRoot(), SlowAgentArgs());
-  ASSERT_FALSE(HasFailure());
-  const int64_t id = StartBackup(alpha["id"].get<int64_t>());
-  ASSERT_GE(id, 0);
-  WaitStreaming(id, "alpha");
+  const int64_t id = StreamingBackup();
   ASSERT_FALSE(HasFailure());
 
   stack_->KillController();
@@ -95,17 +100,14 @@ TEST_F(TransferFaultsE2eTest, ControllerKilledMidTransferMarksBackupInterruptedO
   // The instance comes back and takes new backups.
   bool ok = false;
   json inst = stack_->WaitInstance(
-      alpha["id"].get<int64_t>(), [](const json& i) { return i.value("status", "") == "running"; }, 30s, &ok);
+      alpha_id(), [](const json& i) { return i.value("status", "") == "running"; }, 30s, &ok);
   ASSERT_TRUE(ok) << inst.dump();
-  ExpectSmallBackupCompletes(alpha["id"].get<int64_t>());
+  ExpectSmallBackupCompletes(alpha_id());
 }
 
 TEST_F(TransferFaultsE2eTest, RestoreToStoppedInstanceIsConflict) {
   ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
-  std::string root_b = stack_->tmp().Sub("root-beta");
-  fs::create_directories(root_b);
-  json beta = AddInstance("beta", root_b);
+  const auto [alpha, beta, root_b] = AddAlphaAndEmptyBeta(MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
   ASSERT_FALSE(HasFailure());
   json b = CompletedBackup(alpha["id"].get<int64_t>());
   ASSERT_FALSE(HasFailure());
@@ -118,8 +120,7 @@ TEST_F(TransferFaultsE2eTest, RestoreToStoppedInstanceIsConflict) {
   EXPECT_FALSE(inst.value("status_reason", "").empty()) << inst.dump();
 
   const std::string backup = std::to_string(b["id"].get<int64_t>());
-  PlainResponse res =
-      stack_->Call("POST", "/api/v1/backups/" + backup + "/restore", json{{"instance_id", beta["id"]}});
+  PlainResponse res = stack_->CreateRestore(b["id"].get<int64_t>(), beta["id"]);
   EXPECT_EQ(res.status, 409) << res.Describe();
   json err = res.Json();
   EXPECT_TRUE(err.is_object() && err.value("error", "") != "") << res.Describe();
@@ -208,14 +209,9 @@ TEST_F(TransferFaultsE2eTest, FullBackupsVolumeFailsCleanly) {
 // One transfer at a time per instance: a second backup of a busy instance
 // waits `queued` and starts when the first ends.
 TEST_F(TransferFaultsE2eTest, SecondBackupOfABusyInstanceIsQueued) {
-  ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", BigRoot(), SlowAgentArgs());
+  const int64_t first = StreamingBackup();
   ASSERT_FALSE(HasFailure());
-  const int64_t first = StartBackup(alpha["id"].get<int64_t>());
-  ASSERT_GE(first, 0);
-  WaitStreaming(first, "alpha");
-  ASSERT_FALSE(HasFailure());
-  const int64_t second = StartBackup(alpha["id"].get<int64_t>(), json{{"paths", json::array({"/etc/app"})}});
+  const int64_t second = StartBackup(alpha_id(), json{{"paths", json::array({"/etc/app"})}});
   ASSERT_GE(second, 0);
   json q = stack_->GetBackup(second);
   EXPECT_EQ(q.value("status", ""), "queued") << q.dump();
@@ -234,12 +230,7 @@ TEST_F(TransferFaultsE2eTest, SecondBackupOfABusyInstanceIsQueued) {
 // DELETE of a running backup cancels it first and leaves neither a record
 // nor a file.
 TEST_F(TransferFaultsE2eTest, DeletingARunningBackupRemovesRecordAndFiles) {
-  ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", BigRoot(), SlowAgentArgs());
-  ASSERT_FALSE(HasFailure());
-  const int64_t id = StartBackup(alpha["id"].get<int64_t>());
-  ASSERT_GE(id, 0);
-  WaitStreaming(id, "alpha");
+  const int64_t id = StreamingBackup();
   ASSERT_FALSE(HasFailure());
 
   PlainResponse deleted = stack_->Call("DELETE", "/api/v1/backups/" + std::to_string(id));
@@ -248,7 +239,7 @@ TEST_F(TransferFaultsE2eTest, DeletingARunningBackupRemovesRecordAndFiles) {
   EXPECT_EQ(gone.status, 404) << gone.Describe();
   EXPECT_TRUE(WaitFor([&] { return InstanceFiles("alpha").empty(); }, 10s))
       << "files left: " << ::testing::PrintToString(InstanceFiles("alpha"));
-  ExpectSmallBackupCompletes(alpha["id"].get<int64_t>());
+  ExpectSmallBackupCompletes(alpha_id());
 }
 
 // An agent that stops sending (SIGSTOP: the TCP connection stays open) fails
@@ -258,11 +249,8 @@ TEST_F(TransferFaultsE2eTest, DeletingARunningBackupRemovesRecordAndFiles) {
 TEST_F(TransferFaultsE2eTest, StalledAgentTimesOutWithClearError) {
   StackOptions options;
   options.controller_args = {"--stall-timeout", "3"};
-  ASSERT_NO_FATAL_FAILURE(StartStack(options));
-  json alpha = AddInstance("alpha", BigRoot(), SlowAgentArgs());
+  const int64_t id = StartSlowBackup(options);
   ASSERT_FALSE(HasFailure());
-  const int64_t id = StartBackup(alpha["id"].get<int64_t>());
-  ASSERT_GE(id, 0);
   bool running = false;
   json seen = stack_->WaitBackup(id, [](const json& j) { return j.value("status", "") != "queued"; }, 30s, &running);
   ASSERT_TRUE(running) << seen.dump();
@@ -286,17 +274,12 @@ TEST_F(TransferFaultsE2eTest, StalledAgentTimesOutWithClearError) {
 // restore is failed ("interrupted"), not stuck running.
 TEST_F(TransferFaultsE2eTest, ControllerKilledDuringRestoreMarksRestoreInterrupted) {
   ASSERT_NO_FATAL_FAILURE(StartStack());
-  json alpha = AddInstance("alpha", BigRoot());
-  std::string root_b = stack_->tmp().Sub("root-beta");
-  fs::create_directories(root_b);
-  json beta = AddInstance("beta", root_b);
+  const auto [alpha, beta, root_b] = AddAlphaAndEmptyBeta(BigRoot());
   ASSERT_FALSE(HasFailure());
   json b = CompletedBackup(alpha["id"].get<int64_t>());
   ASSERT_FALSE(HasFailure());
 
-  PlainResponse started =
-      stack_->Call("POST", "/api/v1/backups/" + std::to_string(b["id"].get<int64_t>()) + "/restore",
-                   json{{"instance_id", beta["id"]}});
+  PlainResponse started = stack_->CreateRestore(b["id"].get<int64_t>(), beta["id"]);
   ASSERT_EQ(started.status, 202) << started.Describe();
   // Freeze the target: the controller verifies the archive's hash first, so
   // the stream cannot have finished yet, and now it cannot finish at all.
