@@ -4,12 +4,19 @@
 //
 // GET  /healthz      no client certificate needed; 200 {"status":"ok","version","uptime_s"}
 // GET  /v1/info      mTLS; 200 {"instance": "<name from the agent's own cert>", "version", ...}
-// POST /v1/backup    mTLS; body {"paths":[...]}; 200 chunked application/zstd tar stream,
-//                    ending with the trailers below. An error before the first byte is a
-//                    JSON error {"error": "..."} with a 4xx/5xx status. An error after the
-//                    first byte closes the connection without the final chunk.
-// POST /v1/restore   mTLS; body = a tar+zstd stream; 200 JSON RestoreSummary, or a 4xx/5xx
-//                    JSON error that still reports entries_written and bytes_written.
+// POST /v1/backup    mTLS; body {"paths":[...], "excludes":[glob...], "strict":bool,
+//                    "quiesce":bool}; 200 chunked application/zstd tar stream, ending with
+//                    the trailers below. An error before the first byte is a JSON error
+//                    {"error": "...", "code": "..."} with a 4xx/5xx status. An error after
+//                    the first byte either ends the body with a final chunk whose
+//                    Clawback-Status is "error" and Clawback-Error says why (a refusal the
+//                    agent decided, e.g. `strict` and a database it could not capture), or
+//                    closes the connection without the final chunk. Only
+//                    Clawback-Status: ok means the archive is whole.
+// POST /v1/restore   mTLS; query ?quiesce=0|1 (default 1: run the restore hooks when the
+//                    agent has them); body = a tar+zstd stream; 200 JSON RestoreSummary
+//                    (with "quiesced": bool), or a 4xx/5xx JSON error that still reports
+//                    entries_written and bytes_written.
 #pragma once
 
 #include <string_view>
@@ -34,6 +41,22 @@ inline constexpr std::string_view kTrailerSha256 = "Clawback-Sha256";           
 inline constexpr std::string_view kTrailerWarnings = "Clawback-Warnings";        // decimal count
 // JSON array (ASCII-escaped, at most 4 KiB) of the first warning messages.
 inline constexpr std::string_view kTrailerWarningDetail = "Clawback-Warning-Detail";
+// SQLite databases written as a transactionally consistent image (decimal).
+inline constexpr std::string_view kTrailerDatabases = "Clawback-Databases";
+// Files with the SQLite header archived as plain bytes, each with a warning (decimal).
+inline constexpr std::string_view kTrailerDatabasesRaw = "Clawback-Databases-Raw";
+// "true" when the pre-backup hook ran (and so its post-backup hook).
+inline constexpr std::string_view kTrailerQuiesced = "Clawback-Quiesced";
+// With Clawback-Status: error, why the agent failed the stream (one line).
+inline constexpr std::string_view kTrailerError = "Clawback-Error";
+
+// Backup request body fields.
+inline constexpr std::string_view kFieldPaths = "paths";        // aliases or absolute paths
+inline constexpr std::string_view kFieldExcludes = "excludes";  // globs on absolute paths, "**" allowed
+inline constexpr std::string_view kFieldStrict = "strict";      // fail on any database not captured
+inline constexpr std::string_view kFieldQuiesce = "quiesce";    // run the agent's own hooks (default true)
+// Restore query parameter (same meaning as kFieldQuiesce).
+inline constexpr std::string_view kQueryQuiesce = "quiesce";
 
 // SPIFFE-style identities carried as URI SANs.
 inline constexpr std::string_view kControllerIdentity = "spiffe://claworc/controller";
