@@ -41,7 +41,7 @@ PKGS=(
   libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   prometheus-cpp-dev
   # runtime tools used by tests
-  zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline
+  zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline strace
 )
 if [[ $BROWSER == 1 ]]; then
   PKGS+=(chromium)

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/archive/beneath.h"
 #include "shared/status.h"
 
 namespace clawback::agent {
@@ -73,6 +74,9 @@ Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vecto
 struct RestoreOptions {
   std::string root = "/";        // entries are written under root + their container path
   bool allow_devices = false;    // device nodes and FIFOs are skipped unless set
+  // How multi-component lookups below the root resolve (beneath.h); kAuto
+  // unless testing the fallback a container's seccomp profile forces.
+  Resolution resolution = Resolution::kAuto;
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -91,11 +95,15 @@ struct RestoreSummary {
 // Reads a tar+zstd stream from `source` and writes its entries under
 // options.root at their original container paths, restoring type, mode,
 // owner (by name through the root's /etc/passwd and /etc/group, falling back
-// to the numeric id), mtime, links, xattrs and ACLs. Existing files are
-// replaced atomically. Entries with "..", absolute names, names under excluded
-// system dirs, writes through symlinks, and (unless allowed) devices/FIFOs are
-// skipped with a reason, never written. A truncated or corrupt stream returns
-// Corruption; `partial` (if non-null) then holds what had been written.
+// to the numeric id), mtime, links, xattrs and ACLs, through directory
+// handles held below the root (disk_writer.h), so a concurrent symlink swap in
+// the target cannot redirect a write. Existing files are replaced atomically;
+// a restored SQLite database first removes the target's -wal/-shm/-journal.
+// Entries with "..", absolute names, names under excluded system dirs, writes
+// through symlinks, and (unless allowed) devices/FIFOs are skipped with a
+// reason, never written. The restored tree is flushed (syncfs) before success
+// is returned. A truncated or corrupt stream returns Corruption; `partial`
+// (if non-null) then holds what had been written.
 Result<RestoreSummary> ExtractRestore(const RestoreOptions& options, ChunkSource& source,
                                       RestoreSummary* partial = nullptr);
 

@@ -480,6 +480,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     RestoreOptions restore;
     restore.root = opts().root;
     restore.allow_devices = opts().allow_devices;
+    restore.resolution = opts().resolution;
     restore.cancel = &transfer_->cancel;
     restore_running_ = true;
 
