@@ -25,10 +25,17 @@ namespace clawback::agent {
 // Receives the compressed stream. Write blocks until the bytes are accepted and
 // returns a non-OK status when the consumer has gone away (then the producer
 // stops and fails).
+//
+// `data` points into the producer's own output buffer, and the sink may also
+// write the kHeadroom bytes before it and the kTailroom bytes after
+// `data + size` during the call: room to frame the block (e.g. as one HTTP
+// chunk) and send it in one piece without copying it.
 class ChunkSink {
  public:
+  static constexpr size_t kHeadroom = 16;
+  static constexpr size_t kTailroom = 2;
   virtual ~ChunkSink() = default;
-  virtual Status Write(const void* data, size_t size) = 0;
+  virtual Status Write(char* data, size_t size) = 0;
 };
 
 // Supplies the compressed stream for a restore. Read blocks until at least one
