@@ -22,6 +22,7 @@
 #include "shared/log.h"
 #include "shared/path_rules.h"
 #include "shared/protocol.h"
+#include "shared/transfer_coding.h"
 #include "shared/tls.h"
 #include "shared/version.h"
 
@@ -127,6 +128,13 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     target_ = std::string(target.substr(0, target.find('?')));
     version_ = req.version();
     keep_alive_ = req.keep_alive() && !state_->stopping;
+    std::vector<std::string_view> codings;
+    auto te = req.equal_range(http::field::transfer_encoding);
+    for (auto it = te.first; it != te.second; ++it) codings.emplace_back(it->value().data(), it->value().size());
+    if (!IsAcceptedTransferEncoding(codings)) {
+      keep_alive_ = false;
+      return SendError(400, "unsupported Transfer-Encoding (only \"chunked\" is accepted)");
+    }
 
     if (target_ == protocol::kRestorePath) return HandleRestoreHeader();
 
