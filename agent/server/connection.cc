@@ -16,6 +16,7 @@
 
 #include "agent/archive/archive_stream.h"
 #include "agent/server/chunk_queue.h"
+#include "shared/http_status.h"
 #include "shared/log.h"
 #include "shared/path_rules.h"
 #include "shared/protocol.h"
@@ -44,27 +45,7 @@ constexpr std::chrono::seconds kCloseTimeout{5};
 constexpr size_t kWarningDetailLimit = 4096;
 
 // The one place the agent turns a Status into an HTTP status.
-int HttpStatusFor(const Status& status) {
-  using Code = Status::Code;
-  switch (status.code()) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return 400;
-    case Code::kUnauthenticated: return 401;
-    case Code::kPermissionDenied: return 403;
-    case Code::kNotFound: return 404;
-    case Code::kConflict:
-    case Code::kAlreadyExists:
-    case Code::kCanceled: return 409;
-    case Code::kFailedPrecondition: return 412;
-    case Code::kResourceExhausted: return 507;
-    case Code::kUnavailable: return 503;
-    case Code::kDeadlineExceeded: return 504;
-    case Code::kCorruption: return 422;
-    case Code::kIoError:
-    case Code::kInternal: return 500;
-  }
-  return 500;
-}
+int HttpStatusFor(const Status& status) { return HttpStatusForCode(status.code()); }
 
 // One backup or restore: the queue between the worker thread and the
 // connection, and the worker's cancel flag. Shared by both.
