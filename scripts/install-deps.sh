@@ -35,13 +35,16 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config file git ca-certificates
   xz-utils tar dpkg-dev binutils coreutils util-linux
   clang libclang-rt-14-dev  # libFuzzer and clang sanitizer runtimes (scripts/test-hardening.sh)
+  help2man                  # the .deb packages' man pages, generated from --help
   # libraries (libboost1.81-dev, NOT libboost-dev 1.74: they conflict)
   libboost1.81-dev libssl-dev libarchive-dev libzstd-dev libacl1-dev liblz4-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev libsqlitecpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   prometheus-cpp-dev
   # runtime tools used by tests
-  zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline strace
+  zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline
+  strace   # tests/agent/archive/restore_syscalls_test.sh counts the restore's syscalls
+  lintian  # tests/packaging/deb_check.sh: the .debs have no lintian errors
 )
 if [[ $BROWSER == 1 ]]; then
   PKGS+=(chromium)

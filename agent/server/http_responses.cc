@@ -3,6 +3,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "shared/http_status.h"
 #include "shared/protocol.h"
 
 namespace clawback::agent {
@@ -13,27 +14,7 @@ constexpr size_t kWarningDetailLimit = 4096;
 
 }  // namespace
 
-int HttpStatusFor(const Status& status) {
-  using Code = Status::Code;
-  switch (status.code()) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return 400;
-    case Code::kUnauthenticated: return 401;
-    case Code::kPermissionDenied: return 403;
-    case Code::kNotFound: return 404;
-    case Code::kConflict:
-    case Code::kAlreadyExists:
-    case Code::kCanceled: return 409;
-    case Code::kFailedPrecondition: return 412;
-    case Code::kResourceExhausted: return 507;
-    case Code::kUnavailable: return 503;
-    case Code::kDeadlineExceeded: return 504;
-    case Code::kCorruption: return 422;
-    case Code::kIoError:
-    case Code::kInternal: return 500;
-  }
-  return 500;
-}
+int HttpStatusFor(const Status& status) { return HttpStatusForCode(status.code()); }
 
 std::string WarningDetail(const std::vector<std::string>& warnings) {
   nlohmann::json detail = nlohmann::json::array();

@@ -13,7 +13,8 @@
 
 namespace clawback::agent {
 
-// The one place the agent turns a Status into an HTTP status.
+// A Status as an HTTP status (shared/http_status.h, the one mapping both
+// binaries use).
 int HttpStatusFor(const Status& status);
 
 // The first warnings as an ASCII JSON array of at most 4 KiB (a trailer value).
