@@ -110,6 +110,14 @@ std::string WarningDetail(const std::vector<std::string>& warnings) {
   return out;
 }
 
+// A message fit for a header value: printable ASCII on one line, at most
+// kWarningDetailLimit bytes (other bytes become '?').
+std::string OneAsciiLine(const std::string& message) {
+  std::string out;
+  for (char c : message.substr(0, kWarningDetailLimit)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  return out;
+}
+
 bool IsQuietClose(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof || ec == ssl::error::stream_truncated ||
          ec == net::error::connection_reset || ec == net::error::operation_aborted;
@@ -307,6 +315,12 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
         requested.push_back(p.get<std::string>());
       }
     }
+    bool strict = false;
+    if (request.contains(protocol::kFieldStrict)) {
+      const json& value = request[std::string(protocol::kFieldStrict)];
+      if (!value.is_boolean()) return SendError(400, "\"strict\" must be true or false");
+      strict = value.get<bool>();
+    }
     paths_ = requested;
     auto resolved = ResolveBackupPaths(requested);
     if (!resolved.ok()) return SendError(HttpStatusFor(resolved.status()), resolved.status().message());
@@ -316,6 +330,8 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     backup.root = opts().root;
     backup.compression_level = opts().compression_level;
     backup.threads = opts().threads;
+    backup.database_busy_timeout = opts().database_busy_timeout;
+    backup.strict = strict;
     Status exist = CheckBackupPathsExist(backup, *resolved);
     if (!exist.ok()) return SendError(HttpStatusFor(exist), exist.message());
     if (!state_->TryStartTransfer()) {
@@ -330,12 +346,14 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     backup_res_.emplace(http::status::ok, version_);
     backup_res_->set(http::field::content_type, protocol::kArchiveContentType);
     backup_res_->set(http::field::cache_control, "no-store");
-    backup_res_->set(http::field::trailer,
-                     std::string(protocol::kTrailerStatus) + ", " + std::string(protocol::kTrailerEntries) + ", " +
-                         std::string(protocol::kTrailerBytesRead) + ", " + std::string(protocol::kTrailerBytesSent) +
-                         ", " + std::string(protocol::kTrailerSha256) + ", " +
-                         std::string(protocol::kTrailerWarnings) + ", " +
-                         std::string(protocol::kTrailerWarningDetail));
+    backup_res_->set(
+        http::field::trailer,
+        std::string(protocol::kTrailerStatus) + ", " + std::string(protocol::kTrailerEntries) + ", " +
+            std::string(protocol::kTrailerBytesRead) + ", " + std::string(protocol::kTrailerBytesSent) +
+            ", " + std::string(protocol::kTrailerSha256) + ", " + std::string(protocol::kTrailerWarnings) +
+            ", " + std::string(protocol::kTrailerWarningDetail) + ", " +
+            std::string(protocol::kTrailerDatabases) + ", " + std::string(protocol::kTrailerDatabasesRaw) +
+            ", " + std::string(protocol::kTrailerError));
     backup_res_->chunked(true);
     backup_res_->keep_alive(keep_alive_);
     backup_sr_.emplace(*backup_res_);
@@ -422,6 +440,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
 
   void FinishBackup() {
     backup_streaming_ = false;
+    if (!backup_result_->ok() && IsBackupRefusal(backup_result_->status())) return RefuseBackup();
     if (!backup_result_->ok()) {
       // Never end a broken stream with the final chunk: the receiver must see
       // a truncated body.
@@ -441,6 +460,24 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     trailers_.set(protocol::kTrailerSha256, summary.sha256);
     trailers_.set(protocol::kTrailerWarnings, std::to_string(summary.warnings.size()));
     trailers_.set(protocol::kTrailerWarningDetail, WarningDetail(summary.warnings));
+    trailers_.set(protocol::kTrailerDatabases, std::to_string(summary.databases_captured));
+    trailers_.set(protocol::kTrailerDatabasesRaw, std::to_string(summary.databases_raw));
+    summary_fields_["databases"] = summary.databases_captured;
+    summary_fields_["databases_raw"] = summary.databases_raw;
+    WriteFinalChunk();
+  }
+
+  // The engine refused to finish the archive (strict): the body ends with the
+  // final chunk, but its trailers say error and why, so the receiver never
+  // takes the partial archive for a whole one.
+  void RefuseBackup() {
+    error_ = backup_result_->status().message();
+    trailers_.set(protocol::kTrailerStatus, "error");
+    trailers_.set(protocol::kTrailerError, OneAsciiLine(error_));
+    WriteFinalChunk();
+  }
+
+  void WriteFinalChunk() {
     lowest().expires_after(opts().stall_timeout);
     net::async_write(stream_, http::make_chunk_last(trailers_),
                      [self = shared_from_this()](beast::error_code ec, size_t n) {
