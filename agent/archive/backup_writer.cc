@@ -77,12 +77,19 @@ class BackupArchiver final : public WalkVisitor {
 
   // Writes the end-of-archive marker through to the compressor.
   Status Close() {
+    if (database_files_lock_.owns_lock()) database_files_lock_.unlock();
     if (archive_write_close(writer_.get()) != ARCHIVE_OK) return WriterError();
     return Status::Ok();
   }
 
   Status Visit(const WalkEntry& e) override {
     CLAWBACK_RETURN_IF_ERROR(CheckCancel());
+    // Held from here until the next Visit, so past the walker closing this
+    // entry's descriptor (LockDatabaseFiles, sqlite_capture.h).
+    if (database_files_lock_.owns_lock()) database_files_lock_.unlock();
+    const bool database = S_ISREG(e.st.st_mode) && e.fd >= 0 && HasSqliteHeader(e.fd);
+    if (database || (S_ISREG(e.st.st_mode) && !SidecarDatabaseName(e.container_path).empty()))
+      database_files_lock_ = LockDatabaseFiles();
     archive_entry* entry = entry_.get();
     archive_entry_clear(entry);
     archive_entry_copy_pathname(entry, PathToArchiveName(e.container_path).c_str());
@@ -113,7 +120,7 @@ class BackupArchiver final : public WalkVisitor {
     }
 
     std::unique_ptr<DatabaseSnapshot> snapshot;
-    if (S_ISREG(e.st.st_mode) && e.fd >= 0 && HasSqliteHeader(e.fd)) {
+    if (database) {
       Result<std::unique_ptr<DatabaseSnapshot>> begun =
           DatabaseSnapshot::Begin(e.parent_fd, e.name, e.container_path, options_.database_busy_timeout);
       if (begun.ok()) {
@@ -323,6 +330,7 @@ class BackupArchiver final : public WalkVisitor {
   // Container paths of the databases written as consistent images, whose
   // sidecars are left out. One short string per database.
   std::unordered_set<std::string> captured_;
+  std::unique_lock<std::mutex> database_files_lock_;  // see Visit
 };
 
 }  // namespace

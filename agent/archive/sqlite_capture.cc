@@ -56,6 +56,11 @@ bool IsNotADatabase(int rc) {
 
 }  // namespace
 
+std::unique_lock<std::mutex> LockDatabaseFiles() {
+  static std::mutex database_files;
+  return std::unique_lock<std::mutex>(database_files);
+}
+
 bool HasSqliteHeader(int fd) {
   char head[sizeof kSqliteHeader];
   static_assert(sizeof kSqliteHeader == 16);

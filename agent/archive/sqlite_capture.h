@@ -43,18 +43,19 @@
 // timeout, Corruption when the file has the header but is not a valid (or is
 // an encrypted) database, IoError for anything else.
 //
-// Thread safety: a DatabaseSnapshot is used by one thread; any number of
-// snapshots may exist at once. The process's POSIX locks on a file are
-// dropped when ANY descriptor of it is closed in this process, so nothing else
-// in the agent may close a descriptor of the database or its -wal/-shm while
-// a snapshot of it is open (the backup archiver visits those files only after
-// the snapshot ended).
+// Thread safety: a DatabaseSnapshot is used by one thread. The process's
+// POSIX locks on a file are dropped when ANY descriptor of it is closed in
+// this process, so a backup on another thread closing its descriptor of the
+// same database (or of its -wal/-shm) would silently end this snapshot's read
+// lock. Hence LockDatabaseFiles(): captures, and every open descriptor of a
+// database-looking file until it is closed, are serialized process-wide.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "shared/status.h"
@@ -74,6 +75,12 @@ bool HasSqliteHeader(int fd);
 // For "x.db-wal", "x.db-shm" and "x.db-journal": the database name "x.db";
 // empty for any other name.
 std::string SidecarDatabaseName(const std::string& name);
+
+// The process-wide lock that makes the dropped-lock hazard above impossible:
+// hold it from before a DatabaseSnapshot begins until after the walker closed
+// its descriptor of that file, and likewise around the life of any descriptor
+// of a file with the SQLite header or a -wal/-shm/-journal name.
+std::unique_lock<std::mutex> LockDatabaseFiles();
 
 class DatabaseSnapshot {
  public:

@@ -10,7 +10,8 @@
           seq is exactly 1..count, total.n == count, total.sum == sum(seq).
       After each commit k is written to PROGRESS (20 digits at offset 0), so a
       reader that sees k there knows transaction k had committed.
-      --latencies: on exit, the commit latencies (seconds, one a line).
+      --latencies: on exit, one line per commit: its start on the
+      CLOCK_MONOTONIC clock and its latency, both in seconds.
   sqlite_writer.py fill DB MODE MIB
       Creates DB in MODE with about MIB MiB in table `big` (random 4 KiB then
       zeros, so the data compresses ~8x) and the empty writer tables.
@@ -63,18 +64,18 @@ def write(path, mode, progress, argv):
     rng = random.Random(k)
     while not stop:
         k += 1
-        started = time.perf_counter()
+        started = time.perf_counter()  # CLOCK_MONOTONIC, like time.monotonic()
         db.execute("BEGIN IMMEDIATE")
         db.execute("INSERT INTO t VALUES (?, ?)", (k, rng.randbytes(rng.randint(100, 3000))))
         db.execute("UPDATE total SET n = n + 1, sum = sum + ? WHERE id = 1", (k,))
         db.execute("COMMIT")
-        latencies.append(time.perf_counter() - started)
+        latencies.append((started, time.perf_counter() - started))
         os.pwrite(fd, b"%020d" % k, 0)
         if pause:
             time.sleep(pause)
     if latencies_file:
         with open(latencies_file, "w") as out:
-            out.write("\n".join("%.9f" % x for x in latencies) + "\n")
+            out.write("".join("%.6f %.9f\n" % x for x in latencies))
 
 
 def fill(path, mode, mib):
