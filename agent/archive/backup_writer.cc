@@ -87,7 +87,7 @@ class BackupArchiver final : public WalkVisitor {
     // Held from here until the next Visit, so past the walker closing this
     // entry's descriptor (LockDatabaseFiles, sqlite_capture.h).
     if (database_files_lock_.owns_lock()) database_files_lock_.unlock();
-    const bool database = S_ISREG(e.st.st_mode) && e.fd >= 0 && HasSqliteHeader(e.fd);
+    const bool database = S_ISREG(e.st.st_mode) && e.fd >= 0 && e.st.st_size >= 16 && HasSqliteHeader(e.fd);
     if (database || (S_ISREG(e.st.st_mode) && !SidecarDatabaseName(e.container_path).empty()))
       database_files_lock_ = LockDatabaseFiles();
     archive_entry* entry = entry_.get();

@@ -132,11 +132,27 @@ DbCheck CheckDatabase(const std::string& path) {
   return out;
 }
 
+// The image's header as documented in docs/live-state.md: the in-header page
+// count matches the file size, and bytes 18/19 keep the journal mode (2 = WAL).
+void ExpectSelfContainedHeader(const std::string& path, bool wal, const std::string& what) {
+  std::string head(100, '\0');
+  std::ifstream(path, std::ios::binary).read(head.data(), 100);
+  auto byte = [&](int i) { return static_cast<uint32_t>(static_cast<unsigned char>(head[i])); };
+  const uint32_t page_size = byte(16) << 8 | byte(17);
+  const uint64_t page_bytes = page_size == 1 ? 65536 : page_size;
+  const uint32_t in_header_pages = byte(28) << 24 | byte(29) << 16 | byte(30) << 8 | byte(31);
+  EXPECT_EQ(uint64_t{in_header_pages} * page_bytes, fs::file_size(path)) << what << ": in-header size";
+  EXPECT_EQ(byte(18), wal ? 2u : 1u) << what << ": write version";
+  EXPECT_EQ(byte(19), wal ? 2u : 1u) << what << ": read version";
+}
+
 // Every check on one extracted database: sound, the writer's invariant, and
 // nothing missing that had committed before the request.
-void ExpectConsistent(const std::string& path, uint64_t committed_before_request, const std::string& what) {
+void ExpectConsistent(const std::string& path, uint64_t committed_before_request, const std::string& what,
+                      bool wal) {
   for (const char* sidecar : {"-wal", "-shm", "-journal"})
     EXPECT_FALSE(fs::exists(path + sidecar)) << what << ": the archive holds " << sidecar;
+  ExpectSelfContainedHeader(path, wal, what);
   DbCheck c = CheckDatabase(path);
   ASSERT_EQ(c.error, "") << what;
   EXPECT_EQ(c.integrity, "ok") << what;
@@ -260,8 +276,8 @@ TEST_F(SqliteCaptureTest, LiveWritersAreCapturedConsistentlyInEveryBackup) {
         << what << ": " << Trailer(res, "clawback-warning-detail");
 
     const std::string x = Extract(archive) + kHome + "/.openclaw";
-    ExpectConsistent(x + "/agent.sqlite", wal_before, what + " (WAL)");
-    ExpectConsistent(x + "/cron.sqlite", rollback_before, what + " (rollback journal)");
+    ExpectConsistent(x + "/agent.sqlite", wal_before, what + " (WAL)", true);
+    ExpectConsistent(x + "/cron.sqlite", rollback_before, what + " (rollback journal)", false);
     fs::remove_all(archive + ".x");
     fs::remove(archive);
     if (HasFatalFailure()) break;
@@ -299,7 +315,7 @@ TEST_F(SqliteCaptureTest, LargeDatabaseBeingWrittenIsStreamedWithinTheMemoryBoun
   const std::string x = Extract(archive) + kHome + "/.openclaw/large.sqlite";
   fs::remove(archive);
   EXPECT_GE(fs::file_size(x), mib << 20);
-  ExpectConsistent(x, before, "large database");
+  ExpectConsistent(x, before, "large database", true);
   std::cout << "[sqlite] " << mib << " MiB database: agent VmHWM " << peak_kib / 1024
             << " MiB; the writer committed " << during - before << " transactions during the backup"
             << std::endl;
