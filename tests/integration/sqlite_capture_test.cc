@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -284,6 +285,46 @@ TEST_F(SqliteCaptureTest, LiveWritersAreCapturedConsistentlyInEveryBackup) {
   }
   EXPECT_TRUE(wal->running()) << "the WAL writer died: " << wal->Log();
   EXPECT_TRUE(rollback->running()) << "the rollback writer died (locked out?): " << rollback->Log();
+}
+
+// Two backups at once capturing the same rollback-journal database while it
+// is written: POSIX locks belong to the process, so one backup closing its
+// descriptor of the file must not end the other's read lock mid-copy.
+TEST_F(SqliteCaptureTest, ConcurrentBackupsOfOneDatabaseAreEachConsistent) {
+  const std::string root = NewRoot("concurrent");
+  const std::string db = root + kHome + "/.openclaw/shared.sqlite";
+  ProcessOutput fill = RunProcess({"/usr/bin/python3", kWriterScript, "fill", db, "delete", "48"}, 300s);
+  ASSERT_EQ(fill.exit_code, 0) << fill.output;
+  const std::string progress = tmp_->Sub("concurrent.progress");
+  auto writer = Writer(db, "delete", progress);
+  ASSERT_TRUE(WaitFor([&] { return Committed(progress) > 20; }, 60s)) << writer->Log();
+  auto agent = StartAgent(root, {"--max-transfers", "2"});
+  ASSERT_TRUE(agent);
+
+  for (int round = 0; round < 4; ++round) {
+    const uint64_t before = Committed(progress);
+    std::vector<std::future<HttpResponse>> backups;
+    for (int i = 0; i < 2; ++i) {
+      const std::string archive = tmp_->Sub("concurrent-" + std::to_string(i) + ".tar.zst");
+      backups.push_back(std::async(std::launch::async, [&, archive] {
+        return Backup(agent->port(), {{"paths", {kHome}}}, archive);
+      }));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 * round));  // vary the overlap
+    }
+    for (int i = 0; i < 2; ++i) {
+      const std::string what = "round " + std::to_string(round) + " backup " + std::to_string(i);
+      HttpResponse res = backups[static_cast<size_t>(i)].get();
+      ASSERT_TRUE(res.complete) << what << ": " << res.error;
+      EXPECT_EQ(Trailer(res, "clawback-databases"), "1") << what << Trailer(res, "clawback-warning-detail");
+      const std::string archive = tmp_->Sub("concurrent-" + std::to_string(i) + ".tar.zst");
+      ExpectConsistent(Extract(archive) + kHome + "/.openclaw/shared.sqlite", before, what, false);
+      fs::remove_all(archive + ".x");
+    }
+    if (HasFailure()) break;
+  }
+  EXPECT_TRUE(writer->running()) << writer->Log();
+  writer->Stop();
+  fs::remove_all(root);
 }
 
 // A database of CLAWBACK_TEST_LARGE_DB_MIB (default 1 GiB) being written:
