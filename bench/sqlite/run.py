@@ -3,8 +3,9 @@
 
 Through a real clawback-agent over mTLS, in one run:
   1. capture time of a ~1 GiB WAL-mode database while a writer commits,
-     against reading the same file with `cat` and with `tar | zstd -3 -T0`
-     (the agent's plain-file equivalent); median of N runs with min-max;
+     against the agent backing up the same bytes as a plain file (a copy
+     without the SQLite header: the capture's own overhead), reading the file
+     with `cat`, and `tar | zstd -3 -T0`; median of N runs with min-max;
   2. the writer's commit latency p50/p99 during the captures against the same
      writer with no capture running (WAL mode: the writer must not stall);
      the same for a rollback-journal database, where the writer waits for the
@@ -124,6 +125,11 @@ def bench_database(port, name, mode, mib):
         run(["/usr/bin/python3", WRITER, "fill", db, mode, str(mib)])
         open(stamp, "w").close()
     size = os.path.getsize(db)
+    plain = "%s/plain/%s.bin" % (HOME, name)
+    if not os.path.exists(plain + ".complete"):
+        os.makedirs(os.path.dirname(plain), exist_ok=True)
+        run("tail -c +17 '%s' > '%s'" % (db, plain), shell=True)  # same bytes, no header
+        open(plain + ".complete", "w").close()
     archive = OUT + "/capture.tar.zst"
     container_path = "/home/claworc/.openclaw/" + name
     progress, lat_file = OUT + "/writer.progress", OUT + "/writer.latencies"
@@ -133,12 +139,13 @@ def bench_database(port, name, mode, mib):
     try:
         time.sleep(5)  # the writer alone: the latency baseline
         subprocess.run("cat '%s' > /dev/null" % db, shell=True, check=True)  # warm the page cache alike
-        agent_s, cat_s, tarz_s, windows = [], [], [], []
+        agent_s, plain_s, cat_s, tarz_s, windows = [], [], [], [], []
         for _ in range(RUNS):
             start = time.monotonic()
             agent_s.append(backup(port, container_path, archive))
             windows.append((start, time.monotonic()))
             time.sleep(1)
+            plain_s.append(backup(port, plain[len(ROOT):], archive))
             cat_s.append(timed("cat '%s' > /dev/null" % db))
             tarz_s.append(timed("tar -cf - -C '%s' '%s' | zstd -3 -T0 -q > '%s.baseline'"
                                 % (ROOT, container_path.lstrip("/"), archive)))
@@ -151,6 +158,8 @@ def bench_database(port, name, mode, mib):
     med = statistics.median(agent_s)
     print("%s database, %d MiB, %d runs, writer committing throughout:" % (mode, size >> 20, RUNS))
     print("  capture (agent)        %s  %.0f MiB/s" % (spread(agent_s), (size >> 20) / med))
+    print("  same bytes, plain file %s  ratio plain/capture %.2f (the capture's own cost)"
+          % (spread(plain_s), statistics.median(plain_s) / med))
     print("  cat file > /dev/null   %s  ratio cat/capture %.2f" % (spread(cat_s), statistics.median(cat_s) / med))
     print("  tar | zstd -3 -T0      %s  ratio tar+zstd/capture %.2f (>= 1: capture faster)"
           % (spread(tarz_s), statistics.median(tarz_s) / med))

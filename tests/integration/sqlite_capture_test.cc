@@ -5,9 +5,10 @@
 // SQLite: integrity_check, the writer's invariant, and no transaction missing
 // that had committed before the request was sent (the writer publishes each
 // committed sequence number; the test reads it just before the request).
-// Also: a >= 1 GiB database being written (agent peak RSS), a database locked
-// past the timeout (warning + raw bytes; with strict a failed backup), and a
-// file with the SQLite header and garbage (warning + identical raw bytes).
+// Also: two concurrent backups capturing one database, a >= 1 GiB database
+// being written (agent peak RSS), a database locked past the timeout (warning
+// + raw bytes; with strict a failed backup), and a file with the SQLite header
+// and garbage (warning + identical raw bytes).
 //
 // CLAWBACK_TEST_LARGE_DB_MIB sets the large database's size (default 1024).
 #include <gtest/gtest.h>
