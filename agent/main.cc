@@ -63,6 +63,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_flag("--allow-devices", options.allow_devices, "Restore device nodes and FIFOs (skipped by default)")
       ->envname("CLAWBACK_AGENT_ALLOW_DEVICES");
+  std::string resolution = "auto";
+  app.add_option("--path-resolution", resolution,
+                 "How restores resolve paths below --root: openat2 (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), "
+                 "walk (one O_NOFOLLOW openat per component), or auto (openat2, walk where the kernel or "
+                 "seccomp refuses it)")
+      ->envname("CLAWBACK_AGENT_PATH_RESOLUTION")
+      ->check(CLI::IsMember({"auto", "openat2", "walk"}))
+      ->capture_default_str();
   app.add_option("--max-transfers", options.max_transfers, "Concurrent backups and restores")
       ->envname("CLAWBACK_AGENT_MAX_TRANSFERS")
       ->check(CLI::Range(1, 64))
@@ -107,6 +115,7 @@ int main(int argc, char** argv) {
   options.shutdown_grace = std::chrono::seconds(grace_s);
   options.database_busy_timeout = std::chrono::milliseconds(db_lock_timeout_ms);
   if (options.threads == 0) options.threads = agent::DefaultCompressionThreads();
+  agent::ParseResolution(resolution, &options.resolution);  // checked by IsMember above
 
   char resolved[PATH_MAX];
   if (::realpath(options.root.c_str(), resolved) == nullptr) {

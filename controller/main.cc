@@ -137,6 +137,22 @@ int main(int argc, char** argv) {
       ->envname("CLAWBACK_CATCH_UP_GRACE")
       ->check(CLI::Range(0, 31 * 86400))
       ->capture_default_str();
+  serve->add_option("--trusted-proxy", options.trusted_proxies,
+                    "Reverse proxy address or CIDR whose forwarding header names the client (repeatable)")
+      ->envname("CLAWBACK_TRUSTED_PROXIES")
+      ->delimiter(',');
+  serve->add_option("--forwarded-header", options.forwarded_header,
+                    "Header the trusted proxies write: X-Forwarded-For or Forwarded")
+      ->envname("CLAWBACK_FORWARDED_HEADER")
+      ->capture_default_str();
+  serve->add_flag("--secure-cookies", options.secure_cookies,
+                  "Always mark the session cookie Secure (behind a TLS-terminating proxy)")
+      ->envname("CLAWBACK_SECURE_COOKIES");
+  serve->add_option("--metrics-token", options.metrics_token,
+                    "Bearer token that lets Prometheus scrape /metrics (prefer the environment variable)")
+      ->envname("CLAWBACK_METRICS_TOKEN");
+  serve->add_flag("--metrics-open", options.metrics_open, "Serve /metrics to anyone, without a token")
+      ->envname("CLAWBACK_METRICS_OPEN");
   serve->add_option("--log-format", log_format, "Log format")
       ->envname("CLAWBACK_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))

@@ -36,6 +36,7 @@ PKGS=(
   xz-utils tar dpkg-dev binutils coreutils util-linux
   tcl  # tclsh generates the SQLite amalgamation (scripts/build-static-deps.sh)
   clang libclang-rt-14-dev  # libFuzzer and clang sanitizer runtimes (scripts/test-hardening.sh)
+  help2man                  # the .deb packages' man pages, generated from --help
   # libraries (libboost1.81-dev, NOT libboost-dev 1.74: they conflict)
   libboost1.81-dev libssl-dev libarchive-dev libzstd-dev libacl1-dev liblz4-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev libsqlitecpp-dev
@@ -43,6 +44,8 @@ PKGS=(
   prometheus-cpp-dev
   # runtime tools used by tests
   zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline
+  strace   # tests/agent/archive/restore_syscalls_test.sh counts the restore's syscalls
+  lintian  # tests/packaging/deb_check.sh: the .debs have no lintian errors
 )
 if [[ $BROWSER == 1 ]]; then
   PKGS+=(chromium)

@@ -5,8 +5,8 @@
 // Both are cheap to move, copyable, and thread-compatible (no internal sharing).
 // Never drop one on the floor: callers either handle it or return it upward.
 //
-// The mapping from Code to HTTP status lives in shared/http_errors.h and the
-// mapping to CLI exit codes in controller/cli; nothing else translates codes.
+// Code <-> HTTP status (both directions) lives in shared/http_status.h, Code ->
+// CLI exit code in controller/cli/exit_codes.h; nothing else translates codes.
 #pragma once
 
 #include <cassert>
@@ -28,14 +28,14 @@ class [[nodiscard]] Status {
     kNotFound,            // 404 (also used to hide what a caller may not see)
     kConflict,            // state does not allow it (e.g. target not running): 409
     kAlreadyExists,       // 409
-    kFailedPrecondition,  // 409/412
-    kResourceExhausted,   // disk full, rate limited, too large: 413/429/507
-    kUnavailable,         // peer unreachable: 502/503
+    kFailedPrecondition,  // 409
+    kResourceExhausted,   // disk full, rate limited, too many: 429
+    kUnavailable,         // peer unreachable: 503
     kDeadlineExceeded,    // stalled: 504
-    kCanceled,            // canceled by a user
-    kCorruption,          // checksum mismatch, truncated or corrupt stream
-    kIoError,             // local I/O failed
-    kInternal,            // a bug
+    kCanceled,            // canceled by a user: 409
+    kCorruption,          // checksum mismatch, truncated or corrupt stream: 422
+    kIoError,             // local I/O failed: 500
+    kInternal,            // a bug: 500. Stays the last code (CodeFromName iterates up to it).
   };
 
   Status() = default;  // OK

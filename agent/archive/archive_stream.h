@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/archive/beneath.h"
 #include "shared/status.h"
 
 namespace clawback::agent {
@@ -25,10 +26,17 @@ namespace clawback::agent {
 // Receives the compressed stream. Write blocks until the bytes are accepted and
 // returns a non-OK status when the consumer has gone away (then the producer
 // stops and fails).
+//
+// `data` points into the producer's own output buffer, and the sink may also
+// write the kHeadroom bytes before it and the kTailroom bytes after
+// `data + size` during the call: room to frame the block (e.g. as one HTTP
+// chunk) and send it in one piece without copying it.
 class ChunkSink {
  public:
+  static constexpr size_t kHeadroom = 16;
+  static constexpr size_t kTailroom = 2;
   virtual ~ChunkSink() = default;
-  virtual Status Write(const void* data, size_t size) = 0;
+  virtual Status Write(char* data, size_t size) = 0;
 };
 
 // Supplies the compressed stream for a restore. Read blocks until at least one
@@ -96,6 +104,9 @@ inline bool IsBackupRefusal(const Status& s) {
 struct RestoreOptions {
   std::string root = "/";        // entries are written under root + their container path
   bool allow_devices = false;    // device nodes and FIFOs are skipped unless set
+  // How multi-component lookups below the root resolve (beneath.h); kAuto
+  // unless testing the fallback a container's seccomp profile forces.
+  Resolution resolution = Resolution::kAuto;
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -114,11 +125,15 @@ struct RestoreSummary {
 // Reads a tar+zstd stream from `source` and writes its entries under
 // options.root at their original container paths, restoring type, mode,
 // owner (by name through the root's /etc/passwd and /etc/group, falling back
-// to the numeric id), mtime, links, xattrs and ACLs. Existing files are
-// replaced atomically. Entries with "..", absolute names, names under excluded
-// system dirs, writes through symlinks, and (unless allowed) devices/FIFOs are
-// skipped with a reason, never written. A truncated or corrupt stream returns
-// Corruption; `partial` (if non-null) then holds what had been written.
+// to the numeric id), mtime, links, xattrs and ACLs, through directory
+// handles held below the root (disk_writer.h), so a concurrent symlink swap in
+// the target cannot redirect a write. Existing files are replaced atomically;
+// a restored SQLite database first removes the target's -wal/-shm/-journal.
+// Entries with "..", absolute names, names under excluded system dirs, writes
+// through symlinks, and (unless allowed) devices/FIFOs are skipped with a
+// reason, never written. The restored tree is flushed (syncfs) before success
+// is returned. A truncated or corrupt stream returns Corruption; `partial`
+// (if non-null) then holds what had been written.
 Result<RestoreSummary> ExtractRestore(const RestoreOptions& options, ChunkSource& source,
                                       RestoreSummary* partial = nullptr);
 

@@ -1,28 +1,19 @@
 // ExtractRestore (archive_stream.h).
 //
 // Pipeline: ChunkSource -> ZstdDecompressor (strict about truncation, on its
-// own ReadAhead thread so decompression overlaps extraction) -> archive_read (tar formats) -> EntryFilter (refuse before touching disk) ->
-// archive_write_disk with absolute target paths below the realpath'd root and
-// the SECURE_* flags, which check every existing path component with
-// fstatat/openat (no chdir for paths below PATH_MAX; longer ones are refused by
-// the filter).
-#include <climits>
-#include <cstdlib>
-#include <cerrno>
-#include <cstring>
+// own ReadAhead thread so decompression overlaps extraction) -> archive_read
+// (tar formats) -> EntryFilter (refuse before touching disk) -> DiskWriter,
+// which creates every entry relative to directory handles it holds open below
+// the root (disk_writer.h): no path string is ever resolved from the root
+// again, so a concurrent symlink swap cannot redirect a write.
 #include <string>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <vector>
-
 #include "agent/archive/archive_stream.h"
+#include "agent/archive/disk_writer.h"
 #include "agent/archive/entry_filter.h"
 #include "agent/archive/libarchive_handles.h"
 #include "agent/archive/owner_db.h"
+#include "agent/archive/posix_acl.h"
 #include "agent/archive/read_ahead.h"
 #include "agent/archive/zstd_decompressor.h"
 
@@ -31,31 +22,12 @@ namespace {
 
 using internal::ArchiveError;
 using internal::ArchiveReader;
-using internal::ArchiveWriter;
 
 // Decompressed bytes in flight between the decompressor thread and the
 // extractor: kReadAheadBuffers blocks of kTarBufferBytes.
 constexpr size_t kTarBufferBytes = 256 * 1024;
 constexpr size_t kReadAheadBuffers = 4;
 constexpr size_t kMaxMessages = 1000;
-
-constexpr int kExtractFlags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                              ARCHIVE_EXTRACT_SAFE_WRITES | ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
-                              ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL;
-
-la_int64_t LookupUid(void* db, const char* name, la_int64_t uid) {
-  if (name != nullptr && *name != '\0') {
-    if (auto id = static_cast<OwnerDb*>(db)->UserId(name)) return *id;
-  }
-  return uid;
-}
-
-la_int64_t LookupGid(void* db, const char* name, la_int64_t gid) {
-  if (name != nullptr && *name != '\0') {
-    if (auto id = static_cast<OwnerDb*>(db)->GroupId(name)) return *id;
-  }
-  return gid;
-}
 
 EntryType TypeOf(archive_entry* entry) {
   switch (archive_entry_filetype(entry)) {
@@ -103,8 +75,10 @@ class Extractor {
   Extractor(const RestoreOptions& options, RestoreSummary& summary) : options_(options), summary_(summary) {}
 
   Status Run(ChunkSource& source) {
-    CLAWBACK_RETURN_IF_ERROR(ResolveRoot());
-    owners_ = OwnerDb::Load(root_);
+    Result<std::unique_ptr<DiskWriter>> writer = DiskWriter::Open(options_.root, options_.resolution);
+    if (!writer.ok()) return writer.status();
+    writer_ = std::move(writer).value();
+    owners_ = OwnerDb::Load(options_.root);
 
     Result<std::unique_ptr<ZstdDecompressor>> decompressor = ZstdDecompressor::Create(source);
     if (!decompressor.ok()) return decompressor.status();
@@ -115,45 +89,34 @@ class Extractor {
     input_.read_ahead = &read_ahead;
 
     reader_.reset(archive_read_new());
-    writer_.reset(archive_write_disk_new());
-    if (!reader_ || !writer_) return Status::Internal("cannot allocate libarchive handles");
+    if (!reader_) return Status::Internal("cannot allocate libarchive handles");
     archive_read_support_format_tar(reader_.get());
-    archive_write_disk_set_options(writer_.get(), kExtractFlags);
-    current_flags_ = kExtractFlags;
-    archive_write_disk_set_user_lookup(writer_.get(), &owners_, LookupUid, nullptr);
-    archive_write_disk_set_group_lookup(writer_.get(), &owners_, LookupGid, nullptr);
     if (archive_read_open(reader_.get(), &input_, nullptr, &TarInput::Read, nullptr) != ARCHIVE_OK)
       return ReadError();
 
-    for (;;) {
-      if (options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed))
-        return Status::Canceled("restore canceled");
-      archive_entry* entry = nullptr;
-      int r = archive_read_next_header(reader_.get(), &entry);
-      if (r == ARCHIVE_EOF) break;
-      if (r == ARCHIVE_RETRY) continue;
-      if (r < ARCHIVE_WARN) return ReadError();
-      CLAWBACK_RETURN_IF_ERROR(RestoreEntry(entry));
-    }
-    // Directory modes and times are applied last (deferred fixups).
-    int r = archive_write_close(writer_.get());
-    if (r == ARCHIVE_FATAL) return WriteError("finishing restore");
-    if (r != ARCHIVE_OK) Warn(Relative(ArchiveError(writer_.get())));
-    RestoreDirectoryTimes();
+    Status status = ReadEntries();
+    // Directory modes and times go on last; on failure too, so what was
+    // written is left with the archive's metadata.
+    Status finished = writer_->Finish();
+    for (std::string& w : writer_->TakeWarnings()) Warn(std::move(w));
+    CLAWBACK_RETURN_IF_ERROR(status);
+    CLAWBACK_RETURN_IF_ERROR(finished);
     // The tar end marker was seen; the rest of the stream must still be whole.
     return input_.Drain();
   }
 
  private:
-  Status ResolveRoot() {
-    char* real = realpath(options_.root.c_str(), nullptr);
-    if (real == nullptr) return Status::InvalidArgument("restore root " + options_.root + ": " + std::strerror(errno));
-    root_ = real;
-    free(real);
-    struct stat st;
-    if (stat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return Status::InvalidArgument("restore root is not a directory: " + options_.root);
-    return Status::Ok();
+  Status ReadEntries() {
+    for (;;) {
+      if (options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed))
+        return Status::Canceled("restore canceled");
+      archive_entry* entry = nullptr;
+      int r = archive_read_next_header(reader_.get(), &entry);
+      if (r == ARCHIVE_EOF) return Status::Ok();
+      if (r == ARCHIVE_RETRY) continue;
+      if (r < ARCHIVE_WARN) return ReadError();
+      CLAWBACK_RETURN_IF_ERROR(RestoreEntry(entry));
+    }
   }
 
   Status RestoreEntry(archive_entry* entry) {
@@ -166,53 +129,60 @@ class Extractor {
     candidate.is_hardlink = raw_link != nullptr;
     candidate.hardlink_name = raw_link ? raw_link : "";
     candidate.allow_devices = options_.allow_devices;
-    candidate.root_length = root_.size();
+    candidate.root_length = options_.root.size();
     EntryDecision decision = DecideEntry(candidate);
     if (!decision.allowed) {
       Skip(name, decision.reason);
       return Status::Ok();  // libarchive skips the entry's data on the next header
     }
 
-    archive_entry_copy_pathname(entry, JoinRoot(root_, decision.path).c_str());
-    if (candidate.is_hardlink) {
-      archive_entry_copy_hardlink(entry, JoinRoot(root_, decision.hardlink_path).c_str());
-      // A hard link entry carrying data would be written through the link
-      // target; tar never produces one, so the data is dropped.
-      archive_entry_set_size(entry, 0);
+    // A hard link entry's data (tar never writes any) is never read: it
+    // would go through the link to its target.
+    if (candidate.is_hardlink) return Outcome(name, writer_->Link(decision.path, decision.hardlink_path));
+
+    DiskEntry disk = Describe(entry, candidate.type, std::move(decision.path));
+    Status created = writer_->Create(disk);
+    if (!created.ok() || disk.type != EntryType::kRegular) return Outcome(name, created);
+    Status copied = CopyData(name);
+    if (!copied.ok()) {
+      writer_->Abort();
+      return Outcome(name, copied);
     }
+    return Outcome(name, writer_->Commit());
+  }
 
-    if (candidate.type == EntryType::kDirectory && !candidate.is_hardlink && archive_entry_mtime_is_set(entry))
-      directory_times_.push_back({decision.path, archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)});
-
-    // Replacing an existing file goes through a temporary file and a rename
-    // (SAFE_WRITES), so a reader never sees it half-written. A new path has no
-    // reader to protect and is written in place, which saves a create and a
-    // rename per file on the common restore into an empty home.
-    struct stat existing;
-    const bool exists = lstat(archive_entry_pathname(entry), &existing) == 0;
-    const int flags = exists ? kExtractFlags : (kExtractFlags & ~ARCHIVE_EXTRACT_SAFE_WRITES);
-    if (flags != current_flags_) {
-      archive_write_disk_set_options(writer_.get(), flags);
-      current_flags_ = flags;
+  // Everything the writer needs to know about an entry, owners mapped by
+  // name through the target root's /etc/passwd and /etc/group.
+  DiskEntry Describe(archive_entry* entry, EntryType type, std::string path) {
+    DiskEntry d;
+    d.path = std::move(path);
+    d.type = type;
+    d.mode = archive_entry_perm(entry);
+    d.uid = archive_entry_uid(entry);
+    d.gid = archive_entry_gid(entry);
+    if (const char* u = archive_entry_uname(entry); u != nullptr && *u != '\0') {
+      if (auto id = owners_.UserId(u)) d.uid = *id;
     }
-
-    int r = archive_write_header(writer_.get(), entry);
-    if (r == ARCHIVE_FATAL) return WriteError(name);
-    if (r == ARCHIVE_FAILED) {
-      int err = archive_errno(writer_.get());
-      if (err == ENOSPC || err == EDQUOT || err == EROFS || err == EIO) return WriteError(name);
-      Skip(name, Relative(ArchiveError(writer_.get())));
-      return Status::Ok();
+    if (const char* g = archive_entry_gname(entry); g != nullptr && *g != '\0') {
+      if (auto id = owners_.GroupId(g)) d.gid = *id;
     }
-    if (r == ARCHIVE_WARN) Warn(PrintableEntryName(name) + ": " + Relative(ArchiveError(writer_.get())));
-
-    if (archive_entry_size(entry) > 0) CLAWBACK_RETURN_IF_ERROR(CopyData(name));
-
-    r = archive_write_finish_entry(writer_.get());
-    if (r == ARCHIVE_FATAL) return WriteError(name);
-    if (r != ARCHIVE_OK) Warn(PrintableEntryName(name) + ": " + Relative(ArchiveError(writer_.get())));
-    ++summary_.entries_written;
-    return Status::Ok();
+    if (archive_entry_mtime_is_set(entry)) {
+      d.has_mtime = true;
+      d.mtime = {static_cast<time_t>(archive_entry_mtime(entry)), archive_entry_mtime_nsec(entry)};
+    }
+    if (const char* target = archive_entry_symlink(entry)) d.symlink_target = target;
+    d.rdev = archive_entry_rdev(entry);
+    d.size = archive_entry_size(entry);
+    if (archive_entry_xattr_reset(entry) > 0) {
+      const char* xname;
+      const void* value;
+      size_t size;
+      while (archive_entry_xattr_next(entry, &xname, &value, &size) == ARCHIVE_OK)
+        d.xattrs.emplace_back(xname, std::string(static_cast<const char*>(value), size));
+    }
+    d.acl_access = AccessAclXattr(entry);
+    if (type == EntryType::kDirectory) d.acl_default = DefaultAclXattr(entry);
+    return d;
   }
 
   Status CopyData(const std::string& name) {
@@ -225,76 +195,29 @@ class Extractor {
       int r = archive_read_data_block(reader_.get(), &block, &size, &offset);
       if (r == ARCHIVE_EOF) return Status::Ok();
       if (r < ARCHIVE_WARN) return ReadError();
-      la_ssize_t w = archive_write_data_block(writer_.get(), block, size, offset);
-      if (w < ARCHIVE_OK) {
-        if (w == ARCHIVE_WARN) {
-          Warn(PrintableEntryName(name) + ": " + Relative(ArchiveError(writer_.get())));
-        } else {
-          return WriteError(name);
-        }
-      }
+      CLAWBACK_RETURN_IF_ERROR(writer_->Write(block, size, offset));
       summary_.bytes_written += size;
     }
   }
 
-  // libarchive restores the times of directories it creates, but leaves an
-  // existing directory's alone, and writing its children changes its mtime
-  // anyway. So every archived directory gets its mtime once all entries are
-  // in, deepest first. Each is opened component by component from the root
-  // with O_NOFOLLOW, so a symlink planted in the target is never followed.
-  void RestoreDirectoryTimes() {
-    std::sort(directory_times_.begin(), directory_times_.end(),
-              [](const DirectoryTime& a, const DirectoryTime& b) { return a.path.size() > b.path.size(); });
-    for (const DirectoryTime& d : directory_times_) {
-      int fd = OpenDirectoryBelowRoot(d.path);
-      if (fd < 0) {
-        Warn(PrintableEntryName(d.path) + ": cannot restore directory time: " + std::strerror(errno));
-        continue;
-      }
-      const struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(d.mtime), d.mtime_nsec}};
-      if (futimens(fd, times) != 0)
-        Warn(PrintableEntryName(d.path) + ": cannot restore directory time: " + std::strerror(errno));
-      close(fd);
+  // An entry the writer refused is skipped with its reason; a full disk, an
+  // I/O error, a broken stream or a cancel ends the restore.
+  Status Outcome(const std::string& name, const Status& status) {
+    if (status.ok()) {
+      ++summary_.entries_written;
+      return Status::Ok();
     }
-  }
-
-  // An O_DIRECTORY fd for a normalized container path, or -1 with errno.
-  int OpenDirectoryBelowRoot(const std::string& path) const {
-    int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    size_t pos = 1;
-    while (fd >= 0 && pos < path.size()) {
-      size_t slash = path.find('/', pos);
-      if (slash == std::string::npos) slash = path.size();
-      const std::string component = path.substr(pos, slash - pos);
-      int next = openat(fd, component.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      fd = next;
-      pos = slash + 1;
+    if (status.code() == Status::Code::kFailedPrecondition) {
+      Skip(name, status.message());
+      return Status::Ok();
     }
-    return fd;
+    return status;
   }
 
   // The source's own status if it broke, else the archive is corrupt.
   Status ReadError() {
     if (!input_.error.ok()) return input_.error;
     return Status::Corruption(std::string("archive is corrupt: ") + ArchiveError(reader_.get()));
-  }
-
-  Status WriteError(const std::string& name) {
-    int err = archive_errno(writer_.get());
-    std::string message = "writing " + PrintableEntryName(name) + ": " + Relative(ArchiveError(writer_.get()));
-    if (err == ENOSPC || err == EDQUOT) return Status::ResourceExhausted(message);
-    return Status::IoError(message);
-  }
-
-  // libarchive messages name absolute host paths; users know container paths.
-  std::string Relative(std::string message) const {
-    if (root_ == "/") return message;
-    const std::string prefix = root_ + "/";
-    for (size_t pos; (pos = message.find(prefix)) != std::string::npos;) message.erase(pos, prefix.size());
-    return message;
   }
 
   void Skip(const std::string& name, std::string reason) {
@@ -308,18 +231,10 @@ class Extractor {
 
   const RestoreOptions& options_;
   RestoreSummary& summary_;
-  std::string root_;
-  struct DirectoryTime {
-    std::string path;  // normalized container path
-    int64_t mtime;
-    long mtime_nsec;
-  };
-  std::vector<DirectoryTime> directory_times_;
-  int current_flags_ = 0;  // the writer's options for the entry being written
-  OwnerDb owners_;  // outlives writer_ (its lookups point here)
+  OwnerDb owners_;
   TarInput input_;
+  std::unique_ptr<DiskWriter> writer_;
   ArchiveReader reader_;
-  ArchiveWriter writer_;
 };
 
 }  // namespace

@@ -48,8 +48,10 @@ Result<std::unique_ptr<ZstdCompressor>> ZstdCompressor::Create(int level, int th
       ZSTD_CCtx_setParameter(impl.cctx, ZSTD_c_jobSize, kJobSizeBytes);
     }
   }
-  impl.out.resize(ZSTD_CStreamOutSize() * 2);
-  impl.out_buf = {impl.out.data(), impl.out.size(), 0};
+  // The sink may frame each block in place (ChunkSink::kHeadroom/kTailroom).
+  const size_t block = ZSTD_CStreamOutSize() * 2;
+  impl.out.resize(ChunkSink::kHeadroom + block + ChunkSink::kTailroom);
+  impl.out_buf = {impl.out.data() + ChunkSink::kHeadroom, block, 0};
   return c;
 }
 
@@ -58,7 +60,7 @@ Status ZstdCompressor::Flush() {
   if (ob.pos == 0) return Status::Ok();
   if (abandoned_) return error_ = Status::Canceled("archive abandoned");
   EVP_DigestUpdate(impl_->sha, ob.dst, ob.pos);
-  Status s = sink_.Write(ob.dst, ob.pos);
+  Status s = sink_.Write(static_cast<char*>(ob.dst), ob.pos);
   if (!s.ok()) return error_ = s;
   bytes_out_ += ob.pos;
   ob.pos = 0;

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/archive/beneath.h"
 #include "shared/status.h"
 
 namespace clawback::agent {
@@ -33,6 +34,7 @@ struct AgentServerOptions {
   int compression_level = 3;
   int threads = 0;                      // zstd workers; 0 = DefaultCompressionThreads()
   bool allow_devices = false;           // restore device nodes and FIFOs
+  Resolution resolution = Resolution::kAuto;  // lookups below the root on restore (beneath.h)
   int max_transfers = 2;                // concurrent backups + restores
   int max_connections = 64;
   std::chrono::seconds stall_timeout{60};      // no progress on a transfer for this long aborts it

@@ -15,10 +15,14 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/archive/archive_stream.h"
-#include "agent/server/chunk_queue.h"
+#include "agent/server/backup_stream.h"
+#include "agent/server/http_responses.h"
+#include "agent/server/restore_upload.h"
+#include "agent/server/transfer_stream.h"
 #include "shared/log.h"
 #include "shared/path_rules.h"
 #include "shared/protocol.h"
+#include "shared/transfer_coding.h"
 #include "shared/tls.h"
 #include "shared/version.h"
 
@@ -35,88 +39,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kHeaderLimit = 8 * 1024;
 constexpr uint64_t kJsonBodyLimit = 64 * 1024;
-constexpr size_t kChunkSize = 256 * 1024;
-constexpr size_t kQueueCapacity = 4 * kChunkSize;
-// After a failed restore, the rest of the upload is read and dropped up to this
-// much so the client can still read our error response; then we close.
-constexpr uint64_t kDrainAfterFailure = 16 * 1024 * 1024;
 constexpr std::chrono::seconds kCloseTimeout{5};
-constexpr size_t kWarningDetailLimit = 4096;
-
-// The one place the agent turns a Status into an HTTP status.
-int HttpStatusFor(const Status& status) {
-  using Code = Status::Code;
-  switch (status.code()) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return 400;
-    case Code::kUnauthenticated: return 401;
-    case Code::kPermissionDenied: return 403;
-    case Code::kNotFound: return 404;
-    case Code::kConflict:
-    case Code::kAlreadyExists:
-    case Code::kCanceled: return 409;
-    case Code::kFailedPrecondition: return 412;
-    case Code::kResourceExhausted: return 507;
-    case Code::kUnavailable: return 503;
-    case Code::kDeadlineExceeded: return 504;
-    case Code::kCorruption: return 422;
-    case Code::kIoError:
-    case Code::kInternal: return 500;
-  }
-  return 500;
-}
-
-// One backup or restore: the queue between the worker thread and the
-// connection, and the worker's cancel flag. Shared by both.
-struct Transfer {
-  ChunkQueue queue{kQueueCapacity, kChunkSize};
-  std::atomic<bool> cancel{false};
-};
-
-class QueueSink : public ChunkSink {
- public:
-  explicit QueueSink(ChunkQueue& queue) : queue_(queue) {}
-  Status Write(const void* data, size_t size) override { return queue_.Push(data, size); }
-
- private:
-  ChunkQueue& queue_;
-};
-
-class QueueSource : public ChunkSource {
- public:
-  explicit QueueSource(ChunkQueue& queue) : queue_(queue) {}
-  Result<size_t> Read(void* buf, size_t capacity) override { return queue_.Pop(buf, capacity); }
-
- private:
-  ChunkQueue& queue_;
-};
-
-json SkippedJson(const std::vector<SkippedEntry>& skipped) {
-  json out = json::array();
-  for (const SkippedEntry& s : skipped) out.push_back({{"path", s.path}, {"reason", s.reason}});
-  return out;
-}
-
-// The first warnings as an ASCII JSON array of at most kWarningDetailLimit bytes.
-std::string WarningDetail(const std::vector<std::string>& warnings) {
-  json detail = json::array();
-  std::string out = "[]";
-  for (const std::string& w : warnings) {
-    detail.push_back(w);
-    std::string next = detail.dump(-1, ' ', true, json::error_handler_t::replace);
-    if (next.size() > kWarningDetailLimit) break;
-    out = std::move(next);
-  }
-  return out;
-}
-
-// A message fit for a header value: printable ASCII on one line, at most
-// kWarningDetailLimit bytes (other bytes become '?').
-std::string OneAsciiLine(const std::string& message) {
-  std::string out;
-  for (char c : message.substr(0, kWarningDetailLimit)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  return out;
-}
 
 bool IsQuietClose(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof || ec == ssl::error::stream_truncated ||
@@ -181,7 +104,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
   void DoReadHeader() {
     if (state_->stopping || closed_) return CloseGraceful();
     ResetRequest();
-    header_parser_.emplace();
+    header_parser_ = std::make_shared<http::request_parser<http::empty_body>>();
     header_parser_->header_limit(kHeaderLimit);
     header_parser_->body_limit(boost::none);  // checked per endpoint below
     idle_ = true;
@@ -205,6 +128,13 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     target_ = std::string(target.substr(0, target.find('?')));
     version_ = req.version();
     keep_alive_ = req.keep_alive() && !state_->stopping;
+    std::vector<std::string_view> codings;
+    auto te = req.equal_range(http::field::transfer_encoding);
+    for (auto it = te.first; it != te.second; ++it) codings.emplace_back(it->value().data(), it->value().size());
+    if (!IsAcceptedTransferEncoding(codings)) {
+      keep_alive_ = false;
+      return SendError(400, "unsupported Transfer-Encoding (only \"chunked\" is accepted)");
+    }
 
     if (target_ == protocol::kRestorePath) return HandleRestoreHeader();
 
@@ -338,336 +268,96 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
       return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
     }
 
-    transfer_ = std::make_shared<Transfer>();
-    transfer_->queue.SetWake(WakeOnStrand(&Connection::PumpBackup));
-    backup.cancel = &transfer_->cancel;
     status_ = 200;
-
-    backup_res_.emplace(http::status::ok, version_);
-    backup_res_->set(http::field::content_type, protocol::kArchiveContentType);
-    backup_res_->set(http::field::cache_control, "no-store");
-    backup_res_->set(
-        http::field::trailer,
-        std::string(protocol::kTrailerStatus) + ", " + std::string(protocol::kTrailerEntries) + ", " +
-            std::string(protocol::kTrailerBytesRead) + ", " + std::string(protocol::kTrailerBytesSent) +
-            ", " + std::string(protocol::kTrailerSha256) + ", " + std::string(protocol::kTrailerWarnings) +
-            ", " + std::string(protocol::kTrailerWarningDetail) + ", " +
-            std::string(protocol::kTrailerDatabases) + ", " + std::string(protocol::kTrailerDatabasesRaw) +
-            ", " + std::string(protocol::kTrailerError));
-    backup_res_->chunked(true);
-    backup_res_->keep_alive(keep_alive_);
-    backup_sr_.emplace(*backup_res_);
-    lowest().expires_after(opts().stall_timeout);
-    http::async_write_header(stream_, *backup_sr_,
-                             beast::bind_front_handler(&Connection::OnWriteBackupHeader, shared_from_this()));
-
-    // The worker starts now; its bytes wait in the bounded queue until the
-    // header is out.
-    state_->WorkerStarted();
-    std::thread([transfer = transfer_, backup, paths = *resolved, self = shared_from_this()]() mutable {
-      QueueSink sink(transfer->queue);
-      Result<BackupSummary> result = WriteBackup(backup, paths, sink);
-      transfer->queue.Finish(result.ok() ? Status::Ok() : result.status());
-      auto state = self->state_;
-      auto executor = self->executor_;
-      net::post(executor, [self = std::move(self), result = std::move(result)]() mutable {
-        self->OnBackupDone(std::move(result));
-      });
-      transfer.reset();
-      state->EndTransfer();
-      state->WorkerEnded();
-    }).detach();
-  }
-
-  void OnWriteBackupHeader(beast::error_code ec, size_t n) {
-    bytes_out_ += n;
-    if (ec) return AbortBackup("writing response header: " + ec.message());
-    backup_streaming_ = true;
-    PumpBackup();
-  }
-
-  // Moves the next chunk from the queue to the socket; ends the stream when
-  // the worker is done and the queue is drained.
-  void PumpBackup() {
-    if (!backup_streaming_ || writing_) return;
-    if (backup_result_ && !backup_result_->ok()) return FinishBackup();
-    std::vector<char> chunk;
-    switch (transfer_->queue.TryPop(&chunk)) {
-      case ChunkQueue::PopState::kChunk:
-        if (chunk.empty()) return PumpBackup();  // "0\r\n" would end the body
-        writing_ = true;
-        FrameChunk(chunk);
-        lowest().expires_after(opts().stall_timeout);
-        net::async_write(stream_, net::buffer(current_chunk_),
-                         beast::bind_front_handler(&Connection::OnWriteBackupChunk, shared_from_this()));
-        return;
-      case ChunkQueue::PopState::kWait:
-        return;  // the worker's next Push wakes us
-      case ChunkQueue::PopState::kEnd:
-        if (backup_result_) FinishBackup();
-        return;  // else OnBackupDone follows
-    }
-  }
-
-  // current_chunk_ = one HTTP/1.1 chunk ("<hex size>\r\n" data "\r\n") in a
-  // single buffer: written as a buffer sequence, the few framing bytes would
-  // each go out as a TLS record of their own.
-  void FrameChunk(const std::vector<char>& data) {
-    char size_line[24];
-    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-    current_chunk_.clear();
-    current_chunk_.reserve(data.size() + static_cast<size_t>(n) + 2);
-    current_chunk_.insert(current_chunk_.end(), size_line, size_line + n);
-    current_chunk_.insert(current_chunk_.end(), data.begin(), data.end());
-    current_chunk_.push_back('\r');
-    current_chunk_.push_back('\n');
-  }
-
-  void OnWriteBackupChunk(beast::error_code ec, size_t n) {
-    writing_ = false;
-    bytes_out_ += n;
-    if (ec) {
-      return AbortBackup(ec == beast::error::timeout ? "controller stopped reading (stall timeout)"
-                                                     : "writing stream: " + ec.message());
-    }
-    PumpBackup();
-  }
-
-  void OnBackupDone(Result<BackupSummary> result) {
-    backup_result_.emplace(std::move(result));
-    PumpBackup();
-  }
-
-  void FinishBackup() {
-    backup_streaming_ = false;
-    if (!backup_result_->ok() && IsBackupRefusal(backup_result_->status())) return RefuseBackup();
-    if (!backup_result_->ok()) {
-      // Never end a broken stream with the final chunk: the receiver must see
-      // a truncated body.
-      error_ = "backup failed mid-stream: " + backup_result_->status().ToString();
-      LogRequest();
-      return CloseHard();
-    }
-    const BackupSummary& summary = backup_result_->value();
-    summary_fields_ = {{"entries", summary.entries},
-                       {"bytes_read", summary.bytes_read},
-                       {"bytes_sent", summary.bytes_sent},
-                       {"warnings", summary.warnings.size()}};
-    trailers_.set(protocol::kTrailerStatus, "ok");
-    trailers_.set(protocol::kTrailerEntries, std::to_string(summary.entries));
-    trailers_.set(protocol::kTrailerBytesRead, std::to_string(summary.bytes_read));
-    trailers_.set(protocol::kTrailerBytesSent, std::to_string(summary.bytes_sent));
-    trailers_.set(protocol::kTrailerSha256, summary.sha256);
-    trailers_.set(protocol::kTrailerWarnings, std::to_string(summary.warnings.size()));
-    trailers_.set(protocol::kTrailerWarningDetail, WarningDetail(summary.warnings));
-    trailers_.set(protocol::kTrailerDatabases, std::to_string(summary.databases_captured));
-    trailers_.set(protocol::kTrailerDatabasesRaw, std::to_string(summary.databases_raw));
-    summary_fields_["databases"] = summary.databases_captured;
-    summary_fields_["databases_raw"] = summary.databases_raw;
-    WriteFinalChunk();
-  }
-
-  // The engine refused to finish the archive (strict): the body ends with the
-  // final chunk, but its trailers say error and why, so the receiver never
-  // takes the partial archive for a whole one.
-  void RefuseBackup() {
-    error_ = backup_result_->status().message();
-    trailers_.set(protocol::kTrailerStatus, "error");
-    trailers_.set(protocol::kTrailerError, OneAsciiLine(error_));
-    WriteFinalChunk();
-  }
-
-  void WriteFinalChunk() {
-    lowest().expires_after(opts().stall_timeout);
-    net::async_write(stream_, http::make_chunk_last(trailers_),
-                     [self = shared_from_this()](beast::error_code ec, size_t n) {
-                       self->bytes_out_ += n;
-                       if (ec) self->error_ = "writing final chunk: " + ec.message();
-                       self->LogRequest();
-                       if (ec) return self->CloseHard();
-                       if (self->keep_alive_) return self->DoReadHeader();
-                       self->CloseGraceful();
-                     });
-  }
-
-  void AbortBackup(std::string reason) {
-    backup_streaming_ = false;
-    error_ = std::move(reason);
-    AbortTransfer(error_);
-    LogRequest();
-    CloseHard();
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    backup.cancel = cancel.get();
+    HandOff([backup, paths = *resolved, cancel, version = version_](Connection& self, TransferStream& io) {
+      BackupStreamResult r = ServeBackup(io, backup, paths, version);
+      self.bytes_out_ = r.bytes_out;
+      if (r.backup.ok()) {
+        const BackupSummary& summary = r.backup.value();
+        self.summary_fields_ = {{"entries", summary.entries},
+                                {"bytes_read", summary.bytes_read},
+                                {"bytes_sent", summary.bytes_sent},
+                                {"warnings", summary.warnings.size()},
+                                {"databases", summary.databases_captured},
+                                {"databases_raw", summary.databases_raw}};
+      }
+      if (!r.backup.ok()) {
+        self.error_ = "backup failed: " + r.backup.status().ToString();
+      } else if (!r.wire.ok()) {
+        self.error_ = r.wire.message();
+      }
+    }, cancel);
   }
 
   // ---- POST /v1/restore ----
 
   void HandleRestoreHeader() {
-    keep_alive_ = false;  // until the body has been read whole
+    keep_alive_ = false;  // a transfer's connection closes when it is done
     if (!Authorize()) return;
     if (header_parser_->get().method() != http::verb::post) return SendError(405, "use POST " + target_);
     if (!state_->TryStartTransfer()) {
       return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
     }
-    want_keep_alive_ = header_parser_->get().keep_alive() && !state_->stopping;
-    bool expect_continue = beast::iequals(header_parser_->get()[http::field::expect], "100-continue");
-    upload_parser_.emplace(std::move(*header_parser_));
-    upload_parser_->body_limit(boost::none);
-
-    transfer_ = std::make_shared<Transfer>();
-    transfer_->queue.SetWake(WakeOnStrand(&Connection::ResumeUpload));
+    const bool expect_continue = beast::iequals(header_parser_->get()[http::field::expect], "100-continue");
     RestoreOptions restore;
     restore.root = opts().root;
     restore.allow_devices = opts().allow_devices;
-    restore.cancel = &transfer_->cancel;
-    restore_running_ = true;
+    restore.resolution = opts().resolution;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    restore.cancel = cancel.get();
+    auto header = std::move(header_parser_);
+    auto buffer = std::make_shared<beast::flat_buffer>(std::move(buffer_));
+    HandOff([restore, header, buffer, expect_continue, version = version_](Connection& self, TransferStream& io) {
+      RestoreUploadResult r = ServeRestore(io, std::move(*header), std::move(*buffer), restore, expect_continue, version);
+      self.status_ = r.http_status;
+      self.bytes_in_ = r.bytes_in;
+      self.bytes_out_ = r.bytes_out;
+      const RestoreSummary& s = r.restore.ok() ? r.restore.value() : r.partial;
+      self.summary_fields_ = {{"entries_written", s.entries_written}, {"bytes_written", s.bytes_written},
+                              {"skipped", s.skipped.size()}};
+      if (!r.restore.ok()) self.error_ = r.restore.status().ToString();
+    }, cancel);
+  }
 
+  // ---- Hand-off to the transfer's own thread ----
+
+  // Gives the TLS stream to a TransferStream and runs `serve` on a new
+  // thread with blocking I/O; the connection then only logs the outcome and
+  // relays Stop(). Called on the strand with no operation pending and a
+  // transfer slot claimed (released when `serve` returns).
+  template <class Serve>
+  void HandOff(Serve serve, std::shared_ptr<std::atomic<bool>> cancel) {
+    lowest().expires_never();
+    auto io = std::make_shared<TransferStream>(std::move(stream_), opts().stall_timeout);
+    io_ = io;
+    closed_ = true;  // the connection's own stream is gone; the transfer closes it
+    cancel_ = std::move(cancel);
     state_->WorkerStarted();
-    std::thread([transfer = transfer_, restore, self = shared_from_this()]() mutable {
-      QueueSource source(transfer->queue);
-      RestoreSummary partial;
-      Result<RestoreSummary> result = ExtractRestore(restore, source, &partial);
-      // Extraction is over: the reader drops the rest of the body from now on.
-      transfer->queue.Close(Status::Canceled("extraction finished"));
+    std::thread([self = shared_from_this(), io = std::move(io), serve = std::move(serve)]() mutable {
+      serve(*self, *io);
+      io.reset();  // closes the connection before the slot is given back
       auto state = self->state_;
-      auto executor = self->executor_;
-      net::post(executor, [self = std::move(self), result = std::move(result), partial = std::move(partial)]() mutable {
-        self->OnRestoreDone(std::move(result), std::move(partial));
-      });
-      transfer.reset();
+      net::post(self->executor_, [self] { self->OnTransferDone(); });
+      self.reset();
       state->EndTransfer();
       state->WorkerEnded();
     }).detach();
-
-    if (expect_continue) {
-      auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-      lowest().expires_after(opts().stall_timeout);
-      http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-        if (ec) return self->OnUploadRead(ec, 0);
-        self->DoReadUpload();
-      });
-      return;
-    }
-    DoReadUpload();
   }
 
-  void DoReadUpload() {
-    if (upload_parser_->is_done()) return OnUploadComplete();
-    upload_chunk_.resize(kChunkSize);
-    auto& body = upload_parser_->get().body();
-    body.data = upload_chunk_.data();
-    body.size = upload_chunk_.size();
-    body.more = true;
-    reading_ = true;
-    lowest().expires_after(opts().stall_timeout);
-    http::async_read(stream_, buffer_, *upload_parser_,
-                     beast::bind_front_handler(&Connection::OnUploadRead, shared_from_this()));
-  }
-
-  void OnUploadRead(beast::error_code ec, size_t) {
-    reading_ = false;
-    if (ec == http::error::need_buffer) ec = {};
-    size_t got = upload_parser_ ? upload_chunk_.size() - upload_parser_->get().body().size : 0;
-    if (ec) got = upload_chunk_.empty() ? 0 : got;
-    upload_chunk_.resize(got);
-    bytes_in_ += got;
-    if (restore_result_) {
-      dropped_ += got;
-    } else if (got > 0) {
-      paused_ = !transfer_->queue.TryPush(std::move(upload_chunk_));
-    }
-    upload_chunk_ = {};
-    if (ec) {
-      // Cut connection or stall: the extractor must fail, never succeed.
-      upload_broken_ = true;
-      std::string why = ec == beast::error::timeout ? "no data for " + std::to_string(opts().stall_timeout.count()) + " s"
-                                                    : ec.message();
-      transfer_->queue.Finish(
-          Status::Corruption("stream cut after " + std::to_string(bytes_in_) + " bytes: " + why));
-      CloseHard();
-      return MaybeFinishRestore();
-    }
-    if (upload_parser_->is_done()) return OnUploadComplete();
-    if (restore_result_ && !restore_result_->ok() && dropped_ > kDrainAfterFailure) return MaybeFinishRestore(true);
-    if (paused_) return;  // ResumeUpload follows when the worker made room
-    DoReadUpload();
-  }
-
-  void ResumeUpload() {
-    if (!paused_ || reading_ || upload_done_ || upload_broken_) return;
-    paused_ = false;
-    DoReadUpload();
-  }
-
-  void OnUploadComplete() {
-    upload_done_ = true;
-    transfer_->queue.Finish(Status::Ok());
-    MaybeFinishRestore();
-  }
-
-  void OnRestoreDone(Result<RestoreSummary> result, RestoreSummary partial) {
-    restore_running_ = false;
-    partial_ = std::move(partial);
-    restore_result_.emplace(std::move(result));
-    if (paused_) ResumeUpload();  // keep draining the body
-    MaybeFinishRestore();
-  }
-
-  // Answers once both the worker and the upload are over (or the upload is
-  // being dropped after a failure and went on too long).
-  void MaybeFinishRestore(bool give_up_draining = false) {
-    if (!restore_result_ || responded_) return;
-    const Result<RestoreSummary>& r = *restore_result_;
-    if (upload_broken_) {
-      responded_ = true;
-      status_ = 0;
-      error_ = r.ok() ? "upload cut after extraction finished" : r.status().ToString();
-      summary_fields_ = {{"entries_written", (r.ok() ? r.value() : partial_).entries_written}};
-      return LogRequest();
-    }
-    if (!upload_done_ && !(give_up_draining && !reading_)) return;
-    responded_ = true;
-    keep_alive_ = upload_done_ && want_keep_alive_;
-    const RestoreSummary& s = r.ok() ? r.value() : partial_;
-    summary_fields_ = {{"entries_written", s.entries_written}, {"bytes_written", s.bytes_written},
-                       {"skipped", s.skipped.size()}};
-    json body = {{"entries_written", s.entries_written},
-                 {"bytes_written", s.bytes_written},
-                 {"skipped", SkippedJson(s.skipped)},
-                 {"warnings", s.warnings}};
-    if (r.ok()) {
-      body["status"] = "ok";
-      return SendJson(200, body);
-    }
-    error_ = r.status().ToString();
-    body["error"] = r.status().message();
-    body["code"] = Status::CodeName(r.status().code());
-    SendJson(HttpStatusFor(r.status()), body);
-  }
+  void OnTransferDone() { LogRequest(); }
 
   // ---- Helpers ----
 
-  // A wake function for ChunkQueue: posts `step` onto this connection's strand
-  // without keeping the connection alive (the queue is owned through it).
-  std::function<void()> WakeOnStrand(void (Connection::*step)()) {
-    return [weak = weak_from_this(), executor = executor_, step] {
-      net::post(executor, [weak, step] {
-        if (auto self = weak.lock()) ((*self).*step)();
-      });
-    };
-  }
-
   void AbortTransfer(const std::string& reason) {
-    if (!transfer_) return;
-    transfer_->cancel = true;
-    transfer_->queue.Close(Status::Canceled(reason));
-    transfer_->queue.Finish(Status::Canceled(reason));
+    if (cancel_) cancel_->store(true);
+    if (auto io = io_.lock()) io->Interrupt(reason);
   }
 
   void CloseHard() {
     if (closed_) return;
     closed_ = true;
-    // A broken upload already ended the queue with its cause ("stream cut
-    // after N bytes"), which the extractor must report rather than a cancel.
-    if (!upload_broken_) AbortTransfer("connection closed");
     beast::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().close();
@@ -689,17 +379,9 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     paths_.clear();
     error_.clear();
     status_ = 0;
-    bytes_in_ = bytes_out_ = dropped_ = 0;
+    bytes_in_ = bytes_out_ = 0;
     summary_fields_ = json::object();
     json_parser_.reset();
-    upload_parser_.reset();
-    backup_sr_.reset();
-    backup_res_.reset();
-    backup_result_.reset();
-    restore_result_.reset();
-    transfer_.reset();
-    trailers_.clear();
-    upload_done_ = upload_broken_ = responded_ = paused_ = false;
   }
 
   // The one structured line per request.
@@ -734,33 +416,17 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
   std::vector<std::string> paths_;
   unsigned version_ = 11;
   int status_ = 0;
-  uint64_t bytes_in_ = 0, bytes_out_ = 0, dropped_ = 0;
+  uint64_t bytes_in_ = 0, bytes_out_ = 0;
   json summary_fields_ = json::object();
-  std::optional<http::request_parser<http::empty_body>> header_parser_;
+  std::shared_ptr<http::request_parser<http::empty_body>> header_parser_;  // shared: a restore hands it over
   std::optional<http::request_parser<http::string_body>> json_parser_;
-  std::shared_ptr<Transfer> transfer_;
 
-  // Backup stream.
-  std::optional<http::response<http::empty_body>> backup_res_;
-  std::optional<http::response_serializer<http::empty_body>> backup_sr_;
-  std::vector<char> current_chunk_;
-  http::fields trailers_;
-  std::optional<Result<BackupSummary>> backup_result_;
-  bool backup_streaming_ = false;
-  bool writing_ = false;
-
-  // Restore upload.
-  std::optional<http::request_parser<http::buffer_body>> upload_parser_;
-  std::vector<char> upload_chunk_;
-  std::optional<Result<RestoreSummary>> restore_result_;
-  RestoreSummary partial_;
-  bool want_keep_alive_ = false;
-  bool restore_running_ = false;
-  bool reading_ = false;
-  bool paused_ = false;
-  bool upload_done_ = false;
-  bool upload_broken_ = false;
-  bool responded_ = false;
+  // The transfer this connection handed its stream to, if any (owned by the
+  // transfer's thread; kept here only to interrupt it on Stop). Set on the
+  // strand; the transfer thread writes the log fields above before posting
+  // OnTransferDone, which reads them (the post orders the two).
+  std::weak_ptr<TransferStream> io_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
 };
 
 }  // namespace

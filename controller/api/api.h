@@ -11,10 +11,16 @@
 //
 // ApiContext holds references to the controller's services; they must outlive
 // the handler. The handler is thread-safe (every service it uses is).
+//
+// The client address used for the audit log and sign-in limits comes from
+// ProxyTrust (a trusted reverse proxy's X-Forwarded-For, else the peer); the
+// session cookie is Secure when the request came over TLS, through a trusted
+// proxy that says X-Forwarded-Proto: https, or always with secure_cookies.
 #pragma once
 
 #include <string>
 
+#include "controller/api/proxy_trust.h"
 #include "controller/api/server.h"
 
 namespace clawback::controller {
@@ -45,6 +51,13 @@ struct ApiContext {
   Metrics& metrics;
   std::string ca_cert_file;  // <data>/pki/ca.crt: signs agent bundles
   std::string ca_key_file;   // <data>/pki/ca.key
+  std::string backups_dir;   // canonical (ResolveBackupsDir); records name archives relative to it
+  ProxyTrust proxies;        // --trusted-proxy: whose forwarding headers are believed
+  bool secure_cookies = false;  // --secure-cookies: the session cookie is always Secure
+  // /metrics: anyone when metrics_open; else "Authorization: Bearer
+  // <metrics_token>" (when set) or an admin's session or API token.
+  std::string metrics_token;
+  bool metrics_open = false;
 };
 
 RequestHandler MakeApiHandler(ApiContext& context);

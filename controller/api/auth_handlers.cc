@@ -37,7 +37,7 @@ HttpResponse Login(ApiContext& ctx, Call& call) {
   }
   HttpResponse r = JsonResponse(200, {{"user", CallerUserJson(ctx, login->user)}, {"csrf_token", login->csrf_token}});
   int64_t max_age = std::max<int64_t>(0, login->expires_at - ctx.clock.Now());
-  r.AddHeader("Set-Cookie", SessionCookie(login->cookie_value, max_age, call.request.tls));
+  r.AddHeader("Set-Cookie", SessionCookie(login->cookie_value, max_age, call.client_https));
   r.AddHeader("Cache-Control", "no-store");
   return r;
 }
@@ -46,7 +46,7 @@ HttpResponse Logout(ApiContext& ctx, Call& call) {
   Status st = ctx.sessions.Logout(*call.principal, call.source());
   if (!st.ok()) return Fail(st);
   HttpResponse r = NoContent();
-  if (call.principal->via_session) r.AddHeader("Set-Cookie", SessionCookie("", 0, call.request.tls));
+  if (call.principal->via_session) r.AddHeader("Set-Cookie", SessionCookie("", 0, call.client_https));
   return r;
 }
 
@@ -80,7 +80,9 @@ HttpResponse ListTokens(ApiContext& ctx, Call& call) {
 HttpResponse CreateToken(ApiContext& ctx, Call& call) {
   auto name = ReqString(call.body, "name");
   if (!name.ok()) return Fail(name.status());
-  auto token = ctx.sessions.CreateApiToken(*call.principal, *name, call.source());
+  auto can_create = OptBool(call.body, "can_create_tokens");
+  if (!can_create.ok()) return Fail(can_create.status(), "can_create_tokens");
+  auto token = ctx.sessions.CreateApiToken(*call.principal, *name, can_create->value_or(false), call.source());
   if (!token.ok()) return Fail(token.status());
   HttpResponse r = JsonResponse(201, {{"token", ApiTokenJson(token->token)}, {"secret", token->secret}});
   r.AddHeader("Cache-Control", "no-store");
@@ -108,8 +110,8 @@ std::vector<Route> AuthRoutes() {
                "Change your own password (ends your other sessions)", true});
   r.push_back({"GET", "/api/v1/auth/tokens", Access::kSignedIn, A::kSelf, nullptr, ListTokens,
                "Your API tokens", false});
-  r.push_back({"POST", "/api/v1/auth/tokens", Access::kSignedIn, A::kSelf, nullptr, CreateToken,
-               "Create an API token (the secret is shown once)", true});
+  r.push_back({"POST", "/api/v1/auth/tokens", Access::kSignedIn, A::kCreateApiToken, nullptr, CreateToken,
+               "Create an API token (the secret is shown once; a token needs can_create_tokens)", true});
   r.push_back({"DELETE", "/api/v1/auth/tokens/{id}", Access::kSignedIn, A::kSelf, nullptr, RevokeToken,
                "Revoke one of your API tokens", false});
   return r;

@@ -12,9 +12,11 @@
 
 #include "controller/api/handler_support.h"
 #include "controller/api/requests.h"
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
+#include "shared/log.h"
 #include "shared/path_rules.h"
 
 namespace clawback::controller::api {
@@ -138,7 +140,7 @@ HttpResponse Delete(ApiContext& ctx, Call& call) {
     }
     b = *now;
   }
-  return finish(RemoveBackup(ctx.store, b));
+  return finish(RemoveBackup(ctx.store, ctx.backups_dir, b));
 }
 
 struct ByteRange {
@@ -185,7 +187,14 @@ HttpResponse Download(ApiContext& ctx, Call& call) {
                                            std::string(BackupStatusName(b.status)) +
                                            "; only completed backups can be downloaded"));
   }
-  int fd = ::open(b.file_path.c_str(), O_RDONLY | O_CLOEXEC);
+  auto path = ArchiveAbsolutePath(ctx.backups_dir, b.file_path);
+  if (!path.ok()) {
+    log::Error("cannot locate a backup's archive", {{"backup_id", b.id}, {"error", path.status().message()}});
+    Status st = Status::Internal("the archive location of backup " + std::to_string(b.id) + " is invalid");
+    AuditCall(ctx, call, "backup.download", target, st);
+    return Fail(st);
+  }
+  int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     Status st = errno == ENOENT ? Status::Corruption("archive file of backup " + std::to_string(b.id) + " is missing")
                                 : Status::IoError("cannot open the archive: " + std::string(std::strerror(errno)));

@@ -3,8 +3,9 @@
 // Every 4xx/5xx the controller sends has the JSON body
 //   {"error": "<message a user can act on>", "code": "<Status code name>", "field": "<input field>"}
 // with "field" present only when one input field is at fault. Handlers return
-// a Status; the router and the session turn it into a response here, so the
-// mapping below is the whole contract (docs/api.md "Conventions").
+// a Status; the router and the session turn it into a response here, with the
+// HTTP status from the shared mapping (shared/http_status.h, docs/api.md
+// "Conventions").
 #pragma once
 
 #include <initializer_list>
@@ -15,12 +16,6 @@
 #include "shared/status.h"
 
 namespace clawback::controller::api {
-
-// kInvalidArgument 400, kUnauthenticated 401, kPermissionDenied 403,
-// kNotFound 404, kConflict/kAlreadyExists/kFailedPrecondition/kCanceled/
-// kCorruption 409, kResourceExhausted 429, kUnavailable 503,
-// kDeadlineExceeded 504, kIoError/kInternal 500.
-int HttpStatusFor(Status::Code code);
 
 // A JSON error response for `status` (must not be OK). `field` names the
 // input at fault, if any. `http_status` overrides the mapping only for

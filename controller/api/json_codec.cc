@@ -135,7 +135,8 @@ Json ApiTokenJson(const ApiToken& t) {
           {"name", t.name},
           {"created_at", TimeJson(t.created_at)},
           {"last_used_at", TimeJson(t.last_used_at)},
-          {"revoked", t.revoked}};
+          {"revoked", t.revoked},
+          {"can_create_tokens", t.can_create_tokens}};
 }
 
 Result<Json> ParseObject(const std::string& body) {

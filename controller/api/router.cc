@@ -6,26 +6,12 @@
 #include "controller/api/handler_support.h"
 #include "controller/api/http_errors.h"
 #include "controller/auth/session_manager.h"
+#include "controller/auth/tokens.h"
 #include "shared/log.h"
 
 namespace clawback::controller::api {
 
-std::string Call::source() const {
-  const std::string& r = request.remote;
-  if (!r.empty() && r.front() == '[') {  // "[::1]:5000"
-    size_t close = r.find(']');
-    if (close != std::string::npos) return r.substr(1, close - 1);
-  }
-  // The server always writes "address:port", and Asio prints IPv6 addresses
-  // without brackets ("::1:5000"), so the port is whatever follows the last
-  // colon. Keeping it would give every connection its own rate-limit key.
-  size_t colon = r.rfind(':');
-  if (colon != std::string::npos && colon + 1 < r.size() &&
-      r.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-    return r.substr(0, colon);
-  }
-  return r;
-}
+std::string Call::source() const { return client_address.empty() ? PeerAddress(request.remote) : client_address; }
 
 bool MatchPattern(const std::string& pattern, const std::string& path, std::map<std::string, std::string>* params) {
   size_t pi = 0, si = 0;
@@ -96,6 +82,8 @@ HttpResponse Router::Handle(const HttpRequest& request) {
       continue;
     }
     Call call(request, std::move(params));
+    call.client_address = context_.proxies.ClientAddress(request);
+    call.client_https = request.tls || context_.secure_cookies || context_.proxies.ForwardedHttps(request);
     return Run(route, call);
   }
   if (!allowed.empty()) {
@@ -116,9 +104,19 @@ HttpResponse Router::Handle(const HttpRequest& request) {
   return ErrorResponse(Status::NotFound("no such endpoint: " + request.method + " " + request.path));
 }
 
+bool Router::ScrapeAllowed(const HttpRequest& req) const {
+  if (context_.metrics_open) return true;
+  if (context_.metrics_token.empty()) return false;
+  std::string_view h = req.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() <= kBearer.size() || h.substr(0, kBearer.size()) != kBearer) return false;
+  return auth::ConstantTimeEquals(h.substr(kBearer.size()), context_.metrics_token);
+}
+
 HttpResponse Router::Run(const Route& route, Call& call) {
   const HttpRequest& req = call.request;
-  if (route.access == Access::kSignedIn) {
+  const bool signed_in = route.access == Access::kSignedIn || (route.access == Access::kScrape && !ScrapeAllowed(req));
+  if (signed_in) {
     std::optional<std::string> cookie = CookieValue(req.Header("cookie"), auth::kSessionCookieName);
     const std::string& authz = req.Header("authorization");
     std::optional<std::string_view> cookie_view, authz_view;
@@ -140,7 +138,7 @@ HttpResponse Router::Run(const Route& route, Call& call) {
     call.body = std::move(*body);
   }
 
-  if (route.access == Access::kSignedIn) {
+  if (signed_in) {
     auth::ResourceRef ref = auth::ResourceRef::None();
     if (route.resolve) {
       auto resolved = route.resolve(context_, call);

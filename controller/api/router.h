@@ -49,6 +49,10 @@ struct Call {
   std::optional<Instance> target;  // restore target
   std::optional<User> user;        // /users/{id}
 
+  // Set by the router from ApiContext::proxies (see api.h).
+  std::string client_address;  // empty: the peer's address is used
+  bool client_https = false;   // the client's side of the connection used TLS (Secure cookie)
+
   const auth::Principal* caller() const { return principal ? &*principal : nullptr; }
   // The client address without the port, for the audit log and rate limits.
   std::string source() const;
@@ -57,7 +61,9 @@ struct Call {
 using Handler = std::function<HttpResponse(ApiContext&, Call&)>;
 using Resolver = std::function<Result<auth::ResourceRef>(ApiContext&, Call&)>;
 
-enum class Access { kPublic, kSignedIn };
+// kScrape: /metrics. Open when ApiContext::metrics_open, or with the
+// metrics token as bearer; otherwise like kSignedIn.
+enum class Access { kPublic, kSignedIn, kScrape };
 
 struct Route {
   std::string method;   // GET routes also answer HEAD
@@ -94,6 +100,8 @@ class Router {
 
  private:
   HttpResponse Run(const Route& route, Call& call);
+  // /metrics without a user: open, or the metrics token as bearer.
+  bool ScrapeAllowed(const HttpRequest& request) const;
 
   ApiContext& context_;
   std::vector<Route> routes_;

@@ -16,6 +16,7 @@
 
 #include "controller/api/http_errors.h"
 #include "shared/log.h"
+#include "shared/transfer_coding.h"
 
 namespace clawback::controller::api {
 namespace {
@@ -69,8 +70,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnReadHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
-    // A client waiting for "100 Continue" would otherwise stall until timeout.
     auto& req = parser_->get();
+    std::vector<std::string_view> codings;
+    auto te = req.equal_range(http::field::transfer_encoding);
+    for (auto it = te.first; it != te.second; ++it) codings.emplace_back(it->value().data(), it->value().size());
+    if (!IsAcceptedTransferEncoding(codings)) {
+      return SendWireError(Status::InvalidArgument("unsupported Transfer-Encoding (only \"chunked\" is accepted)"), 400);
+    }
+    // A client waiting for "100 Continue" would otherwise stall until timeout.
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       if (req.has_content_length() && *parser_->content_length() > shared_.options.body_limit) {
         return SendWireError(Status::ResourceExhausted("request body too large (limit 1 MiB)"), 413);

@@ -1,7 +1,9 @@
-// /api/v1/users (admin): accounts, roles, the can_create_instances grant and
-// instance assignments. UserAdmin validates and hashes; this file maps HTTP.
+// /api/v1/users (admin): accounts, roles, the can_create_instances grant,
+// instance assignments and every user's API tokens (list, revoke).
+// UserAdmin validates and hashes; this file maps HTTP.
 #include "controller/api/handler_support.h"
 #include "controller/api/requests.h"
+#include "controller/auth/session_manager.h"
 #include "controller/auth/user_admin.h"
 #include "controller/store/store.h"
 
@@ -106,6 +108,24 @@ HttpResponse SetInstances(ApiContext& ctx, Call& call) {
   return UserResponse(ctx, 200, *call.user);
 }
 
+HttpResponse ListUserTokens(ApiContext& ctx, Call& call) {
+  if (Status st = LoadUser(ctx, call); !st.ok()) return Fail(st);
+  auto tokens = ctx.store.ListApiTokens(call.user->id);
+  if (!tokens.ok()) return Fail(tokens.status());
+  Json list = Json::array();
+  for (const ApiToken& t : *tokens) list.push_back(ApiTokenJson(t));
+  return JsonResponse(200, {{"tokens", list}});
+}
+
+HttpResponse RevokeUserToken(ApiContext& ctx, Call& call) {
+  if (Status st = LoadUser(ctx, call); !st.ok()) return Fail(st);
+  auto token_id = PathId(call, "token_id", "token");
+  if (!token_id.ok()) return Fail(token_id.status());
+  Status st = ctx.sessions.RevokeUserApiToken(*call.principal, call.user->id, *token_id, call.source());
+  if (!st.ok()) return Fail(Missing(st, "token", *token_id));
+  return NoContent();
+}
+
 }  // namespace
 
 std::vector<Route> UserRoutes() {
@@ -122,6 +142,10 @@ std::vector<Route> UserRoutes() {
                "Delete a user (admin; never the last admin)", false});
   r.push_back({"PUT", "/api/v1/users/{id}/instances", Access::kSignedIn, A::kManageUsers, nullptr, SetInstances,
                "Set the instances assigned to a user (admin)", true});
+  r.push_back({"GET", "/api/v1/users/{id}/tokens", Access::kSignedIn, A::kManageUsers, nullptr, ListUserTokens,
+               "A user's API tokens (admin)", false});
+  r.push_back({"DELETE", "/api/v1/users/{id}/tokens/{token_id}", Access::kSignedIn, A::kManageUsers, nullptr,
+               RevokeUserToken, "Revoke any user's API token (admin)", false});
   return r;
 }
 

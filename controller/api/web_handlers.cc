@@ -50,8 +50,8 @@ std::vector<Route> SystemRoutes() {
   std::vector<Route> r;
   r.push_back({"GET", "/healthz", Access::kPublic, auth::Action::kSelf, nullptr, Health,
                "Liveness: {status, version}", false});
-  r.push_back({"GET", "/metrics", Access::kPublic, auth::Action::kSelf, nullptr, MetricsText,
-               "Prometheus metrics (text format 0.0.4)", false});
+  r.push_back({"GET", "/metrics", Access::kScrape, auth::Action::kViewMetrics, nullptr, MetricsText,
+               "Prometheus metrics (text format 0.0.4): the scrape token (--metrics-token) or an admin", false});
   return r;
 }
 

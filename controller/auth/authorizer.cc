@@ -12,6 +12,7 @@ enum class Rule {
   kAdminOnly,
   kInstanceScoped,  // every item's instance must be visible
   kRestore,         // kInstanceScoped + can_create_instances
+  kMintToken,       // sessions; bearer tokens only with can_create_tokens (whatever the role)
 };
 
 Rule RuleFor(Action a) {
@@ -29,6 +30,7 @@ Rule RuleFor(Action a) {
     case Action::kManageSchedules:
     case Action::kManageUsers:
     case Action::kViewAudit:
+    case Action::kViewMetrics:
       return Rule::kAdminOnly;
     case Action::kViewInstance:
     case Action::kViewBackup:
@@ -40,6 +42,8 @@ Rule RuleFor(Action a) {
       return Rule::kInstanceScoped;
     case Action::kRestore:
       return Rule::kRestore;
+    case Action::kCreateApiToken:
+      return Rule::kMintToken;
   }
   return Rule::kAdminOnly;  // unknown values fail closed
 }
@@ -53,6 +57,7 @@ const std::vector<Action>& AllActions() {
       Action::kCreateBackup,   Action::kCancelBackup,   Action::kDownloadBackup,   Action::kDeleteBackup,
       Action::kRestore,        Action::kListRestores,   Action::kViewRestore,      Action::kManageSchedules,
       Action::kManageUsers,    Action::kViewAudit,      Action::kSelf,             Action::kCronPreview,
+      Action::kCreateApiToken, Action::kViewMetrics,
   };
   return kAll;
 }
@@ -79,6 +84,8 @@ std::string_view ActionName(Action a) {
     case Action::kViewAudit: return "audit.view";
     case Action::kSelf: return "auth.self";
     case Action::kCronPreview: return "cron.preview";
+    case Action::kCreateApiToken: return "auth.token.create";
+    case Action::kViewMetrics: return "metrics.view";
   }
   return "unknown";
 }
@@ -100,8 +107,15 @@ Status Authorize(const Principal* principal, Action action, const ResourceRef& r
   if ((rule == Rule::kInstanceScoped || rule == Rule::kRestore) && resource.items.empty()) {
     return Status::Internal("authorization of " + std::string(ActionName(action)) + " named no resource");
   }
+  // Before the admin shortcut: a stolen token must not mint more, whoever owns it.
+  if (rule == Rule::kMintToken && !principal->via_session && !principal->token_can_create_tokens) {
+    return Status::PermissionDenied(
+        "this API token cannot create tokens: sign in with a password, or use a token created with "
+        "can_create_tokens");
+  }
   if (principal->is_admin()) return Status::Ok();
   switch (rule) {
+    case Rule::kMintToken:
     case Rule::kAnySignedIn:
       return Status::Ok();
     case Rule::kAdminOnly:

@@ -10,6 +10,8 @@
 //                                      -> NotFound (404) "<noun> <id> not found",
 //                                         the same answer as for a missing
 //                                         record, so it never hints existence
+//   bearer token without can_create_tokens, creating an API token
+//                                      -> PermissionDenied (403), admins too
 //   user, restore                      -> both the backup's instance and the
 //                                         target must be assigned (else 404 for
 //                                         the unseen one), then the user needs
@@ -38,6 +40,8 @@ struct Principal {
   std::optional<Id> api_token_id;     // bearer tokens only
   std::vector<Id> assigned_instances; // sorted; meaningful for role user
 
+  bool token_can_create_tokens = false; // bearer tokens only: created with that right
+
   bool is_admin() const { return user.role == Role::kAdmin; }
 };
 
@@ -64,8 +68,10 @@ enum class Action {
   kManageSchedules,   // /backup-schedules/**                admin
   kManageUsers,       // /users/**                           admin
   kViewAudit,         // GET /audit                          admin
+  kViewMetrics,       // GET /metrics (without the scrape token) admin
   // any signed-in user
-  kSelf,              // /auth/me, logout, own password, own API tokens
+  kSelf,              // /auth/me, logout, own password, own API tokens (list, revoke)
+  kCreateApiToken,    // POST /auth/tokens: a session, or a token created with can_create_tokens
   kCronPreview,       // GET /cron/preview
 };
 

@@ -53,7 +53,9 @@ void SessionManager::Audit(const Principal* actor, std::string_view source, std:
 Result<LoginResult> SessionManager::Login(std::string_view username, std::string_view password,
                                           std::string_view source, int64_t* retry_after_seconds) {
   const std::string target = "user:" + std::string(username.substr(0, 64));
-  if (int64_t wait = limiter_.RetryAfter(username, source); wait > 0) {
+  // Reserved before any hashing: concurrent attempts cannot exceed the limit.
+  // The reservation stands as the failure unless the password is right.
+  if (int64_t wait = limiter_.Reserve(username, source); wait > 0) {
     if (retry_after_seconds) *retry_after_seconds = wait;
     Status s = Status::ResourceExhausted("too many failed sign-ins; try again in " + std::to_string(wait) +
                                          " seconds");
@@ -61,7 +63,6 @@ Result<LoginResult> SessionManager::Login(std::string_view username, std::string
     return s;
   }
   auto fail = [&]() -> Status {
-    limiter_.RecordFailure(username, source);
     Status s = Status::Unauthenticated(kInvalidCredentials);
     Audit(nullptr, source, "auth.login", target, s);
     return s;
@@ -71,7 +72,10 @@ Result<LoginResult> SessionManager::Login(std::string_view username, std::string
   }
   Result<User> user = store_.GetUserByName(std::string(username));
   if (!user.ok()) {
-    if (user.status().code() != Status::Code::kNotFound) return user.status();
+    if (user.status().code() != Status::Code::kNotFound) {
+      limiter_.Release(username, source);  // the store failed, not the caller
+      return user.status();
+    }
     (void)VerifyPassword(password, dummy_hash_);  // flat timing for unknown users
     return fail();
   }
@@ -82,7 +86,7 @@ Result<LoginResult> SessionManager::Login(std::string_view username, std::string
     }
     return fail();
   }
-  limiter_.RecordSuccess(username);
+  limiter_.RecordSuccess(username, source);
 
   const UnixTime now = clock_.Now();
   if (PasswordNeedsRehash(user->password_hash, options_.scrypt)) {
@@ -215,6 +219,7 @@ Result<Principal> SessionManager::AuthenticateBearer(std::string_view token) {
   }
   p->via_session = false;
   p->api_token_id = stored->id;
+  p->token_can_create_tokens = stored->can_create_tokens;
   return p;
 }
 
@@ -225,16 +230,19 @@ Status SessionManager::ChangePassword(const Principal& principal, std::string_vi
     Audit(&principal, source, "auth.password", target, s);
     return s;
   };
-  if (int64_t wait = limiter_.RetryAfter(principal.user.username, source); wait > 0) {
+  if (int64_t wait = limiter_.Reserve(principal.user.username, source); wait > 0) {
     return done(Status::ResourceExhausted("too many failed attempts; try again in " + std::to_string(wait) +
                                           " seconds"));
   }
   Result<User> user = store_.GetUser(principal.user.id);
-  if (!user.ok()) return done(user.status());
-  if (current_password.size() > kMaxPasswordBytes || !VerifyPassword(current_password, user->password_hash).ok()) {
-    limiter_.RecordFailure(principal.user.username, source);
-    return done(Status::InvalidArgument("current_password: is wrong"));
+  if (!user.ok()) {
+    limiter_.Release(principal.user.username, source);
+    return done(user.status());
   }
+  if (current_password.size() > kMaxPasswordBytes || !VerifyPassword(current_password, user->password_hash).ok()) {
+    return done(Status::InvalidArgument("current_password: is wrong"));  // the reservation is the failure
+  }
+  limiter_.Release(principal.user.username, source);
   if (Status policy = CheckPasswordPolicy(new_password); !policy.ok()) {
     return done(Status::InvalidArgument("new_" + policy.message()));
   }
@@ -261,12 +269,15 @@ Status SessionManager::ChangePassword(const Principal& principal, std::string_vi
 }
 
 Result<NewApiToken> SessionManager::CreateApiToken(const Principal& principal, std::string_view name,
-                                                   std::string_view source) {
+                                                   bool can_create_tokens, std::string_view source) {
   auto fail = [&](Status s) -> Result<NewApiToken> {
     Audit(&principal, source, "auth.token.create", "user:" + principal.user.username, s);
     return s;
   };
   if (Status s = ValidateTokenName(name); !s.ok()) return fail(s);
+  if (can_create_tokens && !principal.via_session) {
+    return fail(Status::PermissionDenied("can_create_tokens: only a password sign-in (session) can grant it"));
+  }
   Result<std::vector<ApiToken>> existing = store_.ListApiTokens(principal.user.id);
   if (!existing.ok()) return fail(existing.status());
   auto active = std::count_if(existing->begin(), existing->end(), [](const ApiToken& t) { return !t.revoked; });
@@ -281,6 +292,7 @@ Result<NewApiToken> SessionManager::CreateApiToken(const Principal& principal, s
   token.name = std::string(name);
   token.token_hash = TokenHash(*secret);
   token.created_at = clock_.Now();
+  token.can_create_tokens = can_create_tokens;
   Result<ApiToken> created = store_.CreateApiToken(token);
   if (!created.ok()) return fail(created.status());
   NewApiToken out;
@@ -288,13 +300,18 @@ Result<NewApiToken> SessionManager::CreateApiToken(const Principal& principal, s
   out.token.token_hash.clear();
   out.secret = std::move(secret).value();
   Audit(&principal, source, "auth.token.create", "token:" + std::to_string(out.token.id), Status::Ok(),
-        {{"name", out.token.name}});
+        {{"name", out.token.name}, {"can_create_tokens", out.token.can_create_tokens}});
   return out;
 }
 
 Status SessionManager::RevokeApiToken(const Principal& principal, Id token_id, std::string_view source) {
-  Status s = store_.RevokeApiToken(principal.user.id, token_id);
-  Audit(&principal, source, "auth.token.revoke", "token:" + std::to_string(token_id), s);
+  return RevokeUserApiToken(principal, principal.user.id, token_id, source);
+}
+
+Status SessionManager::RevokeUserApiToken(const Principal& actor, Id owner_id, Id token_id,
+                                          std::string_view source) {
+  Status s = store_.RevokeApiToken(owner_id, token_id);
+  Audit(&actor, source, "auth.token.revoke", "token:" + std::to_string(token_id), s, {{"owner_id", owner_id}});
   return s;
 }
 

@@ -92,9 +92,17 @@ class SessionManager {
                         std::string_view new_password, std::string_view source = {});
 
   // Name: 1..100 printable characters. ResourceExhausted beyond
-  // max_api_tokens_per_user active tokens.
-  Result<NewApiToken> CreateApiToken(const Principal& principal, std::string_view name, std::string_view source = {});
+  // max_api_tokens_per_user active tokens. The caller has passed
+  // Authorize(kCreateApiToken). `can_create_tokens` lets the new token
+  // create tokens itself; only a cookie session may grant it
+  // (PermissionDenied "can_create_tokens: ..." for a bearer caller).
+  Result<NewApiToken> CreateApiToken(const Principal& principal, std::string_view name,
+                                     bool can_create_tokens = false, std::string_view source = {});
+  // Revokes one of the caller's own tokens (NotFound for anyone else's).
   Status RevokeApiToken(const Principal& principal, Id token_id, std::string_view source = {});
+  // Revokes a token of user `owner_id`, for an admin (the caller has passed
+  // Authorize(kManageUsers)). NotFound when that user has no such token.
+  Status RevokeUserApiToken(const Principal& admin, Id owner_id, Id token_id, std::string_view source = {});
 
   // Deletes sessions past their absolute expiry (call periodically).
   Status PruneExpiredSessions();

@@ -80,7 +80,12 @@ Result<User> UserAdmin::Update(Id user_id, const UserChanges& changes) {
     updated.password_changed_at = clock_.Now();
   }
   CLAWBACK_RETURN_IF_ERROR(store_.UpdateUser(updated));
-  if (changes.password) CLAWBACK_RETURN_IF_ERROR(store_.DeleteUserSessions(user_id));
+  if (changes.password) {
+    // A reset is how an admin takes an account back: nothing minted with
+    // the old password (sessions, API tokens) may keep working.
+    CLAWBACK_RETURN_IF_ERROR(store_.DeleteUserSessions(user_id));
+    CLAWBACK_RETURN_IF_ERROR(store_.RevokeUserApiTokens(user_id));
+  }
   updated.password_hash.clear();
   return updated;
 }

@@ -7,8 +7,8 @@
 // starting with a letter or digit (lowercase, so "Admin" and "admin" cannot
 // coexist). The last admin can be neither deleted nor demoted
 // (FailedPrecondition, enforced atomically by the store). Setting a user's
-// password ends all their sessions; API tokens stay (revoke them
-// separately).
+// password (an admin's reset) ends all their sessions and revokes all their
+// API tokens; deleting a user deletes both.
 //
 // Thread-safe (state lives in the store).
 #pragma once

@@ -3,29 +3,12 @@
 #include <cctype>
 #include <cstdio>
 
+#include "shared/http_status.h"
+
 namespace clawback::controller::cli {
 namespace {
 
 constexpr const char* kApiPrefix = "/api/v1";
-
-Status::Code CodeForHttpStatus(int status) {
-  switch (status) {
-    case 400: return Status::Code::kInvalidArgument;
-    case 401: return Status::Code::kUnauthenticated;
-    case 403: return Status::Code::kPermissionDenied;
-    case 404: return Status::Code::kNotFound;
-    case 409: return Status::Code::kConflict;
-    case 412: return Status::Code::kFailedPrecondition;
-    case 413:
-    case 429:
-    case 507: return Status::Code::kResourceExhausted;
-    case 416: return Status::Code::kInvalidArgument;
-    case 502:
-    case 503: return Status::Code::kUnavailable;
-    case 504: return Status::Code::kDeadlineExceeded;
-    default: return Status::Code::kInternal;
-  }
-}
 
 bool IsDigits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -35,7 +18,10 @@ bool IsDigits(const std::string& s) {
 
 Status StatusForHttpError(int http_status, const std::string& body) {
   std::string message;
+  std::string code_name;
   auto json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_object() && json.contains("code") && json["code"].is_string())
+    code_name = json["code"].get<std::string>();
   if (json.is_object() && json.contains("error") && json["error"].is_string()) {
     message = json["error"].get<std::string>();
     if (json.contains("field") && json["field"].is_string()) {
@@ -46,7 +32,7 @@ Status StatusForHttpError(int http_status, const std::string& body) {
     message = "server answered HTTP " + std::to_string(http_status);
   }
   if (http_status == 401) message += " (run `clawback login`)";
-  return Status(CodeForHttpStatus(http_status), message);
+  return Status(CodeForHttpStatus(http_status, code_name), message);
 }
 
 std::string QueryEscape(std::string_view value) {

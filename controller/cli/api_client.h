@@ -21,11 +21,11 @@ namespace clawback::controller::cli {
 
 using Json = nlohmann::json;
 
-// The Status for a non-2xx response: 400 InvalidArgument, 401
-// Unauthenticated, 403 PermissionDenied, 404 NotFound, 409 Conflict, 413/429
-// ResourceExhausted, 502/503 Unavailable, 504 DeadlineExceeded, else
-// Internal. The message is the body's `error` (with `field` when named), or
-// "server answered HTTP <n>" when the body carries none.
+// The Status for a non-2xx response: its code is the body's `code` when the
+// server sent one, else the one code for the HTTP status (both through
+// shared/http_status.h), so a server-side Corruption stays a Corruption. The
+// message is the body's `error` (with `field` when named), or "server
+// answered HTTP <n>" when the body carries none.
 Status StatusForHttpError(int http_status, const std::string& body);
 
 // Percent-encodes a query parameter value.

@@ -95,6 +95,10 @@ Result<std::string> PasswordFromOptions(CommandContext& ctx, const std::string& 
 // match (InvalidArgument). Prints nothing: the caller reports success.
 Status ChangeOwnPassword(CommandContext& ctx, bool from_stdin);
 
+// Prints a {"tokens": [...]} answer (GET /auth/tokens, /users/{id}/tokens)
+// as a table, or as JSON with --json.
+void PrintTokens(CommandContext& ctx, const Json& list);
+
 // Waits between polls of a running job.
 void PollPause();
 

@@ -66,7 +66,9 @@ Status Login(CommandContext& ctx, const LoginOptions& opts) {
       {"X-CSRF-Token", login_json["csrf_token"].get<std::string>()}};
 
   std::string token_name = opts.token_name.empty() ? "clawback-cli@" + HostName() : opts.token_name;
-  Json token_request = {{"name", token_name}};
+  // The saved token stands for the user on this machine, so it may create
+  // further tokens (`clawback token create`); only a session can grant that.
+  Json token_request = {{"name", token_name}, {"can_create_tokens", true}};
   auto token = anonymous.Call("POST", "/auth/tokens", &token_request, cookie);
   if (!token.ok()) return token.status().WithContext("login: creating an API token");
   // The session was only needed to mint the token.
@@ -145,17 +147,7 @@ Status TokenList(CommandContext& ctx) {
   if (!api.ok()) return api.status();
   auto list = (*api)->Get("/auth/tokens");
   if (!list.ok()) return list.status();
-  if (ctx.json()) {
-    PrintJson(ctx.out(), *list);
-    return Status::Ok();
-  }
-  const Json& tokens = list->is_array() ? *list : (*list)["tokens"];
-  Table table({"id", "name", "created", "last used", "revoked"});
-  for (const auto& t : tokens) {
-    table.AddRow({Field(t, "id"), Field(t, "name"), ShortTime(t, "created_at"), ShortTime(t, "last_used_at"),
-                  Field(t, "revoked")});
-  }
-  ctx.out() << table.Render();
+  PrintTokens(ctx, *list);
   return Status::Ok();
 }
 
@@ -192,6 +184,20 @@ Status ChangePassword(CommandContext& ctx, const PasswordOptions& opts) {
 }
 
 }  // namespace
+
+void PrintTokens(CommandContext& ctx, const Json& list) {
+  if (ctx.json()) {
+    PrintJson(ctx.out(), list);
+    return;
+  }
+  const Json& tokens = list.is_array() ? list : list["tokens"];
+  Table table({"id", "name", "created", "last used", "can create tokens", "revoked"});
+  for (const auto& t : tokens) {
+    table.AddRow({Field(t, "id"), Field(t, "name"), ShortTime(t, "created_at"), ShortTime(t, "last_used_at"),
+                  Field(t, "can_create_tokens"), Field(t, "revoked")});
+  }
+  ctx.out() << table.Render();
+}
 
 void AddAuthCommands(CLI::App& app, Action* action) {
   {

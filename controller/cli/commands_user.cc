@@ -1,5 +1,5 @@
-// user create|list|show|update|delete|assign|unassign|passwd: the admin
-// /users API, plus `user passwd` without a name for your own password.
+// user create|list|show|update|delete|assign|unassign|tokens|revoke-token|passwd:
+// the admin /users API, plus `user passwd` without a name for your own password.
 // Passwords come from stdin, CLAWBACK_PASSWORD or a no-echo prompt, never
 // from the command line unless the user insists on --password (which warns).
 #include <algorithm>
@@ -210,11 +210,39 @@ Status Passwd(CommandContext& ctx, const PasswdOptions& opts) {
     auto user = (*api)->Patch("/users/" + Field(*found, "id"), {{"password", *secret}});
     if (!user.ok()) return user.status();
     if (ctx.json()) return PrintUser(ctx, *user, "");
-    ctx.out() << "Password of " << Field(*user, "username") << " set; their sessions were signed out.\n";
+    ctx.out() << "Password of " << Field(*user, "username")
+              << " set; their sessions were signed out and their API tokens revoked.\n";
     return Status::Ok();
   }
   CLAWBACK_RETURN_IF_ERROR(ChangeOwnPassword(ctx, opts.password_stdin));
   if (!ctx.json()) ctx.out() << "Password changed; your other sessions were signed out.\n";
+  return Status::Ok();
+}
+
+Status Tokens(CommandContext& ctx, const std::string& name_or_id) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  auto found = FindUser(**api, name_or_id);
+  if (!found.ok()) return found.status();
+  auto list = (*api)->Get("/users/" + Field(*found, "id") + "/tokens");
+  if (!list.ok()) return list.status();
+  PrintTokens(ctx, *list);
+  return Status::Ok();
+}
+
+struct RevokeTokenOptions {
+  std::string user;
+  int64_t token_id = 0;
+};
+
+Status RevokeToken(CommandContext& ctx, const RevokeTokenOptions& opts) {
+  auto api = ctx.Api();
+  if (!api.ok()) return api.status();
+  auto found = FindUser(**api, opts.user);
+  if (!found.ok()) return found.status();
+  CLAWBACK_RETURN_IF_ERROR(
+      (*api)->Delete("/users/" + Field(*found, "id") + "/tokens/" + std::to_string(opts.token_id)).status());
+  if (!ctx.json()) ctx.out() << "Token " << opts.token_id << " of " << Field(*found, "username") << " revoked.\n";
   return Status::Ok();
 }
 
@@ -280,6 +308,14 @@ void AddUserCommands(CLI::App& app, Action* action) {
     cmd->add_option("user", opts->user, "User name or id")->required();
     cmd->add_option("instances", opts->instances, "Instance names or ids")->required();
     Bind(cmd, opts, action, Assign);
+  }
+  AddNameCommand(*user, "tokens", "List a user's API tokens", action, Tokens);
+  {
+    auto opts = std::make_shared<RevokeTokenOptions>();
+    auto* cmd = user->add_subcommand("revoke-token", "Revoke one of a user's API tokens");
+    cmd->add_option("user", opts->user, "User name or id")->required();
+    cmd->add_option("token_id", opts->token_id, "Token id (from `user tokens`)")->required();
+    Bind(cmd, opts, action, RevokeToken);
   }
   {
     auto opts = std::make_shared<PasswdOptions>();

@@ -8,6 +8,7 @@
 
 #include "controller/agents/agent_connector.h"
 #include "controller/jobs/archive_file.h"
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
@@ -70,7 +71,7 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
                               " differs from the agent's " + summary->sha256);
   }
   CLAWBACK_RETURN_IF_ERROR((*file)->Publish());
-  backup.file_path = (*file)->final_path();
+  backup.file_path = ArchiveRelativeName(backup);
   backup.size_bytes = received;
   backup.sha256 = *sha;
   return summary;
@@ -81,20 +82,6 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
 UnixTime NowUnix() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string ArchiveFileName(const std::string& instance_name, Id backup_id, UnixTime created_at) {
-  std::time_t t = static_cast<std::time_t>(created_at);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  return instance_name + "-" + std::to_string(backup_id) + "-" + stamp + ".tar.zst";
-}
-
-std::string ArchivePath(const std::string& backups_dir, const Backup& backup) {
-  return backups_dir + "/" + backup.instance_name + "/" +
-         ArchiveFileName(backup.instance_name, backup.id, backup.created_at);
 }
 
 Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
@@ -131,7 +118,7 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
       return backup;
     }
     // The record cannot say "completed": do not leave an unrecorded file.
-    ::unlink(backup.file_path.c_str());
+    ::unlink(ArchivePath(settings.backups_dir, backup).c_str());
     outcome = st.WithContext("recording the completed backup");
   }
 
@@ -146,7 +133,10 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
     backup.error_message = "canceled by request";
   } else {
     backup.status = BackupStatus::kFailed;
-    backup.error_message = outcome.message();
+    backup.error_message = WithoutBackupsDir(outcome.message(), settings.backups_dir);
+    if (backup.error_message != outcome.message()) {
+      log::Warn("backup failed", {{"backup_id", backup.id}, {"error", outcome.message()}});
+    }
   }
   Status st = store.UpdateBackup(backup);
   if (!st.ok()) log::Error("cannot record backup failure", {{"backup_id", backup.id}, {"error", st.message()}});

@@ -1,23 +1,20 @@
 #include "controller/jobs/backup_removal.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <regex>
+#include <set>
+#include <vector>
 
+#include "controller/jobs/archive_location.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
 namespace {
-
-// "<anything>-<id>-<yyyymmdd>-<hhmmss>.tar.zst"; group 1 is the id.
-const std::regex& ArchiveNamePattern() {
-  static const std::regex pattern(R"(^.+-([0-9]{1,18})-[0-9]{8}-[0-9]{6}\.tar\.zst$)");
-  return pattern;
-}
 
 bool IsRegularOrMissing(const std::string& path, Status* why) {
   struct stat st {};
@@ -33,76 +30,155 @@ bool IsRegularOrMissing(const std::string& path, Status* why) {
   return true;
 }
 
-// True when a completed record owns exactly this file.
-Result<bool> Owned(Store& store, Id id, const std::string& path) {
-  auto backup = store.GetBackup(id);
-  if (!backup.ok()) {
-    if (backup.status().code() == Status::Code::kNotFound) return false;
-    return backup.status();
-  }
-  return backup->status == BackupStatus::kCompleted && backup->file_path == path;
+// What the store says about archive files: the relative names records
+// hold, and the ids whose file must stay whatever it is called.
+struct RecordedArchives {
+  std::set<std::string> names;        // relative names (legacy absolute rows: their last two components)
+  std::set<std::string> completed;    // relative names of completed records
+  std::set<Id> protected_ids;         // queued, running, completed
+};
+
+// The last two components of an absolute path ("<instance>/<file>").
+std::string Tail(const std::string& path) {
+  size_t last = path.find_last_of('/');
+  if (last == std::string::npos || last == 0) return path;
+  size_t before = path.find_last_of('/', last - 1);
+  return before == std::string::npos ? path : path.substr(before + 1);
 }
 
-}  // namespace
-
-Status RemoveBackup(Store& store, const Backup& backup) {
-  const std::string& path = backup.file_path;
-  if (!path.empty()) {
-    if (path.front() != '/') {
-      return Status::Internal("refusing to delete backup " + std::to_string(backup.id) +
-                              ": file path is not absolute: " + path);
+Result<RecordedArchives> LoadRecordedArchives(Store& store) {
+  RecordedArchives out;
+  BackupFilter filter;
+  filter.limit = 500;
+  for (filter.offset = 0;; filter.offset += filter.limit) {
+    int64_t total = 0;
+    auto page = store.ListBackups(filter, &total);
+    if (!page.ok()) return page.status().WithContext("listing backups");
+    for (const Backup& b : *page) {
+      if (b.status == BackupStatus::kQueued || b.status == BackupStatus::kRunning ||
+          b.status == BackupStatus::kCompleted) {
+        out.protected_ids.insert(b.id);
+      }
+      if (b.file_path.empty()) continue;
+      const std::string name = b.file_path.front() == '/' ? Tail(b.file_path) : b.file_path;
+      out.names.insert(name);
+      if (b.status == BackupStatus::kCompleted) out.completed.insert(name);
     }
-    Status why;
-    if (!IsRegularOrMissing(path, &why)) return why;
+    if (page->size() < static_cast<size_t>(filter.limit)) break;
   }
-  CLAWBACK_RETURN_IF_ERROR(store.DeleteBackup(backup.id));
-  if (!path.empty() && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    log::Warn("backup record deleted but its file is still there; it is removed at the next start",
-              {{"backup_id", backup.id}, {"file", path}, {"error", std::strerror(errno)}});
-  }
-  return Status::Ok();
+  return out;
 }
 
-Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed) {
-  int count = 0;
-  if (removed != nullptr) *removed = 0;
-  Status first_error;
-  DIR* top = ::opendir(backups_dir.c_str());
+// Regular files named like archives, as "<instance>/<file>" with their ids.
+struct FoundArchive {
+  std::string name;
+  Id id;
+};
+
+Result<std::vector<FoundArchive>> ListArchiveFiles(const std::string& backups_dir) {
+  std::vector<FoundArchive> found;
+  int top_fd = ::open(backups_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (top_fd < 0) {
+    if (errno == ENOENT) return found;
+    return Status::IoError("cannot list " + backups_dir + ": " + std::strerror(errno));
+  }
+  DIR* top = ::fdopendir(top_fd);
   if (top == nullptr) {
-    if (errno == ENOENT) return Status::Ok();
+    ::close(top_fd);
     return Status::IoError("cannot list " + backups_dir + ": " + std::strerror(errno));
   }
   while (dirent* instance_entry = ::readdir(top)) {
     const std::string instance = instance_entry->d_name;
     if (instance == "." || instance == "..") continue;
-    const std::string dir = backups_dir + "/" + instance;
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) continue;
+    // O_NOFOLLOW: a symlink in the backups dir is never followed.
+    int fd = ::openat(top_fd, instance.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      ::close(fd);
+      continue;
+    }
     while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      std::smatch m;
-      if (!std::regex_match(name, m, ArchiveNamePattern())) continue;
-      const std::string path = dir + "/" + name;
-      if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      Result<bool> owned = Owned(store, std::stoll(m[1].str()), path);
-      if (!owned.ok()) {
-        if (first_error.ok()) first_error = owned.status();
-        continue;
-      }
-      if (*owned) continue;
-      if (::unlink(path.c_str()) == 0) {
-        ++count;
-        log::Warn("removed an archive no completed backup owns", {{"file", path}});
-      } else if (errno != ENOENT && first_error.ok()) {
-        first_error = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
-      }
+      auto id = ArchiveIdFromFileName(e->d_name);
+      if (!id) continue;
+      struct stat st {};
+      if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+      found.push_back({instance + "/" + e->d_name, *id});
     }
     ::closedir(d);
   }
   ::closedir(top);
-  if (removed != nullptr) *removed = count;
+  return found;
+}
+
+}  // namespace
+
+Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& backup) {
+  auto path = ArchiveAbsolutePath(backups_dir, backup.file_path);
+  if (!path.ok()) {
+    return path.status().WithContext("refusing to delete backup " + std::to_string(backup.id));
+  }
+  if (!path->empty()) {
+    Status why;
+    if (!IsRegularOrMissing(*path, &why)) return why;
+  }
+  CLAWBACK_RETURN_IF_ERROR(store.DeleteBackup(backup.id));
+  if (!path->empty() && ::unlink(path->c_str()) != 0 && errno != ENOENT) {
+    log::Warn("backup record deleted but its file is still there; it is removed at the next start",
+              {{"backup_id", backup.id}, {"file", *path}, {"error", std::strerror(errno)}});
+  }
+  return Status::Ok();
+}
+
+Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed, bool* refused) {
+  if (removed != nullptr) *removed = 0;
+  if (refused != nullptr) *refused = false;
+  auto recorded = LoadRecordedArchives(store);
+  if (!recorded.ok()) return recorded.status();
+  auto files = ListArchiveFiles(backups_dir);
+  if (!files.ok()) return files.status();
+
+  std::vector<std::string> orphans;
+  std::set<std::string> present;
+  int owned = 0;
+  for (const FoundArchive& f : *files) {
+    present.insert(f.name);
+    if (recorded->names.count(f.name) != 0 || recorded->protected_ids.count(f.id) != 0) {
+      ++owned;
+    } else {
+      orphans.push_back(f.name);
+    }
+  }
+
+  int missing = 0;
+  for (const std::string& name : recorded->completed) missing += present.count(name) == 0 ? 1 : 0;
+  if (missing > 0) {
+    log::Warn("completed backups whose archive is not in the backups directory; is CLAWORC_BACKUPS_PATH right?",
+              {{"count", missing}, {"backups_dir", backups_dir}});
+  }
+
+  const int count = static_cast<int>(orphans.size());
+  if (count == 0) return Status::Ok();
+  if (count > kMaxOrphansPerSweep || count > owned) {
+    log::Warn("not removing archive files that no backup record owns: the backups directory does not look like "
+              "this store's (wrong path, or a data dir from elsewhere); nothing was deleted",
+              {{"unowned", count}, {"owned", owned}, {"backups_dir", backups_dir}, {"first", orphans.front()}});
+    if (refused != nullptr) *refused = true;
+    return Status::Ok();
+  }
+
+  Status first_error;
+  int done = 0;
+  for (const std::string& name : orphans) {
+    const std::string path = backups_dir + "/" + name;
+    if (::unlink(path.c_str()) == 0) {
+      ++done;
+      log::Warn("removed an archive no backup record owns", {{"file", path}});
+    } else if (errno != ENOENT && first_error.ok()) {
+      first_error = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+    }
+  }
+  if (removed != nullptr) *removed = done;
   return first_error;
 }
 

@@ -6,8 +6,12 @@
 // start; it never leaves a `completed` record whose file is gone, so nothing
 // listed as downloadable or restorable is missing.
 //
-// The backups directory belongs to one controller: an archive file named like
-// ours whose backup id has no record is taken to be ours and deleted.
+// Deleting at startup is the most dangerous thing the controller does, so
+// the sweep is narrow: it matches files to records by their name relative to
+// the (canonical) backups directory, never deletes a file any record names
+// or whose id belongs to a queued, running or completed record, and refuses
+// to delete anything when the directory does not look like this store's
+// (see RemoveOrphanArchives).
 #pragma once
 
 #include <string>
@@ -18,19 +22,30 @@
 
 namespace clawback::controller {
 
-// Deletes the record of a finished backup, then its file (when it has one).
-// The file path must be absolute and name a regular file (or nothing); a
-// symlink or directory there is refused before anything is deleted. When the
-// record is gone but the file cannot be unlinked, the error is logged and OK
-// is returned: the record is what users see, and the next start removes the
-// file.
-Status RemoveBackup(Store& store, const Backup& backup);
+// Deletes the record of a finished backup, then its file (when it has one;
+// Backup::file_path resolved against `backups_dir`, see archive_location.h).
+// The file must be a regular file (or nothing); a symlink or directory there
+// is refused before anything is deleted. When the record is gone but the
+// file cannot be unlinked, the error is logged and OK is returned: the record
+// is what users see, and the next start removes the file.
+Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& backup);
 
-// At startup, once no transfer is running: removes every regular file in
+// Above this many orphans in one start the sweep refuses (a crash can cut
+// short only the deletes in flight, a handful at most).
+inline constexpr int kMaxOrphansPerSweep = 8;
+
+// At startup, once no transfer is running. `backups_dir` is the canonical
+// directory (ResolveBackupsDir). Candidates are regular files in
 // `<backups_dir>/<instance>/` named "<instance>-<id>-<yyyymmdd-hhmmss>.tar.zst"
-// that no completed backup record owns (no record with that id, or one whose
-// file is another path). Anything else in the directory is left alone.
-// `removed` (if non-null) gets the count.
-Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed = nullptr);
+// that no record (in any state) names and whose id has no queued, running
+// or completed record. When there are more than kMaxOrphansPerSweep
+// candidates, or more candidates than archives that records do own, the
+// directory looks like another store's (a reset data dir, a wrong path):
+// nothing is deleted, a warning is logged, and `refused` (if non-null) is set.
+// Otherwise the candidates are deleted; `removed` (if non-null) gets the
+// count. Anything not named like an archive is never touched. Completed
+// records whose archive is not in the directory are logged as a warning.
+Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed = nullptr,
+                            bool* refused = nullptr);
 
 }  // namespace clawback::controller

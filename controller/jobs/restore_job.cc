@@ -5,6 +5,7 @@
 
 #include "controller/agents/agent_connector.h"
 #include "controller/jobs/archive_file.h"
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
@@ -12,18 +13,22 @@
 namespace clawback::controller {
 namespace {
 
-Status CheckArchive(const Backup& backup) {
-  auto sha = Sha256OfFile(backup.file_path);
+// Errors users see name the backup, never the host path (that goes to the log).
+Status CheckArchive(const Backup& backup, const std::string& path) {
+  auto sha = Sha256OfFile(path);
   if (!sha.ok()) {
+    log::Warn("cannot read a backup's archive", {{"backup_id", backup.id}, {"error", sha.status().message()}});
     if (sha.status().code() == Status::Code::kNotFound) {
-      return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing: " +
-                                backup.file_path);
+      return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing");
     }
-    return sha.status();
+    return Status(sha.status().code(), "cannot read the archive of backup " + std::to_string(backup.id) +
+                                           " (the controller's log has the details)");
   }
   if (*sha != backup.sha256) {
-    return Status::Corruption("archive corrupted on disk: sha256 mismatch (" + backup.file_path + " has " + *sha +
-                              ", recorded " + backup.sha256 + ")");
+    log::Warn("archive corrupted on disk", {{"backup_id", backup.id}, {"file", path}, {"sha256", *sha}});
+    return Status::Corruption("archive of backup " + std::to_string(backup.id) +
+                              " corrupted on disk: sha256 mismatch (file has " + *sha + ", recorded " +
+                              backup.sha256 + ")");
   }
   return Status::Ok();
 }
@@ -32,11 +37,20 @@ Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const 
                                     const Backup& backup, const Instance& target, Restore& restore,
                                     JobControl& control) {
   CLAWBACK_RETURN_IF_ERROR(CheckTargetRunning(agents, target));
-  CLAWBACK_RETURN_IF_ERROR(CheckArchive(backup));
-  auto reader = ArchiveFileReader::Open(backup.file_path);
-  if (!reader.ok()) return reader.status();
+  auto path = ArchiveAbsolutePath(settings.backups_dir, backup.file_path);
+  if (!path.ok()) {
+    log::Error("cannot locate a backup's archive", {{"backup_id", backup.id}, {"error", path.status().message()}});
+    return Status::Internal("the archive location of backup " + std::to_string(backup.id) + " is invalid");
+  }
+  CLAWBACK_RETURN_IF_ERROR(CheckArchive(backup, *path));
+  auto reader = ArchiveFileReader::Open(*path);
+  if (!reader.ok()) {
+    log::Warn("cannot open a backup's archive", {{"backup_id", backup.id}, {"error", reader.status().message()}});
+    return Status(reader.status().code(), "cannot open the archive of backup " + std::to_string(backup.id) +
+                                              " (the controller's log has the details)");
+  }
   if ((*reader)->TotalSize() != backup.size_bytes) {
-    return Status::Corruption("archive changed on disk: " + backup.file_path + " is " +
+    return Status::Corruption("archive of backup " + std::to_string(backup.id) + " changed on disk: it is " +
                               std::to_string((*reader)->TotalSize()) + " bytes, recorded " +
                               std::to_string(backup.size_bytes));
   }
@@ -93,7 +107,8 @@ Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettin
     restore.error_message.clear();
   } else {
     restore.status = RestoreStatus::kFailed;
-    restore.error_message = control.shutting_down.load() ? "controller shutting down" : outcome.message();
+    restore.error_message = control.shutting_down.load() ? "controller shutting down"
+                                                         : WithoutBackupsDir(outcome.message(), settings.backups_dir);
   }
   Status st = store.UpdateRestore(restore);
   if (!st.ok()) log::Error("cannot record restore result", {{"restore_id", restore.id}, {"error", st.message()}});

@@ -20,9 +20,8 @@ struct JobControl {
   std::atomic<bool> running{false};
 };
 
-// "<instance>-<id>-<UTC yyyymmdd-hhmmss>.tar.zst" for a backup record.
-std::string ArchiveFileName(const std::string& instance_name, Id backup_id, UnixTime created_at);
-// "<backups_dir>/<instance>/<file name>"
+// "<backups_dir>/<instance>/<file name>" (ArchiveRelativeName joined to the
+// directory; see archive_location.h).
 std::string ArchivePath(const std::string& backups_dir, const Backup& backup);
 
 UnixTime NowUnix();

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "controller/agents/agent_connector.h"
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/jobs/transfer_queue.h"
 #include "controller/jobs/transfers.h"
@@ -81,9 +82,10 @@ class TransferServiceImpl final : public TransferService {
                                         "; only completed backups can be restored");
     }
     struct stat st {};
-    if (backup.file_path.empty() || ::stat(backup.file_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing: " +
-                                backup.file_path);
+    auto path = ArchiveAbsolutePath(settings_.backups_dir, backup.file_path);
+    if (!path.ok() || path->empty() || ::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      log::Warn("archive file missing", {{"backup_id", backup.id}, {"file", path.ok() ? *path : backup.file_path}});
+      return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing");
     }
     CLAWBACK_RETURN_IF_ERROR(CheckTargetRunning(agents_, request.target));
 

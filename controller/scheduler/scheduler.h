@@ -45,6 +45,7 @@ Result<std::string> DescribeCron(const std::string& cron);
 struct SchedulerSettings {
   std::chrono::seconds catch_up_grace{3600};  // missed slots within this fire one catch-up run
   std::chrono::seconds tick_interval{5};
+  std::string backups_dir;  // canonical (ResolveBackupsDir): where pruned backups' archives are
 };
 
 class Scheduler {

@@ -14,6 +14,7 @@
 #include "controller/auth/session_manager.h"
 #include "controller/auth/user_admin.h"
 #include "controller/clock.h"
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfers.h"
 #include "controller/metrics/metrics.h"
 #include "controller/pki/certificate_authority.h"
@@ -40,6 +41,16 @@ class ControllerServiceImpl final : public ControllerService {
   ~ControllerServiceImpl() override { Stop(); }
 
   Status Init(const ServeOptions& o) {
+    // First: a backups path that cannot be used as given (relative, a URL)
+    // stops the service before it touches anything. Resolved once: every
+    // archive location is relative to this canonical path.
+    auto resolved_backups = ResolveBackupsDir(o.backups_dir, o.data_dir);
+    if (!resolved_backups.ok()) return resolved_backups.status();
+    const std::string backups_dir = *resolved_backups;
+    auto forwarded_header = api::ProxyTrust::ParseHeaderName(o.forwarded_header);
+    if (!forwarded_header.ok()) return forwarded_header.status();
+    auto proxies = api::ProxyTrust::Parse(o.trusted_proxies, *forwarded_header);
+    if (!proxies.ok()) return proxies.status();
     CLAWBACK_RETURN_IF_ERROR(MakeDir(o.data_dir, 0700));
     auto lock = store::ProcessLock::Acquire(o.data_dir + "/clawback.lock");
     if (!lock.ok()) return lock.status().WithContext("data dir " + o.data_dir);
@@ -63,8 +74,6 @@ class ControllerServiceImpl final : public ControllerService {
       log::Info("first admin user ready", {{"username", "admin"}});
     }
 
-    const std::string backups_dir = o.backups_dir.empty() ? o.data_dir + "/backups" : o.backups_dir;
-    CLAWBACK_RETURN_IF_ERROR(MakeDir(backups_dir, 0700));
     CLAWBACK_RETURN_IF_ERROR(RecoverInterruptedTransfers(*store_, backups_dir));
 
     auto agents = MakeAgentConnector({files.ca_cert, files.controller_cert, files.controller_key});
@@ -86,6 +95,7 @@ class ControllerServiceImpl final : public ControllerService {
 
     SchedulerSettings sched;
     sched.catch_up_grace = o.catch_up_grace;
+    sched.backups_dir = backups_dir;
     scheduler_ = MakeScheduler(*store_, *transfers_, clock_, sched);
     {
       std::lock_guard lk(scheduler_mu_);
@@ -99,7 +109,11 @@ class ControllerServiceImpl final : public ControllerService {
 
     context_ = std::make_unique<api::ApiContext>(api::ApiContext{*store_, clock_, *sessions_, *users_, *audit_,
                                                                  *transfers_, *scheduler_, *agents_, *metrics_,
-                                                                 files.ca_cert, files.ca_key});
+                                                                 files.ca_cert, files.ca_key, backups_dir});
+    context_->proxies = *proxies;
+    context_->secure_cookies = o.secure_cookies;
+    context_->metrics_token = o.metrics_token;
+    context_->metrics_open = o.metrics_open;
 
     Store* store_ptr = store_.get();
     agents_->StartProber(

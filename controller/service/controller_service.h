@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "shared/status.h"
 
@@ -29,6 +30,11 @@ struct ServeOptions {
   std::chrono::seconds stall_timeout{60};
   std::chrono::seconds probe_interval{15};
   std::chrono::seconds catch_up_grace{3600};
+  std::vector<std::string> trusted_proxies;    // CIDRs whose forwarding headers are believed
+  std::string forwarded_header = "X-Forwarded-For";  // or "Forwarded"
+  bool secure_cookies = false;                 // session cookie always Secure (TLS-terminating proxy)
+  std::string metrics_token;                   // bearer token for /metrics scrapes
+  bool metrics_open = false;                   // /metrics for anyone
 };
 
 class ControllerService {

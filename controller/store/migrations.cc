@@ -145,6 +145,25 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 )sql"},
+    // Archive locations become relative to the backups directory, so the
+    // directory can be spelled differently, symlinked or moved without any
+    // record losing its file. An absolute path that ends in the layout's
+    // "/<instance>/<instance>-<id>-<yyyymmdd-hhmmss>.tar.zst" (always true of
+    // rows this program wrote) keeps that tail; anything else stays absolute
+    // and is read as it is.
+    {2, "backups.file_path relative to the backups directory", R"sql(
+UPDATE backups
+SET file_path = instance_name || '/' || instance_name || '-' || id || '-' || substr(file_path, -23, 15) || '.tar.zst'
+WHERE substr(file_path, 1, 1) = '/'
+  AND substr(file_path, -23, 15) GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]'
+  AND substr(file_path, -(length(instance_name) * 2 + length(id) + 27)) =
+      '/' || instance_name || '/' || instance_name || '-' || id || '-' || substr(file_path, -23, 15) || '.tar.zst';
+)sql"},
+    // A token may create tokens only if a signed-in session gave it that
+    // right when creating it; tokens from before this version have not.
+    {3, "api_tokens.can_create_tokens", R"sql(
+ALTER TABLE api_tokens ADD COLUMN can_create_tokens INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

@@ -45,6 +45,7 @@ struct ApiToken {
   UnixTime created_at = 0;
   UnixTime last_used_at = 0;
   bool revoked = false;
+  bool can_create_tokens = false;  // granted at creation by a session, never by a token
 };
 
 struct Instance {

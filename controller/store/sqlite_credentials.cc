@@ -19,7 +19,7 @@ Session ReadSession(SQLite::Statement& q) {
   return s;
 }
 
-constexpr const char* kTokenColumns = "id, user_id, name, token_hash, created_at, last_used_at, revoked";
+constexpr const char* kTokenColumns = "id, user_id, name, token_hash, created_at, last_used_at, revoked, can_create_tokens";
 
 ApiToken ReadToken(SQLite::Statement& q) {
   ApiToken t;
@@ -30,6 +30,7 @@ ApiToken ReadToken(SQLite::Statement& q) {
   t.created_at = q.getColumn(4).getInt64();
   t.last_used_at = q.getColumn(5).getInt64();
   t.revoked = q.getColumn(6).getInt() != 0;
+  t.can_create_tokens = q.getColumn(7).getInt() != 0;
   return t;
 }
 
@@ -84,11 +85,11 @@ Result<ApiToken> SqliteStore::CreateApiToken(const ApiToken& token) {
     ApiToken t = token;
     t.created_at = OrNow(t.created_at);
     ExecChecked(*db_,
-                "INSERT INTO api_tokens (user_id, name, token_hash, created_at, last_used_at, revoked) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO api_tokens (user_id, name, token_hash, created_at, last_used_at, revoked, "
+                "can_create_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 {.unique = Status::AlreadyExists("API token already exists"),
                  .foreign_key = NotFound("user", t.user_id)},
-                t.user_id, t.name, t.token_hash, t.created_at, t.last_used_at, t.revoked);
+                t.user_id, t.name, t.token_hash, t.created_at, t.last_used_at, t.revoked, t.can_create_tokens);
     t.id = db_->getLastInsertRowid();
     return t;
   });
@@ -113,6 +114,11 @@ Status SqliteStore::RevokeApiToken(Id user_id, Id token_id) {
     ExecOne(*db_, "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND user_id = ?", NotFound("API token", token_id),
             token_id, user_id);
   });
+}
+
+Status SqliteStore::RevokeUserApiTokens(Id user_id) {
+  return Run("revoke a user's API tokens",
+             [&] { Exec(*db_, "UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0", user_id); });
 }
 
 Status SqliteStore::TouchApiToken(Id token_id, UnixTime now) {

@@ -253,6 +253,7 @@ class SqliteStore final : public Store {
   Result<ApiToken> GetApiTokenByHash(const std::string& token_hash) override;
   Result<std::vector<ApiToken>> ListApiTokens(Id user_id) override;
   Status RevokeApiToken(Id user_id, Id token_id) override;
+  Status RevokeUserApiTokens(Id user_id) override;
   Status TouchApiToken(Id token_id, UnixTime now) override;
 
   // sqlite_instances.cc

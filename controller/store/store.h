@@ -71,6 +71,8 @@ class Store {
   virtual Result<ApiToken> GetApiTokenByHash(const std::string& token_hash) = 0;
   virtual Result<std::vector<ApiToken>> ListApiTokens(Id user_id) = 0;
   virtual Status RevokeApiToken(Id user_id, Id token_id) = 0;
+  // Revokes every token of the user (a password reset by an admin).
+  virtual Status RevokeUserApiTokens(Id user_id) = 0;
   virtual Status TouchApiToken(Id token_id, UnixTime now) = 0;
 
   // --- instances --------------------------------------------------------

@@ -3,16 +3,18 @@
 #
 # The .deb packages, for real, on this machine (needs root; exit 77 otherwise):
 #   1. cpack builds clawback_V_ARCH.deb and clawback-agent_V_ARCH.deb from
-#      BUILD_DIR into a temporary directory; a "newer" clawback (V+debcheck1)
-#      is repacked from it with dpkg-deb to test a real version upgrade;
+#      BUILD_DIR into a temporary directory (V = UPSTREAM-REVISION); lintian
+#      finds no error in either (warnings are printed); a "newer" clawback
+#      (V+debcheck1) is repacked from it with dpkg-deb to test a real version
+#      upgrade;
 #   2. `apt-get install ./clawback_V.deb ./clawback-agent_V.deb`; both
-#      `--version`s; the claworc system user, /var/lib/claworc (0750) and
+#      `--version`s print UPSTREAM; both man pages are installed; the claworc system user, /var/lib/claworc (0750) and
 #      /etc/default/clawback (conffile, root:claworc 0640) exist;
 #   3. the controller is started exactly as systemd would start it: User=,
 #      Group=, Environment=, EnvironmentFile= and ExecStart= are parsed from the
 #      installed unit and run with setpriv (systemd is not PID 1 here) after the
 #      operator-style edit CLAWBACK_LISTEN=127.0.0.1:0 in the environment file;
-#      /healthz answers {"status":"ok","version":V}; the store and PKI appear in
+#      /healthz answers {"status":"ok","version":UPSTREAM}; the store and PKI appear in
 #      the data dir owned by claworc; SIGTERM stops it with exit 0;
 #   4. reinstall of the same version, then upgrade to V+debcheck1: the edited
 #      conffile, the store and the CA survive, the controller starts again on
@@ -41,7 +43,7 @@ if [[ $(id -u) != 0 ]]; then
   echo "SKIP: installing packages needs root" >&2
   exit 77
 fi
-for tool in apt-get dpkg dpkg-deb cpack setpriv curl python3 userdel groupdel; do
+for tool in apt-get dpkg dpkg-deb cpack setpriv curl python3 userdel groupdel lintian; do
   command -v "$tool" >/dev/null || fail "'$tool' is not installed (scripts/install-deps.sh)"
 done
 
@@ -96,8 +98,18 @@ ctl_deb=$(ls "$WORK"/out/clawback_*.deb 2>/dev/null | head -1)
 agent_deb=$(ls "$WORK"/out/clawback-agent_*.deb 2>/dev/null | head -1)
 [[ -f $ctl_deb && -f $agent_deb ]] || fail "cpack made no clawback/clawback-agent .deb: $(ls "$WORK/out")"
 version=$(dpkg-deb -f "$ctl_deb" Version)
+upstream=${version%-*}  # what the binaries print: the version without the Debian revision
+[[ $upstream != "$version" ]] || fail "version $version has no Debian revision"
 echo "packages: $(basename "$ctl_deb") $(stat -c %s "$ctl_deb") bytes, $(basename "$agent_deb") $(stat -c %s "$agent_deb") bytes"
 dpkg-deb -f "$ctl_deb" Depends
+
+step "lintian"
+# Exit status 2 is lintian failing to run, 1 is a tag at --fail-on level.
+lintian --fail-on error --display-level '>=warning' "$ctl_deb" "$agent_deb" >"$WORK/lintian.log" 2>&1
+rc=$?
+cat "$WORK/lintian.log"
+((rc == 0)) || fail "lintian exited $rc (errors above: E: lines)"
+! grep -q '^E: ' "$WORK/lintian.log" || fail "lintian reported errors"
 
 newer="$version+debcheck1"
 dpkg-deb -R "$ctl_deb" "$WORK/newer" || fail "dpkg-deb -R failed"
@@ -192,9 +204,12 @@ step "apt-get install ./$(basename "$ctl_deb") ./$(basename "$agent_deb")"
 "${APT[@]}" install "$ctl_deb" "$agent_deb" </dev/null >"$WORK/apt.log" 2>&1 || fail "install failed: $(tail -20 "$WORK/apt.log")"
 pkg_installed clawback && pkg_installed clawback-agent || fail "packages not installed: $(dpkg -l 'clawback*' | tail -2)"
 out=$(clawback --version) || fail "clawback --version failed"
-echo "$out"; [[ $out == "clawback $version" ]] || fail "clawback --version printed '$out', want 'clawback $version'"
+echo "$out"; [[ $out == "clawback $upstream" ]] || fail "clawback --version printed '$out', want 'clawback $upstream'"
 out=$(clawback-agent --version) || fail "clawback-agent --version failed"
-echo "$out"; [[ $out == "clawback-agent $version" ]] || fail "clawback-agent --version printed '$out'"
+echo "$out"; [[ $out == "clawback-agent $upstream" ]] || fail "clawback-agent --version printed '$out'"
+for page in clawback clawback-agent; do
+  zgrep -q "$page" "/usr/share/man/man1/$page.1.gz" 2>/dev/null || fail "no man page /usr/share/man/man1/$page.1.gz"
+done
 [[ $(command -v clawback) == /usr/bin/clawback && $(command -v clawback-agent) == /usr/bin/clawback-agent ]] ||
   fail "binaries not in /usr/bin"
 passwd=$(getent passwd claworc) || fail "no claworc user"
@@ -211,7 +226,7 @@ step "start the controller from the installed unit"
 sed -i 's/^CLAWBACK_LISTEN=.*/CLAWBACK_LISTEN=127.0.0.1:0/' /etc/default/clawback
 grep -qx 'CLAWBACK_LISTEN=127.0.0.1:0' /etc/default/clawback || fail "could not edit /etc/default/clawback"
 start_controller "$WORK/run1.log"
-check_health "$PORT" "$version"
+check_health "$PORT" "$upstream"
 grep -q 'created the first admin user' "$WORK/run1.log" || fail "first run created no admin: $(cat "$WORK/run1.log")"
 stop_controller
 expect_owner "$DATA/clawback.db" claworc:claworc 600
@@ -234,7 +249,7 @@ grep -qx 'CLAWBACK_LISTEN=127.0.0.1:0' /etc/default/clawback || fail "upgrade lo
 expect_owner /etc/default/clawback root:claworc 640
 [[ $(sha256sum <"$DATA/pki/ca.crt") == "$ca_sum" ]] || fail "upgrade changed the CA"
 start_controller "$WORK/run2.log"
-check_health "$PORT" "$version"  # the binary is the same build; the package version moved
+check_health "$PORT" "$upstream"  # the binary is the same build; the package version moved
 grep -q 'created the first admin user' "$WORK/run2.log" && fail "the upgraded controller did not find its store"
 stop_controller
 

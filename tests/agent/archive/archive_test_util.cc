@@ -111,14 +111,14 @@ std::string SemiCompressibleBytes(size_t size, unsigned seed) {
   return out;
 }
 
-Status StringSink::Write(const void* d, size_t size) {
+Status StringSink::Write(char* d, size_t size) {
   if (on_write) on_write(writes);
   ++writes;
   data.append(static_cast<const char*>(d), size);
   return Status::Ok();
 }
 
-Status FailingSink::Write(const void*, size_t) {
+Status FailingSink::Write(char*, size_t) {
   if (writes_++ >= fail_after_) return Status::Unavailable("controller went away");
   return Status::Ok();
 }

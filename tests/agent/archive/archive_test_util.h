@@ -39,7 +39,7 @@ std::string SemiCompressibleBytes(size_t size, unsigned seed);
 // Collects everything written into memory.
 class StringSink : public ChunkSink {
  public:
-  Status Write(const void* data, size_t size) override;
+  Status Write(char* data, size_t size) override;
   std::string data;
   size_t writes = 0;
   std::function<void(size_t write_index)> on_write;  // runs before the bytes are kept
@@ -49,7 +49,7 @@ class StringSink : public ChunkSink {
 class FailingSink : public ChunkSink {
  public:
   explicit FailingSink(size_t fail_after) : fail_after_(fail_after) {}
-  Status Write(const void* data, size_t size) override;
+  Status Write(char* data, size_t size) override;
 
  private:
   size_t fail_after_;

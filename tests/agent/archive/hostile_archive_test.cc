@@ -20,7 +20,8 @@ using testing::TarSpec;
 using testing::TempDir;
 using testing::WriteFile;
 
-class HostileArchiveTest : public ::testing::Test {
+// Run on both ways the writer resolves paths below the root (beneath.h).
+class HostileArchiveTest : public ::testing::TestWithParam<Resolution> {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u);
@@ -47,6 +48,7 @@ class HostileArchiveTest : public ::testing::Test {
     RestoreOptions options;
     options.root = root_;
     options.allow_devices = allow_devices;
+    options.resolution = GetParam();
     StringSource source(testing::BuildTarZstd(entries));
     return ExtractRestore(options, source);
   }
@@ -63,7 +65,7 @@ class HostileArchiveTest : public ::testing::Test {
   std::string root_ = outer_ + "/root";
 };
 
-TEST_F(HostileArchiveTest, RefusesEscapesAndKeepsGoodEntries) {
+TEST_P(HostileArchiveTest, RefusesEscapesAndKeepsGoodEntries) {
   const std::string outer_abs = outer_;
   std::vector<TarSpec> entries = {
       {"home/claworc/good-before.txt", 'f', "good"},
@@ -131,7 +133,7 @@ TEST_F(HostileArchiveTest, RefusesEscapesAndKeepsGoodEntries) {
   if (lstat((root_ + "/home/claworc/hl-data").c_str(), &st) == 0) EXPECT_TRUE(S_ISLNK(st.st_mode));
 }
 
-TEST_F(HostileArchiveTest, DevicesAndFifosOnlyWhenAllowed) {
+TEST_P(HostileArchiveTest, DevicesAndFifosOnlyWhenAllowed) {
   Result<RestoreSummary> r = Restore({{"home/claworc/fifo", 'p', ""}, {"home/claworc/null", 'c', ""}}, true);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->skipped.empty());
@@ -142,7 +144,7 @@ TEST_F(HostileArchiveTest, DevicesAndFifosOnlyWhenAllowed) {
   EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
-TEST_F(HostileArchiveTest, ExistingSymlinkInTargetIsNotFollowed) {
+TEST_P(HostileArchiveTest, ExistingSymlinkInTargetIsNotFollowed) {
   // The target container already has a symlink pointing outside the root.
   ASSERT_EQ(symlink(outer_.c_str(), (root_ + "/home/claworc/planted").c_str()), 0);
   auto before = Outside();
@@ -153,7 +155,7 @@ TEST_F(HostileArchiveTest, ExistingSymlinkInTargetIsNotFollowed) {
   EXPECT_EQ(testing::DiffTrees(before, Outside()), "");
 }
 
-TEST_F(HostileArchiveTest, RootEntryMustBeADirectory) {
+TEST_P(HostileArchiveTest, RootEntryMustBeADirectory) {
   // (A regular-file entry named "./" would be read back by libarchive as a
   // directory, as tar readers do for names ending in '/', so "." is used.)
   Result<RestoreSummary> r = Restore({{".", 'l', "", "/"}, {".", 'f', "x"}});
@@ -163,6 +165,13 @@ TEST_F(HostileArchiveTest, RootEntryMustBeADirectory) {
   ASSERT_EQ(lstat(root_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
+
+INSTANTIATE_TEST_SUITE_P(BothResolutions, HostileArchiveTest,
+                         ::testing::Values(Resolution::kOpenat2, Resolution::kComponentWalk),
+                         [](const ::testing::TestParamInfo<Resolution>& info) {
+                           return info.param == Resolution::kOpenat2 ? std::string("Openat2")
+                                                                     : std::string("ComponentWalk");
+                         });
 
 }  // namespace
 }  // namespace clawback::agent

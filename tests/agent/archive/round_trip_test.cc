@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
+#include <tuple>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -327,6 +329,59 @@ TEST_F(RoundTripTest, CancelStopsTheBackup) {
   ASSERT_FALSE(backup.ok());
   EXPECT_EQ(backup.status().code(), Status::Code::kCanceled);
   EXPECT_TRUE(sink.data.empty());
+}
+
+}  // namespace
+}  // namespace clawback::agent
+
+namespace clawback::agent {
+namespace {
+
+// The kernel's POSIX ACL xattr form: version 2, then {tag u16, perm u16, id u32}.
+std::string AclXattr(std::initializer_list<std::tuple<uint16_t, uint16_t, uint32_t>> entries) {
+  std::string out("\x02\x00\x00\x00", 4);
+  for (const auto& [tag, perm, id] : entries) {
+    for (int i = 0; i < 2; ++i) out.push_back(static_cast<char>((tag >> (8 * i)) & 0xff));
+    for (int i = 0; i < 2; ++i) out.push_back(static_cast<char>((perm >> (8 * i)) & 0xff));
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((id >> (8 * i)) & 0xff));
+  }
+  return out;
+}
+
+std::string GetXattr(const std::string& path, const char* name) {
+  char buf[4096];
+  ssize_t n = getxattr(path.c_str(), name, buf, sizeof buf);
+  return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+TEST_F(RoundTripTest, AccessAndDefaultAclsAreRestored) {
+  constexpr uint32_t kNone = 0xffffffffu;
+  const std::string src = tmp_ / "acl-src";
+  const std::string file = src + "/home/claworc/shared.txt";
+  const std::string dir = src + "/home/claworc/team";
+  MakeDirs(dir);
+  WriteFile(file, "shared", 0640);
+  const std::string access = AclXattr({{0x01, 6, kNone}, {0x02, 4, 1000}, {0x04, 4, kNone}, {0x10, 4, kNone},
+                                       {0x20, 0, kNone}});
+  const std::string defaults = AclXattr({{0x01, 7, kNone}, {0x02, 7, 1000}, {0x04, 5, kNone}, {0x10, 7, kNone},
+                                         {0x20, 5, kNone}});
+  if (setxattr(file.c_str(), "system.posix_acl_access", access.data(), access.size(), 0) != 0)
+    GTEST_SKIP() << "no POSIX ACLs on " << tmp_.path() << ": " << std::strerror(errno);
+  ASSERT_EQ(setxattr(dir.c_str(), "system.posix_acl_default", defaults.data(), defaults.size(), 0), 0);
+
+  std::string archive;
+  Result<BackupSummary> backup = Backup(src, {"/home/claworc"}, &archive);
+  ASSERT_TRUE(backup.ok()) << backup.status().ToString();
+  const std::string dst = tmp_ / "acl-dst";
+  MakeDirs(dst);
+  Result<RestoreSummary> restore = Restore(dst, archive);
+  ASSERT_TRUE(restore.ok()) << restore.status().ToString();
+  EXPECT_TRUE(restore->warnings.empty()) << restore->warnings.front();
+  EXPECT_EQ(GetXattr(dst + "/home/claworc/shared.txt", "system.posix_acl_access"),
+            GetXattr(file, "system.posix_acl_access"));
+  EXPECT_EQ(GetXattr(dst + "/home/claworc/team", "system.posix_acl_default"),
+            GetXattr(dir, "system.posix_acl_default"));
+  EXPECT_FALSE(GetXattr(dst + "/home/claworc/team", "system.posix_acl_default").empty());
 }
 
 }  // namespace

@@ -165,6 +165,11 @@ TEST_F(ApiTest, PermissionMatrixDeniesAndChangesNothing) {
       {"GET", "/api/v1/audit", "", 401, 403, 403, 403},
       {"GET", "/api/v1/auth/me", "", 401, 200, 200, 200},
       {"GET", "/api/v1/auth/tokens", "", 401, 200, 200, 200},
+      // A token created without can_create_tokens cannot mint more (whoever owns it).
+      {"POST", "/api/v1/auth/tokens", R"({"name":"more"})", 401, 403, 403, 403},
+      {"GET", "/api/v1/users/1/tokens", "", 401, 403, 403, 403},
+      {"DELETE", "/api/v1/users/1/tokens/1", "", 401, 403, 403, 403},
+      {"GET", "/metrics", "", 401, 403, 403, 403},
   };
   for (const Row& row : rows) {
     const std::pair<std::string, int> callers[] = {
@@ -247,7 +252,9 @@ TEST_F(ApiTest, DownloadHonoursRange) {
 
 TEST_F(ApiTest, PublicEndpoints) {
   EXPECT_EQ(Call("", "GET", "/healthz").status, 200);
-  EXPECT_EQ(Call("", "GET", "/metrics").status, 200);
+  // /metrics: an admin (or the scrape token, or --metrics-open); see the e2e suite.
+  EXPECT_EQ(Call("", "GET", "/metrics").status, 401);
+  EXPECT_EQ(Call(admin_, "GET", "/metrics").status, 200);
   HttpResponse doc = Call("", "GET", "/api/v1/openapi.json");
   ASSERT_EQ(doc.status, 200);
   EXPECT_TRUE(json::parse(doc.body)["paths"].contains("/api/v1/backups/{id}/download"));

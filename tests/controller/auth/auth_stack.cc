@@ -56,7 +56,7 @@ AuthStack::AuthStack(StackOptions options) : options_(std::move(options)) {
 
   auto first = auth::EnsureFirstAdmin(store(), clock_, std::string(kAdminPassword), options_.sessions.scrypt);
   if (!first.ok()) throw std::runtime_error(first.status().ToString());
-  admin_ = TokenFor("admin", kAdminPassword, "admin-token");
+  admin_ = TokenFor("admin", kAdminPassword, "admin-token", /*can_create_tokens=*/true);
 }
 
 AuthStack::~AuthStack() = default;
@@ -104,10 +104,12 @@ Signin AuthStack::Login(const std::string& username, const std::string& password
   return s;
 }
 
-Credentials AuthStack::TokenFor(const std::string& username, const std::string& password, const std::string& name) {
+Credentials AuthStack::TokenFor(const std::string& username, const std::string& password, const std::string& name,
+                                bool can_create_tokens) {
   Signin s = Login(username, password);
   EXPECT_EQ(s.reply.status, 200) << s.reply.Describe();
-  Reply minted = Call(s.session, "POST", "/api/v1/auth/tokens", {{"name", name}});
+  Reply minted =
+      Call(s.session, "POST", "/api/v1/auth/tokens", {{"name", name}, {"can_create_tokens", can_create_tokens}});
   EXPECT_EQ(minted.status, 201) << minted.Describe();
   Call(s.session, "POST", "/api/v1/auth/logout");
   return Credentials::Bearer(minted.json.value("secret", ""));

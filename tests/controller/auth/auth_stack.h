@@ -83,7 +83,10 @@ class AuthStack {
   Signin Login(const std::string& username, const std::string& password,
                const std::string& remote = "127.0.0.1:40000");
   // Signs in and mints an API token (fails the test on error).
-  Credentials TokenFor(const std::string& username, const std::string& password, const std::string& name = "t");
+  // Signs in and creates a token through the session (with the right to
+  // create tokens when `can_create_tokens`), then signs out.
+  Credentials TokenFor(const std::string& username, const std::string& password, const std::string& name = "t",
+                       bool can_create_tokens = false);
 
   // The first admin ("admin", kAdminPassword), signed in with a token.
   const Credentials& admin() const { return admin_; }

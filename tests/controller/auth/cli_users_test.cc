@@ -210,5 +210,43 @@ TEST_F(CliUsersTest, HelpListsTheVerbs) {
   }
 }
 
+// Issue 13: admins list and revoke any user's API tokens from the CLI; the
+// CLI's own login token may create tokens, the ones it creates may not.
+TEST_F(CliUsersTest, AdminsListAndRevokeAnyUsersTokens) {
+  ASSERT_EQ(Admin({"user", "create", "bob"}, {{"CLAWBACK_PASSWORD", "bob-password-123"}}).exit_code, 0);
+  ASSERT_EQ(Login("bob", "bob-password-123").exit_code, 0);
+  ProcessOutput minted = Run("bob", {"--json", "token", "create", "ci"});
+  ASSERT_EQ(minted.exit_code, 0) << minted.output;
+  const std::string ci_secret = Json(minted).value("secret", "");
+  ASSERT_FALSE(ci_secret.empty()) << minted.output;
+  // The minted token cannot mint again.
+  ExpectError(Run("bob", {"token", "create", "more"}, {{"CLAWBACK_TOKEN", ci_secret}}), 3, "cannot create tokens");
+
+  ProcessOutput listed = Admin({"--json", "user", "tokens", "bob"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  json tokens = Json(listed)["tokens"];
+  ASSERT_EQ(tokens.size(), 2u) << listed.output;
+  int64_t ci_id = 0;
+  for (const json& t : tokens) {
+    if (t.value("name", "") == "ci") ci_id = t.value("id", int64_t{0});
+    else EXPECT_TRUE(t.value("can_create_tokens", false)) << "the login token";
+  }
+  ASSERT_NE(ci_id, 0);
+  ProcessOutput table = Admin({"user", "tokens", "bob"});
+  EXPECT_NE(table.output.find("ci"), std::string::npos) << table.output;
+
+  ExpectError(Run("bob", {"user", "tokens", "bob"}), 3, "admin");
+  ProcessOutput revoked = Admin({"user", "revoke-token", "bob", std::to_string(ci_id)});
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
+  ExpectError(Run("bob", {"whoami"}, {{"CLAWBACK_TOKEN", ci_secret}}), 3, "revoked");
+  ExpectError(Admin({"user", "revoke-token", "bob", "999999"}), 4, "not found");
+
+  // A reset by the admin revokes bob's saved login token too.
+  ProcessOutput reset = Admin({"user", "passwd", "bob"}, {{"CLAWBACK_NEW_PASSWORD", "bob-reset-password-9"}});
+  ASSERT_EQ(reset.exit_code, 0) << reset.output;
+  EXPECT_NE(reset.output.find("API tokens revoked"), std::string::npos) << reset.output;
+  ExpectError(Run("bob", {"whoami"}), 3, "revoked");
+}
+
 }  // namespace
 }  // namespace clawback::testing

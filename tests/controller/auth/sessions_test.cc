@@ -173,7 +173,7 @@ TEST(SessionTest, AdminPasswordResetEndsAllSessionsOfThatUser) {
 TEST(TokenTest, ListShowsNoSecretAndRevocationWorksOnTheNextRequest) {
   AuthStack stack;
   stack.CreateUser("bob", kBobPassword);
-  Credentials bob = stack.TokenFor("bob", kBobPassword, "laptop");
+  Credentials bob = stack.TokenFor("bob", kBobPassword, "laptop", /*can_create_tokens=*/true);
   Reply made = stack.Call(bob, "POST", "/api/v1/auth/tokens", {{"name", "ci"}});
   ASSERT_EQ(made.status, 201) << made.Describe();
   const std::string secret = made.json["secret"];
@@ -193,7 +193,7 @@ TEST(TokenTest, ListShowsNoSecretAndRevocationWorksOnTheNextRequest) {
   for (const Json& t : list.json["tokens"]) {
     std::set<std::string> keys;
     for (auto it = t.begin(); it != t.end(); ++it) keys.insert(it.key());
-    EXPECT_EQ(keys, (std::set<std::string>{"id", "name", "created_at", "last_used_at", "revoked"}));
+    EXPECT_EQ(keys, (std::set<std::string>{"id", "name", "created_at", "last_used_at", "revoked", "can_create_tokens"}));
     if (t["id"] == id) {
       EXPECT_EQ(t["name"], "ci");
       EXPECT_EQ(t["created_at"], "2027-01-15T08:00:00Z");

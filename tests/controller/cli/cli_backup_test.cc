@@ -1,8 +1,8 @@
 // `clawback backup ...` against a real controller and real agents: create
 // --wait, list/show --json, download (byte-identical to the stored archive,
 // sha256 checked, resumed with a Range request after an interruption or a
-// truncated file, a corrupt partial file refused), cancel, delete, and
-// restore --to another instance --wait.
+// truncated file, a corrupt partial file refused, a missing archive a runtime
+// failure), cancel, delete, and restore --to another instance --wait.
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -76,6 +76,25 @@ TEST_F(CliBackupTest, CreateWaitListShowAndDownloadVerified) {
   CliResult forced = Cli({"backup", "download", std::to_string(id), "-o", target, "--force"});
   EXPECT_EQ(forced.exit_code, 0) << forced.Describe();
   EXPECT_TRUE(ReadFile(target) == ReadFile(stored));
+}
+
+// The server answers a missing archive with code "corruption" (HTTP 422): the
+// CLI reads that code and exits 1 (runtime failure), not 5 (conflict), for
+// both the download and the restore of that backup.
+TEST_F(CliBackupTest, ArchiveGoneFromTheControllerIsARuntimeFailure) {
+  ASSERT_NO_FATAL_FAILURE(StartCli());
+  ASSERT_NO_FATAL_FAILURE(Login());
+  json alpha = AddInstance("alpha", MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
+  ASSERT_FALSE(HasFailure());
+  json b = CliJson({"backup", "create", "alpha", "--wait"});
+  ASSERT_EQ(b.value("status", ""), "completed") << b.dump();
+  const std::string id = std::to_string(b["id"].get<int64_t>());
+  ASSERT_TRUE(fs::remove(StoredFile(stack_->GetBackup(b["id"].get<int64_t>()))));
+
+  const std::string target = stack_->tmp().Sub("gone.tar.zst");
+  ExpectOneLineError(Cli({"backup", "download", id, "-o", target}), 1, "missing");
+  EXPECT_FALSE(fs::exists(target));
+  ExpectOneLineError(Cli({"backup", "restore", id, "--to", "alpha", "--wait"}), 1, "missing");
 }
 
 TEST_F(CliBackupTest, InterruptedDownloadResumesWithARangeRequestAndVerifies) {

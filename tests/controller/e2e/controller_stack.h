@@ -77,6 +77,8 @@ class E2eStack {
   std::string pki_dir() const { return data_dir_ + "/pki"; }
   // Where archives go: CLAWORC_BACKUPS_PATH or <data>/backups.
   std::string backups_dir() const;
+  // CLAWORC_BACKUPS_PATH for the next StartController (spelled as given).
+  void set_backups_dir(const std::string& dir) { options_.backups_dir = dir; }
   bool tmpfs_mounted() const { return tmpfs_mounted_; }
   ControllerProcess* controller() { return controller_.get(); }
 

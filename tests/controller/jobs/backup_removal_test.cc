@@ -1,6 +1,8 @@
 // RemoveBackup and RemoveOrphanArchives over a real SQLite store and real
-// files: the record goes first, a file without a completed record is swept at
-// start, and nothing that is not one of our archives is ever touched.
+// files: the record goes first, a file without a record is swept at start,
+// nothing a record names (in any state) or that is not one of our archives
+// is ever touched, and a directory that looks like another store's is not
+// swept at all. Archive locations are stored relative to the backups dir.
 #include "controller/jobs/backup_removal.h"
 
 #include <sys/stat.h>
@@ -11,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "tests/controller/store/test_store.h"
 
@@ -48,8 +51,8 @@ class BackupRemovalTest : public ::testing::Test {
     EXPECT_TRUE(made.ok()) << made.status().ToString();
     b = *made;
     if (status == BackupStatus::kCompleted) {
-      b.file_path = ArchivePath(backups_, b);
-      std::ofstream(b.file_path) << "archive " << b.id;
+      b.file_path = ArchiveRelativeName(b);
+      std::ofstream(ArchivePath(backups_, b)) << "archive " << b.id;
       EXPECT_TRUE(store_->UpdateBackup(b).ok());
     }
     return b;
@@ -59,23 +62,25 @@ class BackupRemovalTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   Instance instance_;
   std::string backups_;
+
+  std::string PathOf(const Backup& b) const { return ArchivePath(backups_, b); }
 };
 
 TEST_F(BackupRemovalTest, RemovesRecordAndFile) {
   Backup b = Make(BackupStatus::kCompleted);
-  ASSERT_TRUE(fs::exists(b.file_path));
-  ASSERT_TRUE(RemoveBackup(*store_, b).ok());
+  ASSERT_TRUE(fs::exists(PathOf(b)));
+  ASSERT_TRUE(RemoveBackup(*store_, backups_, b).ok());
   EXPECT_EQ(store_->GetBackup(b.id).status().code(), Status::Code::kNotFound);
-  EXPECT_FALSE(fs::exists(b.file_path));
+  EXPECT_FALSE(fs::exists(PathOf(b)));
 }
 
 TEST_F(BackupRemovalTest, RefusesASymlinkWhereTheArchiveShouldBeAndKeepsTheRecord) {
   Backup b = Make(BackupStatus::kCompleted);
   const std::string victim = dir_.file("victim");
   std::ofstream(victim) << "not ours";
-  fs::remove(b.file_path);
-  fs::create_symlink(victim, b.file_path);
-  Status st = RemoveBackup(*store_, b);
+  fs::remove(PathOf(b));
+  fs::create_symlink(victim, PathOf(b));
+  Status st = RemoveBackup(*store_, backups_, b);
   EXPECT_FALSE(st.ok());
   EXPECT_TRUE(store_->GetBackup(b.id).ok()) << "nothing is deleted when the file is refused";
   EXPECT_TRUE(fs::exists(victim));
@@ -83,6 +88,8 @@ TEST_F(BackupRemovalTest, RefusesASymlinkWhereTheArchiveShouldBeAndKeepsTheRecor
 
 TEST_F(BackupRemovalTest, ACrashBetweenRecordAndFileLeavesOnlyAnOrphanThatStartupSweeps) {
   Backup kept = Make(BackupStatus::kCompleted, 1767225600);
+  Backup kept2 = Make(BackupStatus::kCompleted, 1767225610);
+  Backup kept3 = Make(BackupStatus::kCompleted, 1767225620);
   Backup deleted = Make(BackupStatus::kCompleted, 1767225700);
   // The crash: the record is gone, the file is still there.
   ASSERT_TRUE(store_->DeleteBackup(deleted.id).ok());
@@ -99,12 +106,100 @@ TEST_F(BackupRemovalTest, ACrashBetweenRecordAndFileLeavesOnlyAnOrphanThatStartu
   int removed = -1;
   ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed).ok());
   EXPECT_EQ(removed, 2);
-  EXPECT_TRUE(fs::exists(kept.file_path));
-  EXPECT_FALSE(fs::exists(deleted.file_path));
+  for (const Backup& b : {kept, kept2, kept3}) EXPECT_TRUE(fs::exists(PathOf(b)));
+  EXPECT_FALSE(fs::exists(PathOf(deleted)));
   EXPECT_FALSE(fs::exists(stray));
   EXPECT_TRUE(fs::exists(foreign));
   EXPECT_TRUE(fs::exists(partial_like));
   EXPECT_TRUE(store_->GetBackup(kept.id).ok());
+}
+
+TEST_F(BackupRemovalTest, AbsolutePathsOfOldRowsAreReadAndProtected) {
+  // A row from before relative names, spelled with a doubled slash: its file
+  // is still found, kept by the sweep, and removed with its record.
+  Backup b = Make(BackupStatus::kCompleted);
+  b.file_path = backups_ + "//" + ArchiveRelativeName(b);
+  ASSERT_TRUE(store_->UpdateBackup(b).ok());
+  Make(BackupStatus::kCompleted, 1767225900);
+  int removed = -1;
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed).ok());
+  EXPECT_EQ(removed, 0);
+  EXPECT_TRUE(fs::exists(PathOf(b)));
+  ASSERT_TRUE(RemoveBackup(*store_, backups_, b).ok());
+  EXPECT_FALSE(fs::exists(PathOf(b)));
+}
+
+TEST_F(BackupRemovalTest, NeverDeletesAFileThatARecordInAnyStateNames) {
+  Backup completed = Make(BackupStatus::kCompleted);
+  // Records that name a file although not completed (as a crashed or older
+  // version may leave them): their files stay.
+  std::vector<std::string> named;
+  for (BackupStatus st : {BackupStatus::kFailed, BackupStatus::kCanceled, BackupStatus::kRunning}) {
+    Backup b = Make(st, 1767226000 + static_cast<int>(named.size()));
+    b.file_path = ArchiveRelativeName(b);
+    ASSERT_TRUE(store_->UpdateBackup(b).ok());
+    std::ofstream(PathOf(b)) << "x";
+    named.push_back(PathOf(b));
+  }
+  int removed = -1;
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed).ok());
+  EXPECT_EQ(removed, 0);
+  EXPECT_TRUE(fs::exists(PathOf(completed)));
+  for (const std::string& path : named) EXPECT_TRUE(fs::exists(path)) << path;
+}
+
+TEST_F(BackupRemovalTest, RefusesToSweepADirectoryThatLooksLikeAnotherStores) {
+  // A fresh store over an old backups dir: every archive is unowned.
+  for (int id = 1; id <= 3; ++id) {
+    std::ofstream(backups_ + "/web-1/web-1-" + std::to_string(100 + id) + "-20260101-000000.tar.zst") << id;
+  }
+  int removed = -1;
+  bool refused = false;
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed, &refused).ok());
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(removed, 0);
+  EXPECT_EQ(std::distance(fs::directory_iterator(backups_ + "/web-1"), fs::directory_iterator()), 3);
+
+  // More unowned files than kMaxOrphansPerSweep refuse even when many are owned.
+  for (int i = 0; i < 3 * kMaxOrphansPerSweep; ++i) Make(BackupStatus::kCompleted, 1767230000 + i);
+  for (int id = 4; id <= kMaxOrphansPerSweep + 1; ++id) {
+    std::ofstream(backups_ + "/web-1/web-1-" + std::to_string(100 + id) + "-20260101-000000.tar.zst") << id;
+  }
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed, &refused).ok());
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(removed, 0);
+}
+
+TEST_F(BackupRemovalTest, ArchiveLocationsResolveOnlyPlainRelativeNames) {
+  EXPECT_EQ(*ArchiveAbsolutePath("/b", "web-1/web-1-1-20260101-000000.tar.zst"),
+            "/b/web-1/web-1-1-20260101-000000.tar.zst");
+  EXPECT_EQ(*ArchiveAbsolutePath("/b", "/old/web-1/x.tar.zst"), "/old/web-1/x.tar.zst");
+  for (const char* bad : {"../etc/passwd", "web-1/../../x", "web-1//x", "./x", "web-1/."}) {
+    EXPECT_FALSE(ArchiveAbsolutePath("/b", bad).ok()) << bad;
+  }
+  EXPECT_EQ(WithoutBackupsDir("disk full while writing /b/web-1/x.partial: No space", "/b"),
+            "disk full while writing web-1/x.partial: No space");
+}
+
+TEST_F(BackupRemovalTest, BackupsDirIsResolvedToOneCanonicalPathOrRefused) {
+  const std::string real = dir_.file("real-backups");
+  fs::create_directories(real + "/sub");
+  fs::create_directory_symlink(real, dir_.file("link"));
+  const std::string canonical = fs::canonical(real).string();
+  for (const std::string& spelled :
+       {real, real + "/", real + "//", real + "/sub/..", real + "/./", dir_.file("link"), dir_.file("link") + "/"}) {
+    auto resolved = ResolveBackupsDir(spelled, dir_.file("data"));
+    ASSERT_TRUE(resolved.ok()) << spelled << ": " << resolved.status().ToString();
+    EXPECT_EQ(*resolved, canonical) << spelled;
+  }
+  for (const std::string& bad : {std::string("relative/backups"), std::string("s3://bucket/prefix"),
+                                 std::string("./backups")}) {
+    auto resolved = ResolveBackupsDir(bad, dir_.file("data"));
+    EXPECT_EQ(resolved.status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+  auto fallback = ResolveBackupsDir("", dir_.file("data"));
+  ASSERT_TRUE(fallback.ok());
+  EXPECT_EQ(*fallback, fs::canonical(dir_.file("data") + "/backups").string());
 }
 
 TEST_F(BackupRemovalTest, MissingBackupsDirIsNotAnError) {

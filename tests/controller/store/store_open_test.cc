@@ -244,3 +244,53 @@ TEST(StoreOpen, EmptyPathIsInvalid) {
 
 }  // namespace
 }  // namespace clawback::controller
+
+namespace clawback::controller {
+namespace {
+
+// A version-1 database (as the first release wrote it) with backups whose
+// file_path is absolute, in several spellings: migration 2 turns those that
+// follow the archive layout into names relative to the backups directory
+// and leaves anything else alone; migration 3 gives old tokens no right to
+// create tokens.
+TEST(StoreMigrations, AbsoluteArchivePathsBecomeRelativeNames) {
+  testing::TempDir dir;
+  const std::string path = dir.file("clawback.db");
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+            "applied_at INTEGER NOT NULL)");
+    db.exec(store::Migrations()[0].sql);
+    db.exec("INSERT INTO schema_migrations VALUES (1, 'initial schema', 0)");
+    const char* rows[][3] = {
+        {"1", "web-1", "/var/lib/claworc/backups/web-1/web-1-1-20260101-020000.tar.zst"},
+        {"2", "web-1", "/srv/b//web-1/web-1-2-20260102-020000.tar.zst"},  // trailing-slash spelling
+        {"3", "db_1", "/data/../data/backups/db_1/db_1-3-20260103-020000.tar.zst"},
+        {"4", "web-1", "/elsewhere/web-1-4.tar.zst"},                      // not the layout: kept
+        {"5", "web-1", ""},                                                // failed: no file
+        {"6", "web-1", "/b/other/web-1-6-20260101-020000.tar.zst"},       // wrong instance dir: kept
+    };
+    for (const auto& r : rows) {
+      db.exec(std::string("INSERT INTO backups (id, instance_id, instance_name, status, file_path, created_at) "
+                          "VALUES (") + r[0] + ", 1, '" + r[1] + "', 'completed', '" + r[2] + "', 0)");
+    }
+    db.exec("INSERT INTO users (id, username, role, password_hash, created_at) VALUES (1, 'a', 'admin', 'x', 0)");
+    db.exec("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (1, 't', 'h', 0)");
+  }
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto get = [&](Id id) { return (*store)->GetBackup(id)->file_path; };
+  EXPECT_EQ(get(1), "web-1/web-1-1-20260101-020000.tar.zst");
+  EXPECT_EQ(get(2), "web-1/web-1-2-20260102-020000.tar.zst");
+  EXPECT_EQ(get(3), "db_1/db_1-3-20260103-020000.tar.zst");
+  EXPECT_EQ(get(4), "/elsewhere/web-1-4.tar.zst");
+  EXPECT_EQ(get(5), "");
+  EXPECT_EQ(get(6), "/b/other/web-1-6-20260101-020000.tar.zst");
+  auto tokens = (*store)->ListApiTokens(1);
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 1u);
+  EXPECT_FALSE(tokens->front().can_create_tokens);
+}
+
+}  // namespace
+}  // namespace clawback::controller

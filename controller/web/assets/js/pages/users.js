@@ -1,5 +1,6 @@
 // Users page (admins): create users, change role and the "can create
-// instances" permission, assign instances, reset passwords, delete.
+// instances" permission, assign instances, reset passwords (which also
+// revokes the user's API tokens), list and revoke a user's API tokens, delete.
 import {h, icon, iconButton, replace, toast} from '../dom.js';
 import {api} from '../api.js';
 import {session} from '../session.js';
@@ -44,6 +45,7 @@ export function usersPage({main}) {
       h('td', {'data-label': 'Actions', class: 'actions'}, h('span', {class: 'wrap'},
         iconButton('edit', `Edit user ${u.username}`, () => openUserDialog(u), {title: 'Edit', dataset: {action: 'edit'}}),
         iconButton('key', `Reset password of ${u.username}`, () => openPasswordDialog(u), {title: 'Reset password', dataset: {action: 'password'}}),
+        iconButton('lock', `API tokens of ${u.username}`, () => openTokensDialog(u), {title: 'API tokens', dataset: {action: 'tokens'}}),
         iconButton('trash', `Delete user ${u.username}`, () => remove(u), {class: 'danger-icon', title: 'Delete', dataset: {action: 'delete'}, disabled: me}))));
   }
 
@@ -102,7 +104,7 @@ export function usersPage({main}) {
     const cancel = h('button', {type: 'button'}, 'Cancel');
     const {dialog, close} = openDialog({
       title: `Reset password of ${user.username}`,
-      body: [alert2, field('New password', password, {hint: `${user.username}'s sessions are signed out.`})],
+      body: [alert2, field('New password', password, {hint: `${user.username}'s sessions are signed out and API tokens revoked.`})],
       footer: [cancel, submit],
       onSubmit: () => busy(submit, async () => {
         try {
@@ -115,6 +117,52 @@ export function usersPage({main}) {
       }),
     });
     cancel.addEventListener('click', close);
+  }
+
+  function openTokensDialog(user) {
+    const alert2 = h('div', {class: 'alert error', role: 'alert'});
+    const tokensBody = h('tbody');
+    const close2 = h('button', {type: 'button'}, 'Close');
+    const {close} = openDialog({
+      title: `API tokens of ${user.username}`, wide: true,
+      body: [alert2, h('div', {class: 'table-wrap'}, h('table', {class: 'stack', 'aria-label': `API tokens of ${user.username}`},
+        h('thead', null, h('tr', null, ['Name', 'Created', 'Last used', 'Can create tokens', 'State'].map((t) => h('th', {scope: 'col'}, t)),
+          h('th', {scope: 'col'}, h('span', {class: 'sr-only'}, 'Actions')))),
+        tokensBody))],
+      footer: [close2],
+    });
+    close2.addEventListener('click', close);
+
+    async function load() {
+      let tokens;
+      try {
+        tokens = (await api.get(`/users/${user.id}/tokens`)).tokens;
+      } catch (e) {
+        alert2.textContent = `Cannot load tokens: ${e.message}`;
+        return;
+      }
+      replace(tokensBody, tokens.length ? tokens.map((t) => h('tr', {dataset: {tokenId: t.id}},
+        h('td', {'data-label': 'Name'}, t.name),
+        h('td', {'data-label': 'Created'}, formatTime(t.created_at)),
+        h('td', {'data-label': 'Last used'}, t.last_used_at ? formatTime(t.last_used_at) : h('span', {class: 'muted'}, 'never')),
+        h('td', {'data-label': 'Can create tokens'}, t.can_create_tokens ? 'yes' : 'no'),
+        h('td', {'data-label': 'State'}, t.revoked ? h('span', {class: 'muted'}, 'revoked') : 'active'),
+        h('td', {'data-label': 'Actions', class: 'actions'}, t.revoked ? null :
+          iconButton('trash', `Revoke token ${t.name}`, () => revoke(t), {class: 'danger-icon', title: 'Revoke', dataset: {action: 'revoke'}}))))
+        : [h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No API tokens.'))]);
+    }
+
+    async function revoke(t) {
+      try {
+        await api.del(`/users/${user.id}/tokens/${t.id}`);
+        toast(`Token ${t.name} of ${user.username} revoked.`);
+      } catch (e) {
+        alert2.textContent = `Could not revoke ${t.name}: ${e.message}`;
+      }
+      load();
+    }
+
+    load();
   }
 
   async function remove(u) {
