@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::string log_format = "json";
   int stall_timeout_s = static_cast<int>(options.stall_timeout.count());
   int grace_s = static_cast<int>(options.shutdown_grace.count());
+  int db_lock_timeout_ms = static_cast<int>(options.database_busy_timeout.count());
 
   CLI::App app{"clawback-agent: serves backups and restores of this container to the Claworc controller over mTLS",
                "clawback-agent"};
@@ -82,6 +83,12 @@ int main(int argc, char** argv) {
       ->envname("CLAWBACK_AGENT_STALL_TIMEOUT")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app.add_option("--db-lock-timeout-ms", db_lock_timeout_ms,
+                 "How long a SQLite database capture waits for a writer's lock (rollback-journal mode) "
+                 "before the file is archived as plain bytes with a warning")
+      ->envname("CLAWBACK_AGENT_DB_LOCK_TIMEOUT_MS")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
   app.add_option("--shutdown-grace", grace_s, "Seconds running transfers may finish after SIGTERM")
       ->envname("CLAWBACK_AGENT_SHUTDOWN_GRACE")
       ->check(CLI::Range(0, 86400))
@@ -106,6 +113,7 @@ int main(int argc, char** argv) {
   log::Configure(log_format == "text" ? log::Format::kText : log::Format::kJson, log::Level::kInfo);
   options.stall_timeout = std::chrono::seconds(stall_timeout_s);
   options.shutdown_grace = std::chrono::seconds(grace_s);
+  options.database_busy_timeout = std::chrono::milliseconds(db_lock_timeout_ms);
   if (options.threads == 0) options.threads = agent::DefaultCompressionThreads();
   agent::ParseResolution(resolution, &options.resolution);  // checked by IsMember above
 

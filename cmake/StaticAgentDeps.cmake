@@ -9,6 +9,10 @@
 #                                (the agent calls the zstd API directly, e.g.
 #                                ZSTD_c_nbWorkers for multithreaded compression).
 #   clawback::libarchive         libarchive headers + library (+ its deps).
+#   clawback::sqlite3            SQLite built by scripts/build-static-deps.sh from Debian's
+#                                source with sqlite_dbpage (Debian's libsqlite3 lacks it),
+#                                in BOTH modes: the agent's database capture needs it.
+#                                <sqlite3.h> comes from the prefix's include/sqlite3/.
 #   clawback::agent_deps         libarchive + zstd + OpenSSL + threads, WITHOUT -static:
 #                                for the agent's internal libraries and their unit tests
 #                                (tests may also link shared-only libs such as spdlog/fmt).
@@ -25,7 +29,8 @@
 #                                    scripts/build-static-deps.sh into a cache outside
 #                                    the clone, plus Debian's libssl.a/libcrypto.a/libacl.a.
 #                               OFF: the system's shared libarchive/libzstd/OpenSSL (for
-#                                    sanitizer builds; -static and ASan/TSan don't mix).
+#                                    sanitizer builds; -static and ASan/TSan don't mix);
+#                                    SQLite still comes from the script's prefix.
 #   CLAWBACK_DEPS_PREFIX        prefix produced by build-static-deps.sh (include/, lib/).
 #                               If unset, the script is run at configure time (fast when
 #                               cached) and its last stdout line is taken.
@@ -48,40 +53,52 @@ find_package(Threads REQUIRED)
 set(_clawback_deps_script "${CMAKE_CURRENT_LIST_DIR}/../scripts/build-static-deps.sh")
 get_filename_component(_clawback_deps_script "${_clawback_deps_script}" ABSOLUTE)
 
-if(CLAWBACK_STATIC_AGENT)
-  # ---------------------------------------------------------------- prefix
-  if(CLAWBACK_DEPS_PREFIX)
-    set(_clawback_prefix "${CLAWBACK_DEPS_PREFIX}")
-  else()
-    # Re-run configure when the recipe changes (new recipe => new cache key).
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_clawback_deps_script}")
-    set(_args "${_clawback_deps_script}")
-    if(CLAWBACK_DEPS_CACHE_ROOT)
-      list(APPEND _args "${CLAWBACK_DEPS_CACHE_ROOT}")
-    endif()
-    message(STATUS "clawback: locating/building static agent deps (first build takes ~1.5 min)")
-    execute_process(
-      COMMAND bash ${_args}
-      OUTPUT_VARIABLE _out
-      ERROR_VARIABLE _err
-      RESULT_VARIABLE _rc
-      INPUT_FILE /dev/null)
-    if(NOT _rc EQUAL 0)
-      message(FATAL_ERROR "scripts/build-static-deps.sh failed (${_rc}):\n${_err}\n"
-                          "Run scripts/install-deps.sh first, or configure with "
-                          "-DCLAWBACK_STATIC_AGENT=OFF to use the system shared libraries.")
-    endif()
-    string(STRIP "${_out}" _out)
-    string(REGEX REPLACE "^.*\n" "" _clawback_prefix "${_out}") # last line
+# ------------------------------------------------------------------ prefix
+# Needed in both modes: libsqlite3.a (sqlite_dbpage) always comes from it.
+if(CLAWBACK_DEPS_PREFIX)
+  set(_clawback_prefix "${CLAWBACK_DEPS_PREFIX}")
+else()
+  # Re-run configure when the recipe changes (new recipe => new cache key).
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_clawback_deps_script}")
+  set(_args "${_clawback_deps_script}")
+  if(CLAWBACK_DEPS_CACHE_ROOT)
+    list(APPEND _args "${CLAWBACK_DEPS_CACHE_ROOT}")
   endif()
-  set(CLAWBACK_DEPS_PREFIX_RESOLVED "${_clawback_prefix}" CACHE INTERNAL "")
+  message(STATUS "clawback: locating/building static agent deps (first build takes ~1.5 min)")
+  execute_process(
+    COMMAND bash ${_args}
+    OUTPUT_VARIABLE _out
+    ERROR_VARIABLE _err
+    RESULT_VARIABLE _rc
+    INPUT_FILE /dev/null)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "scripts/build-static-deps.sh failed (${_rc}):\n${_err}\n"
+                        "Run scripts/install-deps.sh first "
+                        "(both modes need it: the agent's SQLite comes from it).")
+  endif()
+  string(STRIP "${_out}" _out)
+  string(REGEX REPLACE "^.*\n" "" _clawback_prefix "${_out}") # last line
+endif()
+set(CLAWBACK_DEPS_PREFIX_RESOLVED "${_clawback_prefix}" CACHE INTERNAL "")
+foreach(_f include/sqlite3/sqlite3.h lib/libsqlite3.a clawback-deps.cmake)
+  if(NOT EXISTS "${_clawback_prefix}/${_f}")
+    message(FATAL_ERROR "clawback deps prefix '${_clawback_prefix}' is incomplete: ${_f} missing")
+  endif()
+endforeach()
+include("${_clawback_prefix}/clawback-deps.cmake")
+add_library(clawback::sqlite3 STATIC IMPORTED GLOBAL)
+set_target_properties(clawback::sqlite3 PROPERTIES
+  IMPORTED_LOCATION "${_clawback_prefix}/lib/libsqlite3.a"
+  INTERFACE_INCLUDE_DIRECTORIES "${_clawback_prefix}/include/sqlite3"
+  INTERFACE_LINK_LIBRARIES "Threads::Threads;m")
+message(STATUS "clawback: SQLite ${CLAWBACK_DEPS_SQLITE_VERSION} with sqlite_dbpage for the agent")
 
-  foreach(_f include/zstd.h include/archive.h lib/libzstd.a lib/libarchive.a clawback-deps.cmake)
+if(CLAWBACK_STATIC_AGENT)
+  foreach(_f include/zstd.h include/archive.h lib/libzstd.a lib/libarchive.a)
     if(NOT EXISTS "${_clawback_prefix}/${_f}")
       message(FATAL_ERROR "clawback deps prefix '${_clawback_prefix}' is incomplete: ${_f} missing")
     endif()
   endforeach()
-  include("${_clawback_prefix}/clawback-deps.cmake")
   message(STATUS "clawback: static agent deps in ${_clawback_prefix} "
                  "(zstd ${CLAWBACK_DEPS_ZSTD_VERSION} MT, libarchive ${CLAWBACK_DEPS_LIBARCHIVE_VERSION}, "
                  "ACL=${CLAWBACK_DEPS_LIBARCHIVE_ACL} xattr=${CLAWBACK_DEPS_LIBARCHIVE_XATTR})")

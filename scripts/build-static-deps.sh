@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build-static-deps.sh [PREFIX_ROOT] [--force]
 #
-# Builds the two libraries the fully static clawback agent needs from their
+# Builds the three libraries the fully static clawback agent needs from their
 # DEBIAN SOURCE packages (so Debian's security patches are included) and
 # installs them into a cache directory OUTSIDE the clone:
 #
@@ -18,6 +18,11 @@
 #   * Debian's libarchive.a is built with everything (xml2 -> ICU, lzma, bz2,
 #     lz4, zlib, nettle/openssl, iconv ...); linking it statically drags in the
 #     xar writer -> libxml2 -> ICU (41 MB stripped).  We build a minimal one.
+#   * Debian's libsqlite3 lacks SQLITE_ENABLE_DBPAGE_VTAB (the sqlite_dbpage
+#     table the agent reads raw pages through, inside one read transaction).
+#     We generate the amalgamation from the Debian source (tclsh is a BUILD
+#     tool only) and compile it with the options below.  This libsqlite3.a is
+#     used by the agent in BOTH modes (static and CLAWBACK_STATIC_AGENT=OFF).
 #
 # Cache key = sha256 over: source versions, this script's own contents (so any
 # change of flags below gives a new key), compiler version, architecture.
@@ -98,6 +103,20 @@ ARCHIVE_CMAKE_ARGS=(
   -DENABLE_TEST=OFF -DENABLE_COVERAGE=OFF -DENABLE_INSTALL=OFF
 )
 
+# SQLite: the amalgamation compiled once into libsqlite3.a (no -fPIC needed:
+# Debian's gcc defaults to -fPIE, which also links into PIE test programs).
+#   DBPAGE_VTAB      sqlite_dbpage: raw pages read inside a read transaction.
+#   THREADSAFE=1     the agent runs several backups on worker threads.
+#   OMIT_LOAD_EXTENSION  no dlopen in a static binary; nothing is loaded.
+#   HAVE_USLEEP      busy waits and WAL read retries sleep in microseconds
+#                    (without it SQLite sleeps whole seconds).
+#   USE_PREAD        pread instead of lseek+read.
+#   DEFAULT_MEMSTATUS=0  no global memory-statistics mutex on every malloc.
+# Not compiled: tcl bindings, readline, the sqlite3 shell.
+SQLITE_CFLAGS=(-DSQLITE_ENABLE_DBPAGE_VTAB -DSQLITE_THREADSAFE=1 -DSQLITE_OMIT_LOAD_EXTENSION
+  -DSQLITE_DEFAULT_MEMSTATUS=0 -DHAVE_USLEEP=1 -DUSE_PREAD=1 -DHAVE_LOCALTIME_R=1
+  -DHAVE_GMTIME_R=1 -DHAVE_FDATASYNC=1 -DHAVE_STRCHRNUL=1)
+
 # ---------------------------------------------------------------------------
 # Versions: the source versions of the installed -dev packages (installed by
 # scripts/install-deps.sh), so headers/behaviour match the system libraries
@@ -108,14 +127,17 @@ src_version() { # binary package -> its source version
 }
 ZSTD_VER=$(src_version libzstd-dev)
 ARCHIVE_VER=$(src_version libarchive-dev)
+SQLITE_VER=$(src_version libsqlite3-dev)
 [[ -n "$ZSTD_VER" ]] || die "libzstd-dev is not installed (run scripts/install-deps.sh)"
 [[ -n "$ARCHIVE_VER" ]] || die "libarchive-dev is not installed (run scripts/install-deps.sh)"
+[[ -n "$SQLITE_VER" ]] || die "libsqlite3-dev is not installed (run scripts/install-deps.sh)"
 [[ -e /usr/lib/$(gcc -print-multiarch)/libacl.a ]] || die "libacl1-dev is not installed (libacl.a)"
 
 compute_key() {
   {
     echo "zstd=$1"
     echo "libarchive=$2"
+    echo "sqlite3=$3"
     echo "cc=$(gcc -dumpfullversion 2>/dev/null) $(gcc -dumpmachine)"
     echo "arch=$(dpkg --print-architecture)"
     sha256sum <"$SCRIPT_PATH"
@@ -124,11 +146,11 @@ compute_key() {
 
 is_complete() { [[ -f "$1/.complete" ]]; }
 
-KEY=$(compute_key "$ZSTD_VER" "$ARCHIVE_VER")
+KEY=$(compute_key "$ZSTD_VER" "$ARCHIVE_VER" "$SQLITE_VER")
 PREFIX="$PREFIX_ROOT/$KEY"
 
 if [[ "$FORCE" != 1 ]] && is_complete "$PREFIX"; then
-  log "cached: zstd $ZSTD_VER, libarchive $ARCHIVE_VER"
+  log "cached: zstd $ZSTD_VER, libarchive $ARCHIVE_VER, sqlite3 $SQLITE_VER"
   echo "$PREFIX"
   exit 0
 fi
@@ -144,7 +166,7 @@ if [[ "$FORCE" != 1 ]] && is_complete "$PREFIX"; then # built while we waited
 fi
 [[ "$FORCE" == 1 && -d "$PREFIX" ]] && { log "--force: removing $PREFIX"; rm -rf "$PREFIX"; }
 
-for tool in dpkg-source cmake make gcc xz; do
+for tool in dpkg-source cmake make gcc xz tclsh; do
   command -v "$tool" >/dev/null || die "$tool missing (run scripts/install-deps.sh)"
 done
 
@@ -221,11 +243,13 @@ fetch_source() { # srcpkg version
 }
 
 T0=$(date +%s)
-log "fetching Debian sources: libzstd $ZSTD_VER, libarchive $ARCHIVE_VER"
+log "fetching Debian sources: libzstd $ZSTD_VER, libarchive $ARCHIVE_VER, sqlite3 $SQLITE_VER"
 fetch_source libzstd "$ZSTD_VER"
 ZSTD_VER=$FETCHED_VERSION
 fetch_source libarchive "$ARCHIVE_VER"
 ARCHIVE_VER=$FETCHED_VERSION
+fetch_source sqlite3 "$SQLITE_VER"
+SQLITE_VER=$FETCHED_VERSION
 
 mkdir -p "$STAGE/include" "$STAGE/lib"
 LOG="$WORK/build.log"
@@ -267,6 +291,22 @@ run "${BUILD_TOOL[@]}" -C "$WORK/libarchive-build" archive_static
 install -m 644 "$WORK/libarchive-build/libarchive/libarchive.a" "$STAGE/lib/"
 install -m 644 "$WORK/libarchive-src/libarchive/"{archive.h,archive_entry.h} "$STAGE/include/"
 
+# --- sqlite3 ---------------------------------------------------------------
+# `make sqlite3.c` only generates the amalgamation (lemon, mkkeywordhash and
+# the tcl scripts run at build time); we compile it ourselves.
+log "building libsqlite3.a (amalgamation, sqlite_dbpage)"
+mkdir -p "$WORK/sqlite3-build"
+(cd "$WORK/sqlite3-build" &&
+  run "$WORK/sqlite3-src/configure" --disable-tcl --disable-readline --disable-shared &&
+  run make sqlite3.c)
+run gcc -c $COMMON_CFLAGS "${SQLITE_CFLAGS[@]}" "$WORK/sqlite3-build/sqlite3.c" -o "$WORK/sqlite3-build/sqlite3.o"
+run ar rcs "$STAGE/lib/libsqlite3.a" "$WORK/sqlite3-build/sqlite3.o"
+# In a directory of its own: the OFF mode puts only this on the include path,
+# next to the system's zstd/libarchive headers.
+mkdir -p "$STAGE/include/sqlite3"
+install -m 644 "$WORK/sqlite3-build/sqlite3.h" "$STAGE/include/sqlite3/"
+grep -q 'sqlite_dbpage' "$STAGE/lib/libsqlite3.a" || die "libsqlite3.a was built without the sqlite_dbpage table"
+
 # --- metadata for consumers --------------------------------------------------
 ZSTD_UP=${ZSTD_VER%%+*}; ZSTD_UP=${ZSTD_UP%%-*}
 ARCHIVE_UP=${ARCHIVE_VER%%-*}
@@ -277,6 +317,8 @@ set(CLAWBACK_DEPS_ZSTD_VERSION "$ZSTD_UP")
 set(CLAWBACK_DEPS_ZSTD_DEBIAN_VERSION "$ZSTD_VER")
 set(CLAWBACK_DEPS_LIBARCHIVE_VERSION "$ARCHIVE_UP")
 set(CLAWBACK_DEPS_LIBARCHIVE_DEBIAN_VERSION "$ARCHIVE_VER")
+set(CLAWBACK_DEPS_SQLITE_VERSION "${SQLITE_VER%%-*}")
+set(CLAWBACK_DEPS_SQLITE_DEBIAN_VERSION "$SQLITE_VER")
 set(CLAWBACK_DEPS_ZSTD_MULTITHREAD ON)
 set(CLAWBACK_DEPS_LIBARCHIVE_ACL $ACL)
 set(CLAWBACK_DEPS_LIBARCHIVE_XATTR $XATTR)
@@ -311,6 +353,7 @@ T1=$(date +%s)
   echo "key=$KEY"
   echo "zstd=$ZSTD_VER make ${ZSTD_MAKE_ARGS[*]}"
   echo "libarchive=$ARCHIVE_VER cmake ${ARCHIVE_CMAKE_ARGS[*]}"
+  echo "sqlite3=$SQLITE_VER gcc ${SQLITE_CFLAGS[*]}"
   echo "libarchive_acl=$ACL libarchive_xattr=$XATTR"
   echo "cc=$(gcc -dumpfullversion) $(gcc -dumpmachine)"
   echo "jobs=$JOBS build_seconds=$((T1 - T0))"

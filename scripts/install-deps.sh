@@ -34,6 +34,7 @@ PKGS=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config file git ca-certificates
   xz-utils tar dpkg-dev binutils coreutils util-linux
+  tcl  # tclsh generates the SQLite amalgamation (scripts/build-static-deps.sh)
   clang libclang-rt-14-dev  # libFuzzer and clang sanitizer runtimes (scripts/test-hardening.sh)
   help2man                  # the .deb packages' man pages, generated from --help
   # libraries (libboost1.81-dev, NOT libboost-dev 1.74: they conflict)

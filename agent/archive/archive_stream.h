@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +54,12 @@ struct BackupOptions {
   int compression_level = 3;    // zstd level
   int threads = 0;              // zstd workers; 0 = DefaultCompressionThreads()
   const std::atomic<bool>* cancel = nullptr;  // checked between blocks; may be null
+  // SQLite databases (sqlite_capture.h): how long a capture waits for a
+  // rollback-mode writer before the file is archived as plain bytes instead.
+  std::chrono::milliseconds database_busy_timeout{5000};
+  // A database that cannot be captured consistently fails the backup
+  // (FailedPrecondition) instead of being archived as plain bytes + warning.
+  bool strict = false;
 };
 
 struct BackupSummary {
@@ -61,6 +68,8 @@ struct BackupSummary {
   uint64_t bytes_sent = 0;    // compressed bytes handed to the sink
   std::string sha256;         // lowercase hex SHA-256 of the bytes handed to the sink
   std::vector<std::string> warnings;  // vanished/changed files, unreadable xattrs ...
+  uint64_t databases_captured = 0;    // SQLite databases written as a consistent image
+  uint64_t databases_raw = 0;         // files with the SQLite header archived as plain bytes (each warned)
 };
 
 // Checks that every path (already resolved by ResolveBackupPaths) exists under
@@ -75,8 +84,22 @@ Status CheckBackupPathsExist(const BackupOptions& options, const std::vector<std
 // "/". Files that vanish or change while read become warnings. Any error that
 // would make the archive incomplete returns a non-OK status; the caller must
 // then break the stream rather than end it.
+//
+// Files that start with the SQLite header are written as a consistent image
+// of the database (sqlite_capture.h, docs/live-state.md) and their -wal, -shm
+// and -journal are then left out; one that cannot be captured is archived as
+// plain bytes, with its sidecars, and a warning naming it and the reason.
+// With options.strict that case instead returns FailedPrecondition (see
+// IsBackupRefusal) at once: a refusal the caller reports in the stream's
+// trailers (Clawback-Status: error, Clawback-Error) rather than a broken stream.
 Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vector<std::string>& paths,
                                   ChunkSink& sink);
+
+// True for the status WriteBackup returns when options (strict) made it refuse
+// to finish the archive; every other non-OK status is a failure of the stream.
+inline bool IsBackupRefusal(const Status& s) {
+  return s.code() == Status::Code::kFailedPrecondition;
+}
 
 struct RestoreOptions {
   std::string root = "/";        // entries are written under root + their container path

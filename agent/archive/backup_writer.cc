@@ -7,17 +7,24 @@
 //   -> ZstdCompressor (MT) -> ChunkSink.
 // File data is read by us with large reads rather than through
 // archive_read_data_block, so shrinking/growing files are handled explicitly.
+// A file starting with the SQLite header is written instead as a consistent
+// image read through SQLite (DatabaseSnapshot, sqlite_capture.h): the read
+// transaction begins before the tar header is written (its size is the
+// image's), the pages follow, and the transaction ends with the entry.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include "agent/archive/archive_stream.h"
 #include "agent/archive/libarchive_handles.h"
 #include "agent/archive/owner_db.h"
+#include "agent/archive/sqlite_capture.h"
 #include "agent/archive/tree_walker.h"
 #include "agent/archive/zstd_compressor.h"
 #include "shared/path_rules.h"
@@ -70,12 +77,19 @@ class BackupArchiver final : public WalkVisitor {
 
   // Writes the end-of-archive marker through to the compressor.
   Status Close() {
+    if (database_files_lock_.owns_lock()) database_files_lock_.unlock();
     if (archive_write_close(writer_.get()) != ARCHIVE_OK) return WriterError();
     return Status::Ok();
   }
 
   Status Visit(const WalkEntry& e) override {
     CLAWBACK_RETURN_IF_ERROR(CheckCancel());
+    // Held from here until the next Visit, so past the walker closing this
+    // entry's descriptor (LockDatabaseFiles, sqlite_capture.h).
+    if (database_files_lock_.owns_lock()) database_files_lock_.unlock();
+    const bool database = S_ISREG(e.st.st_mode) && e.fd >= 0 && e.st.st_size >= 16 && HasSqliteHeader(e.fd);
+    if (database || (S_ISREG(e.st.st_mode) && !SidecarDatabaseName(e.container_path).empty()))
+      database_files_lock_ = LockDatabaseFiles();
     archive_entry* entry = entry_.get();
     archive_entry_clear(entry);
     archive_entry_copy_pathname(entry, PathToArchiveName(e.container_path).c_str());
@@ -105,6 +119,20 @@ class BackupArchiver final : public WalkVisitor {
       }
     }
 
+    std::unique_ptr<DatabaseSnapshot> snapshot;
+    if (database) {
+      Result<std::unique_ptr<DatabaseSnapshot>> begun =
+          DatabaseSnapshot::Begin(e.parent_fd, e.name, e.container_path, options_.database_busy_timeout);
+      if (begun.ok()) {
+        snapshot = std::move(*begun);
+        archive_entry_sparse_clear(entry);
+        archive_entry_set_size(entry, static_cast<la_int64_t>(snapshot->image_size()));
+      } else {
+        CLAWBACK_RETURN_IF_ERROR(
+            DatabaseNotCaptured(begun.status().message() + " (archived as plain bytes)"));
+      }
+    }
+
     archive_entry_unset_atime(entry);
     archive_entry_unset_ctime(entry);
     archive_entry_unset_birthtime(entry);
@@ -122,11 +150,23 @@ class BackupArchiver final : public WalkVisitor {
     // ARCHIVE_WARN here means a name was stored as raw bytes (hdrcharset=BINARY).
     ++summary_.entries;
 
-    if (S_ISREG(e.st.st_mode) && archive_entry_hardlink(to_write) == nullptr && archive_entry_size(to_write) > 0)
+    const bool has_data = archive_entry_hardlink(to_write) == nullptr;
+    if (snapshot != nullptr && has_data) {
+      CLAWBACK_RETURN_IF_ERROR(CopySnapshot(e, *snapshot));
+    } else if (S_ISREG(e.st.st_mode) && has_data && archive_entry_size(to_write) > 0) {
       CLAWBACK_RETURN_IF_ERROR(CopyFileData(e, to_write));
+    }
 
     if (archive_write_finish_entry(writer_.get()) == ARCHIVE_FATAL) return WriterError();
     return Status::Ok();
+  }
+
+  // The image of a captured database already holds what its -wal had, and a
+  // stale -wal or -journal beside a restored image would be replayed into it:
+  // they are left out, also when one vanishes as the writer commits. (The
+  // walker visits "x.db" before "x.db-wal": names sort bytewise.)
+  bool LeaveOut(const std::string& container_path) override {
+    return !captured_.empty() && captured_.count(SidecarDatabaseName(container_path)) > 0;
   }
 
   void Warn(std::string message) override {
@@ -141,6 +181,51 @@ class BackupArchiver final : public WalkVisitor {
   }
 
  private:
+  // A file with the SQLite header that is not archived as a consistent image:
+  // counted and warned about, or with strict the refusal that ends the backup.
+  Status DatabaseNotCaptured(const std::string& reason) {
+    ++summary_.databases_raw;
+    if (options_.strict)
+      return Status::FailedPrecondition("strict: database not captured consistently: " + reason);
+    Warn("database not captured consistently: " + reason);
+    return Status::Ok();
+  }
+
+  // Streams the snapshot's pages as the entry's data, buffer_ at a time.
+  // A page that cannot be read after the header went out leaves an entry the
+  // writer pads with zeros: said in a warning (or refused with strict), never
+  // counted as captured.
+  Status CopySnapshot(const WalkEntry& e, DatabaseSnapshot& snapshot) {
+    size_t filled = 0;
+    Status sink_status;
+    auto flush = [&]() -> Status {
+      sink_status = WriteData(buffer_.data(), filled);
+      filled = 0;
+      return sink_status;
+    };
+    uint64_t pages = 0;
+    Status s = snapshot.WritePages(
+        [&](const void* page, size_t size) -> Status {
+          if (filled + size > buffer_.size()) CLAWBACK_RETURN_IF_ERROR(flush());
+          CLAWBACK_RETURN_IF_ERROR(CheckCancel());
+          std::memcpy(buffer_.data() + filled, page, size);
+          filled += size;
+          summary_.bytes_read += size;
+          return Status::Ok();
+        },
+        &pages);
+    if (s.ok() && filled > 0) s = flush();
+    if (!sink_status.ok() || s.code() == Status::Code::kCanceled) return s;
+    if (!s.ok()) {
+      if (filled > 0) CLAWBACK_RETURN_IF_ERROR(flush());
+      return DatabaseNotCaptured(s.message() + " (the archived image stops after " + std::to_string(pages) +
+                                 " pages and is padded with zeros)");
+    }
+    ++summary_.databases_captured;
+    captured_.insert(e.container_path);
+    return Status::Ok();
+  }
+
   static la_ssize_t WriteToCompressor(archive* a, void* self_ptr, const void* data, size_t size) {
     auto* self = static_cast<BackupArchiver*>(self_ptr);
     Status s = self->compressor_.Write(data, size);
@@ -242,6 +327,10 @@ class BackupArchiver final : public WalkVisitor {
   LinkResolver resolver_;
   std::vector<char> buffer_;
   uint64_t warning_count_ = 0;
+  // Container paths of the databases written as consistent images, whose
+  // sidecars are left out. One short string per database.
+  std::unordered_set<std::string> captured_;
+  std::unique_lock<std::mutex> database_files_lock_;  // see Visit
 };
 
 }  // namespace

@@ -121,7 +121,7 @@ class Walker {
 
  private:
   Status Handle(int parent_fd, const char* name, const std::string& cpath, std::optional<dev_t> parent_dev) {
-    if (IsExcludedSystemPath(cpath)) return Status::Ok();
+    if (IsExcludedSystemPath(cpath) || visitor_.LeaveOut(cpath)) return Status::Ok();
     struct stat st;
     if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       Unreadable(cpath, "cannot stat", errno);

@@ -39,6 +39,9 @@ class WalkVisitor {
   // A non-OK status stops the walk and is returned by WalkTree.
   virtual Status Visit(const WalkEntry& entry) = 0;
   virtual void Warn(std::string message) = 0;
+  // Asked before an entry is looked at (so before it can vanish or fail):
+  // true leaves it out silently, with everything below it.
+  virtual bool LeaveOut(const std::string& container_path) { return false; }
 };
 
 // Walks `path` (normalized absolute container path) below `root`. Returns the

@@ -38,6 +38,9 @@ struct AgentServerOptions {
   int max_transfers = 2;                // concurrent backups + restores
   int max_connections = 64;
   std::chrono::seconds stall_timeout{60};      // no progress on a transfer for this long aborts it
+  // How long a database capture waits for a rollback-mode writer's lock
+  // before archiving the file as plain bytes with a warning.
+  std::chrono::milliseconds database_busy_timeout{5000};
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds header_timeout{30};     // also the keep-alive idle time
   std::chrono::seconds shutdown_grace{30};

@@ -56,11 +56,20 @@ std::string TrailerNames() {
   std::string names;
   for (std::string_view name : {protocol::kTrailerStatus, protocol::kTrailerEntries, protocol::kTrailerBytesRead,
                                 protocol::kTrailerBytesSent, protocol::kTrailerSha256, protocol::kTrailerWarnings,
-                                protocol::kTrailerWarningDetail, protocol::kTrailerError}) {
+                                protocol::kTrailerWarningDetail, protocol::kTrailerDatabases,
+                                protocol::kTrailerDatabasesRaw, protocol::kTrailerError}) {
     if (!names.empty()) names += ", ";
     names += name;
   }
   return names;
+}
+
+// A message fit for a header value: printable ASCII on one line, at most
+// 4 KiB (other bytes become '?'; a path in the message may hold anything).
+std::string OneAsciiLine(const std::string& message) {
+  std::string out;
+  for (char c : message.substr(0, 4096)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  return out;
 }
 
 Status WriteFinalChunk(TransferStream& io, const http::fields& trailers, uint64_t* bytes) {
@@ -105,12 +114,12 @@ BackupStreamResult ServeBackup(TransferStream& io, const BackupOptions& options,
   if (!out.backup.ok()) {
     // Only a refusal the engine decided is said on the wire; everything else
     // is a cut, which the controller reads as a broken archive.
-    if (out.backup.status().code() != Status::Code::kFailedPrecondition) {
+    if (!IsBackupRefusal(out.backup.status())) {
       out.wire = Status::Unavailable("backup failed mid-stream");
       return out;
     }
     trailers.set(protocol::kTrailerStatus, "error");
-    trailers.set(protocol::kTrailerError, out.backup.status().message());
+    trailers.set(protocol::kTrailerError, OneAsciiLine(out.backup.status().message()));
     out.wire = WriteFinalChunk(io, trailers, &out.bytes_out);
     return out;
   }
@@ -122,6 +131,8 @@ BackupStreamResult ServeBackup(TransferStream& io, const BackupOptions& options,
   trailers.set(protocol::kTrailerSha256, summary.sha256);
   trailers.set(protocol::kTrailerWarnings, std::to_string(summary.warnings.size()));
   trailers.set(protocol::kTrailerWarningDetail, WarningDetail(summary.warnings));
+  trailers.set(protocol::kTrailerDatabases, std::to_string(summary.databases_captured));
+  trailers.set(protocol::kTrailerDatabasesRaw, std::to_string(summary.databases_raw));
   out.wire = WriteFinalChunk(io, trailers, &out.bytes_out);
   if (out.wire.ok()) io.FinishWrites();
   return out;

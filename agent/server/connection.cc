@@ -245,6 +245,12 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
         requested.push_back(p.get<std::string>());
       }
     }
+    bool strict = false;
+    if (request.contains(protocol::kFieldStrict)) {
+      const json& value = request[std::string(protocol::kFieldStrict)];
+      if (!value.is_boolean()) return SendError(400, "\"strict\" must be true or false");
+      strict = value.get<bool>();
+    }
     paths_ = requested;
     auto resolved = ResolveBackupPaths(requested);
     if (!resolved.ok()) return SendError(HttpStatusFor(resolved.status()), resolved.status().message());
@@ -254,6 +260,8 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     backup.root = opts().root;
     backup.compression_level = opts().compression_level;
     backup.threads = opts().threads;
+    backup.database_busy_timeout = opts().database_busy_timeout;
+    backup.strict = strict;
     Status exist = CheckBackupPathsExist(backup, *resolved);
     if (!exist.ok()) return SendError(HttpStatusFor(exist), exist.message());
     if (!state_->TryStartTransfer()) {
@@ -271,7 +279,9 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
         self.summary_fields_ = {{"entries", summary.entries},
                                 {"bytes_read", summary.bytes_read},
                                 {"bytes_sent", summary.bytes_sent},
-                                {"warnings", summary.warnings.size()}};
+                                {"warnings", summary.warnings.size()},
+                                {"databases", summary.databases_captured},
+                                {"databases_raw", summary.databases_raw}};
       }
       if (!r.backup.ok()) {
         self.error_ = "backup failed: " + r.backup.status().ToString();

@@ -246,6 +246,11 @@ class AgentCall {
     const auto& fields = body.get().base();
     auto field = [&](std::string_view name) { return std::string(fields[beast::string_view(name.data(), name.size())]); };
     std::string status = field(protocol::kTrailerStatus);
+    // A refusal the agent decided (e.g. strict and a database it could not
+    // capture) carries its reason: that reason is the backup's error.
+    if (status == "error" && !field(protocol::kTrailerError).empty())
+      return Status::FailedPrecondition("agent " + where_ +
+                                        " failed the backup: " + field(protocol::kTrailerError));
     if (status != "ok") {
       return Status::Corruption("stream from " + where_ + " ended after " + std::to_string(received) +
                                 " bytes without " + std::string(protocol::kTrailerStatus) + ": ok" +
