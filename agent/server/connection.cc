@@ -1,10 +1,5 @@
 #include "agent/server/connection.h"
 
-#include <cstdio>
-#include <optional>
-#include <thread>
-#include <vector>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -12,9 +7,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "agent/archive/archive_stream.h"
+#include "agent/hooks/quiesce_hooks.h"
 #include "agent/server/chunk_queue.h"
 #include "shared/log.h"
 #include "shared/path_rules.h"
@@ -108,6 +108,43 @@ std::string WarningDetail(const std::vector<std::string>& warnings) {
     out = std::move(next);
   }
   return out;
+}
+
+// Backup request fields (shared/protocol.h). Anything else is refused: a
+// request may switch the agent's own hooks off, never name a command.
+bool IsBackupRequestField(const std::string& key) {
+  return key == protocol::kFieldPaths || key == protocol::kFieldExcludes || key == protocol::kFieldStrict ||
+         key == protocol::kFieldQuiesce;
+}
+
+// The restore query: only ?quiesce=0|1 (also true/false). InvalidArgument for
+// any other parameter or value.
+Result<bool> ParseRestoreQuery(std::string_view target) {
+  bool quiesce = true;
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return quiesce;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq),
+                     value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (key != protocol::kQueryQuiesce) {
+      return Status::InvalidArgument("unknown query parameter \"" + std::string(key.substr(0, 64)) +
+                                     "\" (only quiesce=0|1 is accepted)");
+    }
+    if (value == "1" || value == "true") {
+      quiesce = true;
+    } else if (value == "0" || value == "false") {
+      quiesce = false;
+    } else {
+      return Status::InvalidArgument("quiesce must be 0 or 1");
+    }
+  }
+  return quiesce;
 }
 
 bool IsQuietClose(const beast::error_code& ec) {
@@ -298,6 +335,18 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     if (request.is_discarded() || !request.is_object()) {
       return SendError(400, "request body must be a JSON object like {\"paths\": [\"HOME\"]}");
     }
+    for (auto it = request.begin(); it != request.end(); ++it) {
+      if (!IsBackupRequestField(it.key())) {
+        return SendError(400, "unknown field \"" + it.key().substr(0, 64) +
+                                  "\" in the backup request (hooks are configured in the agent, never sent)");
+      }
+    }
+    bool want_quiesce = true;
+    if (request.contains(protocol::kFieldQuiesce)) {
+      if (!request[protocol::kFieldQuiesce].is_boolean())
+        return SendError(400, "\"quiesce\" must be true or false");
+      want_quiesce = request[protocol::kFieldQuiesce].get<bool>();
+    }
     std::vector<std::string> requested;
     if (request.contains("paths")) {
       const json& paths = request["paths"];
@@ -322,43 +371,76 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
       return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
     }
 
+    std::unique_ptr<QuiesceScope> quiesce;
+    if (want_quiesce && state_->hooks.Has(QuiesceOperation::kBackup)) {
+      auto claimed = state_->hooks.Claim(QuiesceOperation::kBackup);
+      if (!claimed.ok()) {
+        state_->EndTransfer();
+        return SendError(HttpStatusFor(claimed.status()), claimed.status().message());
+      }
+      quiesce = std::move(*claimed);
+    }
+
     transfer_ = std::make_shared<Transfer>();
     transfer_->queue.SetWake(WakeOnStrand(&Connection::PumpBackup));
     backup.cancel = &transfer_->cancel;
-    status_ = 200;
 
+    // The worker runs the pre-backup hook first; the response header (the
+    // first byte of the archive) goes out only once it succeeded, so a failed
+    // hook is still a plain JSON error. Archive bytes wait in the bounded
+    // queue until the header is out.
+    state_->WorkerStarted();
+    std::thread([transfer = transfer_, backup, paths = *resolved, quiesce = std::move(quiesce),
+                 self = shared_from_this()]() mutable {
+      auto state = self->state_;
+      auto executor = self->executor_;
+      Status pre = quiesce ? quiesce->Begin() : Status::Ok();
+      const bool quiesced = quiesce && quiesce->quiesced();
+      std::optional<Result<BackupSummary>> result;
+      if (pre.ok()) {
+        net::post(executor, [self, quiesced] { self->StartBackupStream(quiesced); });
+        QueueSink sink(transfer->queue);
+        result.emplace(WriteBackup(backup, paths, sink));
+      }
+      std::optional<std::string> post_warning = quiesce ? quiesce->End() : std::nullopt;
+      quiesce.reset();  // releases the hooks for the next quiesced transfer
+      if (!pre.ok()) {
+        net::post(executor,
+                  [self = std::move(self), pre] { self->SendError(HttpStatusFor(pre), pre.message()); });
+      } else {
+        if (post_warning && result->ok()) result->value().warnings.push_back(*post_warning);
+        transfer->queue.Finish(result->ok() ? Status::Ok() : result->status());
+        net::post(executor, [self = std::move(self), result = std::move(*result)]() mutable {
+          self->OnBackupDone(std::move(result));
+        });
+      }
+      transfer.reset();
+      state->EndTransfer();
+      state->WorkerEnded();
+    }).detach();
+  }
+
+  // On the strand once the pre-backup hook (if any) succeeded: the 200 header.
+  void StartBackupStream(bool quiesced) {
+    if (closed_) return;  // the worker sees the closed queue and stops
+    backup_quiesced_ = quiesced;
+    status_ = 200;
     backup_res_.emplace(http::status::ok, version_);
     backup_res_->set(http::field::content_type, protocol::kArchiveContentType);
     backup_res_->set(http::field::cache_control, "no-store");
-    backup_res_->set(http::field::trailer,
-                     std::string(protocol::kTrailerStatus) + ", " + std::string(protocol::kTrailerEntries) + ", " +
-                         std::string(protocol::kTrailerBytesRead) + ", " + std::string(protocol::kTrailerBytesSent) +
-                         ", " + std::string(protocol::kTrailerSha256) + ", " +
-                         std::string(protocol::kTrailerWarnings) + ", " +
-                         std::string(protocol::kTrailerWarningDetail));
+    backup_res_->set(
+        http::field::trailer,
+        std::string(protocol::kTrailerStatus) + ", " + std::string(protocol::kTrailerEntries) + ", " +
+            std::string(protocol::kTrailerBytesRead) + ", " + std::string(protocol::kTrailerBytesSent) +
+            ", " + std::string(protocol::kTrailerSha256) + ", " + std::string(protocol::kTrailerWarnings) +
+            ", " + std::string(protocol::kTrailerWarningDetail) + ", " +
+            std::string(protocol::kTrailerQuiesced));
     backup_res_->chunked(true);
     backup_res_->keep_alive(keep_alive_);
     backup_sr_.emplace(*backup_res_);
     lowest().expires_after(opts().stall_timeout);
     http::async_write_header(stream_, *backup_sr_,
                              beast::bind_front_handler(&Connection::OnWriteBackupHeader, shared_from_this()));
-
-    // The worker starts now; its bytes wait in the bounded queue until the
-    // header is out.
-    state_->WorkerStarted();
-    std::thread([transfer = transfer_, backup, paths = *resolved, self = shared_from_this()]() mutable {
-      QueueSink sink(transfer->queue);
-      Result<BackupSummary> result = WriteBackup(backup, paths, sink);
-      transfer->queue.Finish(result.ok() ? Status::Ok() : result.status());
-      auto state = self->state_;
-      auto executor = self->executor_;
-      net::post(executor, [self = std::move(self), result = std::move(result)]() mutable {
-        self->OnBackupDone(std::move(result));
-      });
-      transfer.reset();
-      state->EndTransfer();
-      state->WorkerEnded();
-    }).detach();
   }
 
   void OnWriteBackupHeader(beast::error_code ec, size_t n) {
@@ -433,7 +515,8 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     summary_fields_ = {{"entries", summary.entries},
                        {"bytes_read", summary.bytes_read},
                        {"bytes_sent", summary.bytes_sent},
-                       {"warnings", summary.warnings.size()}};
+                       {"warnings", summary.warnings.size()},
+                       {"quiesced", backup_quiesced_}};
     trailers_.set(protocol::kTrailerStatus, "ok");
     trailers_.set(protocol::kTrailerEntries, std::to_string(summary.entries));
     trailers_.set(protocol::kTrailerBytesRead, std::to_string(summary.bytes_read));
@@ -441,6 +524,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     trailers_.set(protocol::kTrailerSha256, summary.sha256);
     trailers_.set(protocol::kTrailerWarnings, std::to_string(summary.warnings.size()));
     trailers_.set(protocol::kTrailerWarningDetail, WarningDetail(summary.warnings));
+    trailers_.set(protocol::kTrailerQuiesced, backup_quiesced_ ? "true" : "false");
     lowest().expires_after(opts().stall_timeout);
     net::async_write(stream_, http::make_chunk_last(trailers_),
                      [self = shared_from_this()](beast::error_code ec, size_t n) {
@@ -467,8 +551,20 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     keep_alive_ = false;  // until the body has been read whole
     if (!Authorize()) return;
     if (header_parser_->get().method() != http::verb::post) return SendError(405, "use POST " + target_);
+    const auto& raw_target = header_parser_->get().target();
+    Result<bool> want_quiesce = ParseRestoreQuery(std::string_view(raw_target.data(), raw_target.size()));
+    if (!want_quiesce.ok()) return SendError(400, want_quiesce.status().message());
     if (!state_->TryStartTransfer()) {
       return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
+    }
+    std::unique_ptr<QuiesceScope> quiesce;
+    if (*want_quiesce && state_->hooks.Has(QuiesceOperation::kRestore)) {
+      auto claimed = state_->hooks.Claim(QuiesceOperation::kRestore);
+      if (!claimed.ok()) {
+        state_->EndTransfer();
+        return SendError(HttpStatusFor(claimed.status()), claimed.status().message());
+      }
+      quiesce = std::move(*claimed);
     }
     want_keep_alive_ = header_parser_->get().keep_alive() && !state_->stopping;
     bool expect_continue = beast::iequals(header_parser_->get()[http::field::expect], "100-continue");
@@ -484,15 +580,26 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     restore_running_ = true;
 
     state_->WorkerStarted();
-    std::thread([transfer = transfer_, restore, self = shared_from_this()]() mutable {
+    std::thread([transfer = transfer_, restore, quiesce = std::move(quiesce),
+                 self = shared_from_this()]() mutable {
       QueueSource source(transfer->queue);
       RestoreSummary partial;
-      Result<RestoreSummary> result = ExtractRestore(restore, source, &partial);
+      // A failed pre-restore hook: nothing is extracted (the post-hook still runs).
+      Status pre = quiesce ? quiesce->Begin() : Status::Ok();
+      Result<RestoreSummary> result =
+          pre.ok() ? ExtractRestore(restore, source, &partial) : Result<RestoreSummary>(pre);
       // Extraction is over: the reader drops the rest of the body from now on.
       transfer->queue.Close(Status::Canceled("extraction finished"));
+      const bool quiesced = quiesce && quiesce->quiesced();
+      if (std::optional<std::string> warning = quiesce ? quiesce->End() : std::nullopt) {
+        (result.ok() ? result.value() : partial).warnings.push_back(*warning);
+      }
+      quiesce.reset();  // releases the hooks for the next quiesced transfer
       auto state = self->state_;
       auto executor = self->executor_;
-      net::post(executor, [self = std::move(self), result = std::move(result), partial = std::move(partial)]() mutable {
+      net::post(executor, [self = std::move(self), result = std::move(result), partial = std::move(partial),
+                           quiesced]() mutable {
+        self->restore_quiesced_ = quiesced;
         self->OnRestoreDone(std::move(result), std::move(partial));
       });
       transfer.reset();
@@ -590,12 +697,15 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     responded_ = true;
     keep_alive_ = upload_done_ && want_keep_alive_;
     const RestoreSummary& s = r.ok() ? r.value() : partial_;
-    summary_fields_ = {{"entries_written", s.entries_written}, {"bytes_written", s.bytes_written},
-                       {"skipped", s.skipped.size()}};
+    summary_fields_ = {{"entries_written", s.entries_written},
+                       {"bytes_written", s.bytes_written},
+                       {"skipped", s.skipped.size()},
+                       {"quiesced", restore_quiesced_}};
     json body = {{"entries_written", s.entries_written},
                  {"bytes_written", s.bytes_written},
                  {"skipped", SkippedJson(s.skipped)},
-                 {"warnings", s.warnings}};
+                 {"warnings", s.warnings},
+                 {"quiesced", restore_quiesced_}};
     if (r.ok()) {
       body["status"] = "ok";
       return SendJson(200, body);
@@ -663,6 +773,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     transfer_.reset();
     trailers_.clear();
     upload_done_ = upload_broken_ = responded_ = paused_ = false;
+    backup_quiesced_ = restore_quiesced_ = false;
   }
 
   // The one structured line per request.
@@ -710,6 +821,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
   http::fields trailers_;
   std::optional<Result<BackupSummary>> backup_result_;
   bool backup_streaming_ = false;
+  bool backup_quiesced_ = false;  // the pre-backup hook ran and succeeded
   bool writing_ = false;
 
   // Restore upload.
@@ -724,6 +836,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
   bool upload_done_ = false;
   bool upload_broken_ = false;
   bool responded_ = false;
+  bool restore_quiesced_ = false;  // the pre-restore hook ran and succeeded
 };
 
 }  // namespace
