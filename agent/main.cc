@@ -1,15 +1,16 @@
 // clawback-agent: serves backups and restores of this container over mTLS.
 // Parses options, then hands over to AgentServer (agent/server/agent_server.h).
-#include <sys/stat.h>
-
-#include <CLI/CLI.hpp>
-#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cerrno>
 #include <iostream>
 #include <string>
+
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
 
 #include "agent/archive/archive_stream.h"
 #include "agent/hooks/quiesce_hooks.h"

@@ -1,5 +1,10 @@
 #include "agent/server/connection.h"
 
+#include <cstdio>
+#include <optional>
+#include <thread>
+#include <vector>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -7,11 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cstdio>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <thread>
-#include <vector>
 
 #include "agent/archive/archive_stream.h"
 #include "agent/hooks/quiesce_hooks.h"
