@@ -145,6 +145,12 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 )sql"},
+    // quiesce: the user asked the agent to run its quiesce hooks (default 1);
+    // quiesced: the agent reported its pre-restore hook ran and succeeded.
+    {2, "restores record quiesce", R"sql(
+ALTER TABLE restores ADD COLUMN quiesce  INTEGER NOT NULL DEFAULT 1 CHECK (quiesce IN (0, 1));
+ALTER TABLE restores ADD COLUMN quiesced INTEGER NOT NULL DEFAULT 0 CHECK (quiesced IN (0, 1));
+)sql"},
 };
 
 }  // namespace
