@@ -226,6 +226,24 @@ TEST_F(AgentHooksTest, HooksGetACleanEnvironmentAndTheirOutputIsLogged) {
                 fs::canonical(root_).string() + "\n");
 }
 
+TEST_F(AgentHooksTest, HookOutputIsCapturedUpToALimit) {
+  // 100000 bytes of output, stdout and stderr: the log keeps the first 16 KiB.
+  auto agent = StartAgent({{"pre-backup", Sh("head -c 60000 /dev/zero | tr '\\0' o; head -c 40000 /dev/zero | "
+                                             "tr '\\0' e >&2")}});
+  ASSERT_TRUE(agent);
+  HttpResponse res = Backup(agent->port(), R"({"paths":["HOME"]})", dir_ + "/a.tar.zst");
+  ASSERT_EQ(res.trailers["clawback-status"], "ok") << res.body << res.error;
+  ASSERT_TRUE(agent->WaitForLog("\"msg\":\"hook ran\"", 5s)) << agent->Log();
+  json ran;
+  for (const std::string& line : Lines(agent->Log())) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("msg", "") == "hook ran") ran = j;
+  }
+  EXPECT_EQ(ran.value("output", ""), std::string(16384, 'o'));
+  EXPECT_EQ(ran.value("output_dropped_bytes", 0), 100000 - 16384);
+  EXPECT_EQ(ran.value("result", ""), "exited 0");
+}
+
 TEST_F(AgentHooksTest, FailingPreBackupHookAbortsBeforeAnyByte) {
   auto agent = StartAgent({
       {"pre-backup",
