@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/archive/archive_stream.h"
+#include "agent/hooks/quiesce_hooks.h"
 #include "agent/server/agent_server.h"
 #include "shared/log.h"
 #include "shared/version.h"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   using namespace clawback;
   agent::AgentServerOptions options;
   std::string log_format = "json";
+  std::string hooks_file;
   int stall_timeout_s = static_cast<int>(options.stall_timeout.count());
   int grace_s = static_cast<int>(options.shutdown_grace.count());
   int db_lock_timeout_ms = static_cast<int>(options.database_busy_timeout.count());
@@ -97,6 +99,10 @@ int main(int argc, char** argv) {
       ->envname("CLAWBACK_AGENT_LOG_FORMAT")
       ->check(CLI::IsMember({"json", "text"}))
       ->capture_default_str();
+  app.add_option("--hooks", hooks_file,
+                 "Quiesce hooks (JSON: pre-backup, post-backup, pre-restore, post-restore argv arrays; "
+                 "docs/operations.md)")
+      ->envname("CLAWBACK_AGENT_HOOKS");
   app.add_option("--port-file", options.port_file, "Write the bound port to this file once listening")
       ->envname("CLAWBACK_AGENT_PORT_FILE");
 
@@ -126,6 +132,19 @@ int main(int argc, char** argv) {
     return Fail(kExitUsage, "--root " + options.root + " is not a directory");
   }
   options.root = resolved;
+
+  if (!hooks_file.empty()) {
+    auto hooks = agent::LoadHookConfig(hooks_file);
+    if (!hooks.ok()) return Fail(kExitUsage, hooks.status().message());
+    options.hooks = std::move(*hooks);
+    nlohmann::json configured = nlohmann::json::array();
+    const agent::HookConfig& h = options.hooks;
+    if (h.pre_backup) configured.push_back("pre-backup");
+    if (h.post_backup) configured.push_back("post-backup");
+    if (h.pre_restore) configured.push_back("pre-restore");
+    if (h.post_restore) configured.push_back("post-restore");
+    log::Info("quiesce hooks loaded", {{"file", hooks_file}, {"hooks", configured}});
+  }
 
   auto server = agent::AgentServer::Create(options);
   if (!server.ok()) return Fail(kExitUsage, server.status().message());

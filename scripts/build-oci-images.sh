@@ -15,7 +15,8 @@
 #                 an OCI layout (e.g. `skopeo copy docker://.../openclaw:TAG
 #                 oci:/tmp/openclaw:base`): that image plus one layer with the
 #                 agent at /usr/local/bin/clawback-agent and its s6-overlay
-#                 longrun (packaging/oci/s6-rc.d), as Containerfile.openclaw.
+#                 longrun (packaging/oci/s6-rc.d) and its quiesce hooks at
+#                 /etc/clawback-agent/hooks.json, as Containerfile.openclaw.
 #   openclaw-layer  always: the layer above on an empty base, for inspection.
 #
 # Copy an image to a registry with
@@ -99,8 +100,9 @@ add_openclaw_layer() {  # ROOTFS
   cp -a "$src/packaging/oci/s6-rc.d/clawback-agent" "$1/etc/s6-overlay/s6-rc.d/clawback-agent"
   cp -a "$src/packaging/oci/s6-rc.d/user/contents.d/clawback-agent" "$1/etc/s6-overlay/s6-rc.d/user/contents.d/"
   chmod 0755 "$1/etc/s6-overlay/s6-rc.d/clawback-agent/run"
+  install -D -m 0644 "$src/packaging/oci/clawback-agent/hooks.json" "$1/etc/clawback-agent/hooks.json"
   chown -R 0:0 "$1/usr/local/bin/clawback-agent" "$1/etc/s6-overlay/s6-rc.d/clawback-agent" \
-    "$1/etc/s6-overlay/s6-rc.d/user/contents.d/clawback-agent"
+    "$1/etc/s6-overlay/s6-rc.d/user/contents.d/clawback-agent" "$1/etc/clawback-agent"
 }
 umoci new --image "$layout:openclaw-layer"
 umoci unpack --image "$layout:openclaw-layer" "$bundles/openclaw-layer" >/dev/null

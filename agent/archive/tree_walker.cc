@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -43,44 +45,126 @@ class UniqueFd {
 
 std::string Errno(int err) { return std::strerror(err); }
 
-// The directory holding `path` (opened below root) and the last component's
-// name ("." for the root itself).
+// The directory holding `path` (opened below root, every component resolved
+// inside the root), the last component's name ("." for the root itself), the
+// path it resolved to, and why it is left out ("" when it is not).
 struct ParentDir {
   UniqueFd fd;
   std::string name;
+  std::string container_path;
+  std::string excluded;
 };
 
-Result<ParentDir> OpenParent(const std::string& root, const std::string& path) {
-  ParentDir out;
-  out.fd = UniqueFd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!out.fd.valid()) return Status::IoError("cannot open backup root " + root + ": " + Errno(errno));
-  if (path == "/") {
-    out.name = ".";
-    return out;
-  }
-  // Inside a container (root "/") the kernel resolves symlinks within the
-  // container's own namespace; below any other root they could point anywhere
-  // on the host, so they are refused.
-  const int follow = root == "/" ? 0 : O_NOFOLLOW;
-  size_t pos = 1;
-  for (;;) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) break;
-    std::string component = path.substr(pos, slash - pos);
-    int fd = openat(out.fd.get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | follow);
-    if (fd < 0) {
-      int err = errno;
-      std::string prefix = path.substr(0, slash);
-      if (err == ENOENT) return Status::InvalidArgument("path does not exist: " + path);
-      if (err == ELOOP || err == ENOTDIR)
-        return Status::InvalidArgument("path goes through a symlink or non-directory " + prefix + ": " + path);
-      return Status::IoError("cannot open " + prefix + ": " + Errno(err));
-    }
-    out.fd = UniqueFd(fd);
+// The symlink budget of one resolution, as the kernel's (MAXSYMLINKS).
+constexpr int kMaxSymlinkHops = 40;
+
+void SplitComponents(const std::string& text, std::deque<std::string>* out, bool at_front) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t slash = text.find('/', pos);
+    if (slash == std::string::npos) slash = text.size();
+    if (slash > pos) parts.push_back(text.substr(pos, slash - pos));
     pos = slash + 1;
   }
-  out.name = path.substr(pos);
+  if (at_front) {
+    out->insert(out->begin(), parts.begin(), parts.end());
+  } else {
+    out->insert(out->end(), parts.begin(), parts.end());
+  }
+}
+
+std::string JoinPath(const std::vector<std::string>& names, const std::string& last) {
+  std::string out;
+  for (const std::string& n : names) out += "/" + n;
+  if (!last.empty()) out += "/" + last;
+  return out.empty() ? "/" : out;
+}
+
+// Resolves the parent of `path` component by component with O_NOFOLLOW, the
+// way the kernel would inside a chroot at `root`: a symlinked component is
+// read and its target (absolute = from the root) resolved again within the
+// root, ".." stops at the root. So no component ever leads outside the root,
+// and the system-dir exclusions and the pseudo-filesystem check apply to what
+// the path really names, not to its text. The last component itself is not
+// followed (a symlink is archived as a symlink).
+Result<ParentDir> OpenParent(const std::string& root, const std::string& path) {
+  ParentDir out;
+  UniqueFd root_fd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return Status::IoError("cannot open backup root " + root + ": " + Errno(errno));
+  if (IsOnPseudoFilesystem(root_fd.get()))
+    out.excluded = "the root is on a pseudo filesystem (proc, sysfs ...)";
+  if (path == "/") {
+    out.fd = std::move(root_fd);
+    out.name = ".";
+    out.container_path = "/";
+    return out;
+  }
+  std::deque<std::string> pending;
+  SplitComponents(path, &pending, false);
+  const std::string last = pending.back();
+  pending.pop_back();
+
+  std::vector<UniqueFd> fds;       // fds[i] = directory of names[0..i-1]; fds[0] = root
+  std::vector<std::string> names;  // the resolved components so far
+  fds.push_back(std::move(root_fd));
+  int hops = 0;
+  while (!pending.empty() && out.excluded.empty()) {
+    std::string component = std::move(pending.front());
+    pending.pop_front();
+    if (component == ".") continue;
+    if (component == "..") {
+      if (!names.empty()) {
+        names.pop_back();
+        fds.pop_back();
+      }
+      continue;
+    }
+    int fd = openat(fds.back().get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+      fds.emplace_back(fd);
+      names.push_back(std::move(component));
+      const std::string so_far = JoinPath(names, "");
+      if (IsExcludedSystemPath(so_far)) {
+        out.excluded = "resolves into the excluded system directory " + so_far;
+      } else if (IsOnPseudoFilesystem(fd)) {
+        out.excluded = so_far + " is on a pseudo filesystem (proc, sysfs ...)";
+      }
+      continue;
+    }
+    const int err = errno;
+    const std::string prefix = JoinPath(names, component);
+    if (err == ELOOP || err == ENOTDIR) {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat(fds.back().get(), component.c_str(), target, sizeof target);
+      if (n > 0 && static_cast<size_t>(n) < sizeof target) {
+        if (++hops > kMaxSymlinkHops) return Status::InvalidArgument("too many symlinks resolving " + path);
+        if (target[0] == '/') {
+          fds.resize(1);
+          names.clear();
+        }
+        SplitComponents(std::string(target, static_cast<size_t>(n)), &pending, true);
+        continue;
+      }
+      if (err == ENOTDIR)
+        return Status::InvalidArgument("path goes through a non-directory " + prefix + ": " + path);
+    }
+    if (err == ENOENT) return Status::InvalidArgument("path does not exist: " + path);
+    return Status::IoError("cannot open " + prefix + ": " + Errno(err));
+  }
+  out.container_path = JoinPath(names, last);
+  if (out.excluded.empty() && IsExcludedSystemPath(out.container_path)) {
+    out.excluded = "resolves into the excluded system directory " + out.container_path;
+  }
+  out.fd = std::move(fds.back());
+  out.name = last;
   return out;
+}
+
+// The refusal for a requested path that resolved into an excluded place.
+Status ExcludedPath(const std::string& path, const ParentDir& parent) {
+  return Status::InvalidArgument("path is inside an excluded system directory: " + path + " (" +
+                                 parent.excluded + ")");
 }
 
 struct Frame {
@@ -101,7 +185,14 @@ class Walker {
   Status Run(const std::string& path, const std::atomic<bool>* cancel) {
     Result<ParentDir> parent = OpenParent(root_, path);
     if (!parent.ok()) return parent.status();
-    CLAWBACK_RETURN_IF_ERROR(Handle(parent->fd.get(), parent->name.c_str(), path, std::nullopt));
+    if (!parent->excluded.empty()) {
+      // Checked when the request came; changed since (a component swapped
+      // for a symlink): nothing from there is archived.
+      visitor_.Warn(ExcludedPath(path, *parent).message() + ", skipped");
+      return Status::Ok();
+    }
+    CLAWBACK_RETURN_IF_ERROR(
+        Handle(parent->fd.get(), parent->name.c_str(), parent->container_path, std::nullopt));
     while (!stack_.empty()) {
       if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return Status::Canceled("backup canceled");
       Frame& top = stack_.back();
@@ -144,8 +235,12 @@ class Walker {
         return Status::Ok();
       }
       st = opened;
-      // Only a device change can enter another filesystem; statfs only there.
-      if (dir && (!parent_dev || *parent_dev != st.st_dev) && IsOnPseudoFilesystem(fd.get())) return Status::Ok();
+      // Only a device change can enter another filesystem; statfs only there
+      // and on the entry the walk starts from (file or directory).
+      if ((!parent_dev || (dir && *parent_dev != st.st_dev)) && IsOnPseudoFilesystem(fd.get())) {
+        if (!parent_dev) visitor_.Warn("on a pseudo filesystem, skipped: " + cpath);
+        return Status::Ok();
+      }
     }
 
     std::string host = cpath == "/" ? root_ : host_prefix_ + cpath;
@@ -211,6 +306,7 @@ Status WalkTree(const std::string& root, const std::string& path, WalkVisitor& v
 Status CheckPathBelowRoot(const std::string& root, const std::string& path) {
   Result<ParentDir> parent = OpenParent(root, path);
   if (!parent.ok()) return parent.status();
+  if (!parent->excluded.empty()) return ExcludedPath(path, *parent);
   struct stat st;
   if (fstatat(parent->fd.get(), parent->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return Status::InvalidArgument("path does not exist: " + path);

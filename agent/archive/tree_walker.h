@@ -4,12 +4,19 @@
 //
 // What it leaves out, so the visitor never sees it: excluded system dirs
 // (/proc /sys /dev /tmp /run relative to the root, with everything below),
-// directories that are mount points of pseudo filesystems (pseudo_fs.h), and
-// sockets. Entries are visited parent before children, names sorted bytewise
-// within a directory. Entries that vanish or cannot be opened are reported to
-// the visitor as warnings and skipped. Intermediate components of the
-// requested path must not be symlinks unless the root is "/" (a container must
-// not redirect the agent into the host's filesystem).
+// anything on a pseudo filesystem (pseudo_fs.h) where the walk starts or
+// crosses into one, and sockets. Entries are visited parent before children,
+// names sorted bytewise within a directory. Entries that vanish or cannot be
+// opened are reported to the visitor as warnings and skipped.
+//
+// The requested path is resolved inside the root, component by component with
+// O_NOFOLLOW (never by the kernel following a path string): a symlinked
+// intermediate component is read and resolved again within the root (an
+// absolute target starts at the root, ".." stops there), as in a chroot. The
+// exclusions then apply to what the path resolves to: "/var/run/lock" with
+// var/run -> ../run is inside /run, and "~/p/1/environ" with p -> /proc is
+// inside /proc. The walk's entries are named by the resolved path. The last
+// component is not followed (a symlink is archived as itself).
 //
 // Resources: one open directory descriptor and the sorted name list per level
 // of depth on the current path.
@@ -46,13 +53,16 @@ class WalkVisitor {
 
 // Walks `path` (normalized absolute container path) below `root`. Returns the
 // first non-OK status from the visitor, Canceled when *cancel became true,
-// InvalidArgument when the path goes through a symlink or a non-directory,
-// IoError when the root cannot be opened. A missing `path` is a warning.
+// InvalidArgument when the path goes through a non-directory or too many
+// symlinks, IoError when the root cannot be opened. A missing `path`, or one
+// that now resolves into an excluded place, is a warning.
 Status WalkTree(const std::string& root, const std::string& path, WalkVisitor& visitor,
                 const std::atomic<bool>* cancel);
 
 // lstat of root + path with the same path resolution as WalkTree.
-// InvalidArgument "path does not exist: /x" when it is missing.
+// InvalidArgument "path does not exist: /x" when it is missing, and
+// "path is inside an excluded system directory: /x (...)" when it resolves
+// into an excluded system dir or onto a pseudo filesystem.
 Status CheckPathBelowRoot(const std::string& root, const std::string& path);
 
 }  // namespace clawback::agent

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "agent/archive/beneath.h"
+#include "agent/hooks/quiesce_hooks.h"
 #include "shared/status.h"
 
 namespace clawback::agent {
@@ -45,6 +46,7 @@ struct AgentServerOptions {
   std::chrono::seconds header_timeout{30};     // also the keep-alive idle time
   std::chrono::seconds shutdown_grace{30};
   std::string port_file;                // if set, the bound port is written here (atomically)
+  HookConfig hooks;                     // quiesce hooks from --hooks (agent/hooks/quiesce_hooks.h)
 };
 
 class AgentServer {

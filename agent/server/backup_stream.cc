@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -84,8 +85,23 @@ Status WriteFinalChunk(TransferStream& io, const http::fields& trailers, uint64_
 }  // namespace
 
 BackupStreamResult ServeBackup(TransferStream& io, const BackupOptions& options,
-                               const std::vector<std::string>& paths, unsigned http_version) {
+                               const std::vector<std::string>& paths, QuiesceScope* quiesce,
+                               unsigned http_version) {
   BackupStreamResult out;
+  if (quiesce != nullptr) {
+    Status pre = quiesce->Begin();
+    if (!pre.ok()) {
+      std::optional<std::string> post = quiesce->End();
+      nlohmann::json body = {{"error", pre.message()}, {"code", Status::CodeName(pre.code())}};
+      if (post) body["warnings"] = {*post};
+      out.backup = pre;
+      out.refused_before_stream = true;
+      out.bytes_out = WriteJsonResponse(io, HttpStatusFor(pre), body, http_version);
+      out.wire = Status::Ok();
+      return out;
+    }
+    out.quiesced = quiesce->quiesced();
+  }
   http::response<http::empty_body> res(http::status::ok, http_version);
   res.set(http::field::content_type, protocol::kArchiveContentType);
   res.set(http::field::cache_control, "no-store");
@@ -105,6 +121,11 @@ BackupStreamResult ServeBackup(TransferStream& io, const BackupOptions& options,
   ChunkedWire wire(io);
   out.backup = WriteBackup(options, paths, wire);
   out.bytes_out += wire.bytes();
+  if (quiesce != nullptr) {
+    // The data has been read: let the writers go on before the trailers.
+    if (std::optional<std::string> warning = quiesce->End(); warning && out.backup.ok())
+      out.backup.value().warnings.push_back(*warning);
+  }
   if (!wire.wire().ok()) {
     out.wire = wire.wire();
     return out;
@@ -131,6 +152,7 @@ BackupStreamResult ServeBackup(TransferStream& io, const BackupOptions& options,
   trailers.set(protocol::kTrailerSha256, summary.sha256);
   trailers.set(protocol::kTrailerWarnings, std::to_string(summary.warnings.size()));
   trailers.set(protocol::kTrailerWarningDetail, WarningDetail(summary.warnings));
+  trailers.set(protocol::kTrailerQuiesced, out.quiesced ? "true" : "false");
   trailers.set(protocol::kTrailerDatabases, std::to_string(summary.databases_captured));
   trailers.set(protocol::kTrailerDatabasesRaw, std::to_string(summary.databases_raw));
   out.wire = WriteFinalChunk(io, trailers, &out.bytes_out);

@@ -19,6 +19,7 @@
 #include "agent/server/http_responses.h"
 #include "agent/server/restore_upload.h"
 #include "agent/server/transfer_stream.h"
+#include "agent/hooks/quiesce_hooks.h"
 #include "shared/log.h"
 #include "shared/path_rules.h"
 #include "shared/protocol.h"
@@ -40,6 +41,43 @@ using Clock = std::chrono::steady_clock;
 constexpr uint32_t kHeaderLimit = 8 * 1024;
 constexpr uint64_t kJsonBodyLimit = 64 * 1024;
 constexpr std::chrono::seconds kCloseTimeout{5};
+
+// Backup request fields (shared/protocol.h). Anything else is refused: a
+// request may switch the agent's own hooks off, never name a command.
+bool IsBackupRequestField(const std::string& key) {
+  return key == protocol::kFieldPaths || key == protocol::kFieldExcludes || key == protocol::kFieldStrict ||
+         key == protocol::kFieldQuiesce;
+}
+
+// The restore query: only ?quiesce=0|1 (also true/false). InvalidArgument for
+// any other parameter or value.
+Result<bool> ParseRestoreQuery(std::string_view target) {
+  bool quiesce = true;
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return quiesce;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq),
+                     value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (key != protocol::kQueryQuiesce) {
+      return Status::InvalidArgument("unknown query parameter \"" + std::string(key.substr(0, 64)) +
+                                     "\" (only quiesce=0|1 is accepted)");
+    }
+    if (value == "1" || value == "true") {
+      quiesce = true;
+    } else if (value == "0" || value == "false") {
+      quiesce = false;
+    } else {
+      return Status::InvalidArgument("quiesce must be 0 or 1");
+    }
+  }
+  return quiesce;
+}
 
 bool IsQuietClose(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof || ec == ssl::error::stream_truncated ||
@@ -236,6 +274,18 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     if (request.is_discarded() || !request.is_object()) {
       return SendError(400, "request body must be a JSON object like {\"paths\": [\"HOME\"]}");
     }
+    for (auto it = request.begin(); it != request.end(); ++it) {
+      if (!IsBackupRequestField(it.key())) {
+        return SendError(400, "unknown field \"" + it.key().substr(0, 64) +
+                                  "\" in the backup request (hooks are configured in the agent, never sent)");
+      }
+    }
+    bool want_quiesce = true;
+    if (request.contains(protocol::kFieldQuiesce)) {
+      if (!request[protocol::kFieldQuiesce].is_boolean())
+        return SendError(400, "\"quiesce\" must be true or false");
+      want_quiesce = request[protocol::kFieldQuiesce].get<bool>();
+    }
     std::vector<std::string> requested;
     if (request.contains("paths")) {
       const json& paths = request["paths"];
@@ -268,12 +318,23 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
       return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
     }
 
+    std::shared_ptr<QuiesceScope> quiesce;
+    if (want_quiesce && state_->hooks.Has(QuiesceOperation::kBackup)) {
+      auto claimed = state_->hooks.Claim(QuiesceOperation::kBackup);
+      if (!claimed.ok()) {
+        state_->EndTransfer();
+        return SendError(HttpStatusFor(claimed.status()), claimed.status().message());
+      }
+      quiesce = std::move(*claimed);
+    }
+
     status_ = 200;
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     backup.cancel = cancel.get();
-    HandOff([backup, paths = *resolved, cancel, version = version_](Connection& self, TransferStream& io) {
-      BackupStreamResult r = ServeBackup(io, backup, paths, version);
+    HandOff([backup, paths = *resolved, cancel, quiesce, version = version_](Connection& self, TransferStream& io) {
+      BackupStreamResult r = ServeBackup(io, backup, paths, quiesce.get(), version);
       self.bytes_out_ = r.bytes_out;
+      if (r.refused_before_stream) self.status_ = HttpStatusFor(r.backup.status());
       if (r.backup.ok()) {
         const BackupSummary& summary = r.backup.value();
         self.summary_fields_ = {{"entries", summary.entries},
@@ -281,7 +342,8 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
                                 {"bytes_sent", summary.bytes_sent},
                                 {"warnings", summary.warnings.size()},
                                 {"databases", summary.databases_captured},
-                                {"databases_raw", summary.databases_raw}};
+                                {"databases_raw", summary.databases_raw},
+                                {"quiesced", r.quiesced}};
       }
       if (!r.backup.ok()) {
         self.error_ = "backup failed: " + r.backup.status().ToString();
@@ -297,8 +359,20 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     keep_alive_ = false;  // a transfer's connection closes when it is done
     if (!Authorize()) return;
     if (header_parser_->get().method() != http::verb::post) return SendError(405, "use POST " + target_);
+    const auto& raw_target = header_parser_->get().target();
+    Result<bool> want_quiesce = ParseRestoreQuery(std::string_view(raw_target.data(), raw_target.size()));
+    if (!want_quiesce.ok()) return SendError(400, want_quiesce.status().message());
     if (!state_->TryStartTransfer()) {
       return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
+    }
+    std::shared_ptr<QuiesceScope> quiesce;
+    if (*want_quiesce && state_->hooks.Has(QuiesceOperation::kRestore)) {
+      auto claimed = state_->hooks.Claim(QuiesceOperation::kRestore);
+      if (!claimed.ok()) {
+        state_->EndTransfer();
+        return SendError(HttpStatusFor(claimed.status()), claimed.status().message());
+      }
+      quiesce = std::move(*claimed);
     }
     const bool expect_continue = beast::iequals(header_parser_->get()[http::field::expect], "100-continue");
     RestoreOptions restore;
@@ -309,14 +383,16 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     restore.cancel = cancel.get();
     auto header = std::move(header_parser_);
     auto buffer = std::make_shared<beast::flat_buffer>(std::move(buffer_));
-    HandOff([restore, header, buffer, expect_continue, version = version_](Connection& self, TransferStream& io) {
-      RestoreUploadResult r = ServeRestore(io, std::move(*header), std::move(*buffer), restore, expect_continue, version);
+    HandOff([restore, header, buffer, expect_continue, quiesce, version = version_](Connection& self,
+                                                                                    TransferStream& io) {
+      RestoreUploadResult r = ServeRestore(io, std::move(*header), std::move(*buffer), restore, quiesce.get(),
+                                           expect_continue, version);
       self.status_ = r.http_status;
       self.bytes_in_ = r.bytes_in;
       self.bytes_out_ = r.bytes_out;
       const RestoreSummary& s = r.restore.ok() ? r.restore.value() : r.partial;
       self.summary_fields_ = {{"entries_written", s.entries_written}, {"bytes_written", s.bytes_written},
-                              {"skipped", s.skipped.size()}};
+                              {"skipped", s.skipped.size()}, {"quiesced", r.quiesced}};
       if (!r.restore.ok()) self.error_ = r.restore.status().ToString();
     }, cancel);
   }

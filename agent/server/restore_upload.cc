@@ -121,10 +121,14 @@ json SkippedJson(const std::vector<SkippedEntry>& skipped) {
 }  // namespace
 
 RestoreUploadResult ServeRestore(TransferStream& io, http::request_parser<http::empty_body>&& header,
-                                 beast::flat_buffer buffer, const RestoreOptions& options, bool expect_continue,
-                                 unsigned http_version) {
+                                 beast::flat_buffer buffer, const RestoreOptions& options, QuiesceScope* quiesce,
+                                 bool expect_continue, unsigned http_version) {
   RestoreUploadResult out;
-  if (expect_continue) {
+  Status pre = quiesce != nullptr ? quiesce->Begin() : Status::Ok();
+  out.quiesced = quiesce != nullptr && quiesce->quiesced();
+  // A failed pre-hook answers at once: a client waiting for 100 never sends
+  // the body; one that did not wait has it drained below.
+  if (expect_continue && pre.ok()) {
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
     Status s = io.WriteAll(kContinue, sizeof kContinue - 1);
     if (!s.ok()) {
@@ -135,11 +139,15 @@ RestoreUploadResult ServeRestore(TransferStream& io, http::request_parser<http::
   }
 
   UploadBody body(io, std::move(header), buffer);
-  out.restore = ExtractRestore(options, body, &out.partial);
+  out.restore = pre.ok() ? ExtractRestore(options, body, &out.partial) : Result<RestoreSummary>(pre);
   out.bytes_in = body.bytes();
+  if (quiesce != nullptr) {
+    if (std::optional<std::string> warning = quiesce->End())
+      (out.restore.ok() ? out.restore.value() : out.partial).warnings.push_back(*warning);
+  }
   // A broken upload has no one left to answer.
   if (body.broken()) return out;
-  if (!out.restore.ok() && !body.done()) {
+  if (!out.restore.ok() && !body.done() && !(expect_continue && !pre.ok())) {
     body.Drain(kDrainAfterFailure);
     out.bytes_in = body.bytes();
   }
@@ -148,7 +156,8 @@ RestoreUploadResult ServeRestore(TransferStream& io, http::request_parser<http::
   json response = {{"entries_written", s.entries_written},
                    {"bytes_written", s.bytes_written},
                    {"skipped", SkippedJson(s.skipped)},
-                   {"warnings", s.warnings}};
+                   {"warnings", s.warnings},
+                   {"quiesced", out.quiesced}};
   if (out.restore.ok()) {
     response["status"] = "ok";
     out.http_status = 200;

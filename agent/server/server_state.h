@@ -28,13 +28,16 @@ struct TlsState {
 class ServerState {
  public:
   explicit ServerState(AgentServerOptions options)
-      : options(std::move(options)), started_at(std::chrono::steady_clock::now()) {}
+      : options(std::move(options)),
+        started_at(std::chrono::steady_clock::now()),
+        hooks(this->options.hooks, this->options.root) {}
 
   const AgentServerOptions options;
   const std::chrono::steady_clock::time_point started_at;
   std::atomic<int> connections{0};
   std::atomic<int> transfers{0};
   std::atomic<bool> stopping{false};
+  const QuiesceHooks hooks;  // thread-safe
 
   // Claims a transfer slot (false when max_transfers are running).
   bool TryStartTransfer() {

@@ -274,10 +274,12 @@ class AgentCall {
     return summary;
   }
 
-  Result<AgentRestoreResult> StreamRestore(ArchiveProvider& provider, seconds stall,
+  Result<AgentRestoreResult> StreamRestore(ArchiveProvider& provider, bool quiesce, seconds stall,
                                            const std::function<void(uint64_t)>& on_progress) {
     const uint64_t total = provider.TotalSize();
-    http::request<http::empty_body> req{http::verb::post, std::string(protocol::kRestorePath), 11};
+    http::request<http::empty_body> req{
+        http::verb::post,
+        std::string(protocol::kRestorePath) + "?" + std::string(protocol::kQueryQuiesce) + (quiesce ? "=1" : "=0"), 11};
     Prepare(req);
     req.set(http::field::content_type, protocol::kArchiveContentType);
     req.content_length(total);
@@ -524,6 +526,7 @@ class AgentCall {
     result.entries_written = number("entries_written");
     result.bytes_written = number("bytes_written");
     if (json.contains("skipped") && json["skipped"].is_array()) result.skipped_json = json["skipped"].dump();
+    result.quiesced = json.contains("quiesced") && json["quiesced"].is_boolean() && json["quiesced"].get<bool>();
     if (json.contains("warnings") && json["warnings"].is_array()) {
       for (const auto& w : json["warnings"]) {
         if (w.is_string()) result.warnings.push_back(w.get<std::string>());
@@ -577,12 +580,12 @@ class MtlsAgentConnector final : public AgentConnector {
     return result;
   }
 
-  Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider,
+  Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider, bool quiesce,
                                      const std::atomic<bool>& cancel, std::chrono::seconds stall_timeout,
                                      std::function<void(uint64_t)> on_progress) override {
     AgentCall call(*ctx_, instance, &cancel);
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min(stall_timeout, kConnectTimeout)));
-    auto result = call.StreamRestore(provider, stall_timeout, on_progress);
+    auto result = call.StreamRestore(provider, quiesce, stall_timeout, on_progress);
     if (!result.ok() && call.canceled()) return Status::Canceled("restore canceled");
     return result;
   }

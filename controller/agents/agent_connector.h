@@ -58,6 +58,7 @@ struct AgentRestoreResult {
   uint64_t bytes_written = 0;
   std::string skipped_json = "[]";
   std::vector<std::string> warnings;
+  bool quiesced = false;  // the agent's pre-restore hook ran and succeeded
 };
 
 class AgentConnector {
@@ -81,8 +82,9 @@ class AgentConnector {
   virtual Result<StreamSummary> Backup(const Instance& instance, const std::vector<std::string>& paths,
                                        ArchiveReceiver& receiver, const std::atomic<bool>& cancel,
                                        std::chrono::seconds stall_timeout) = 0;
-  // POST /v1/restore with the provider's bytes; returns the agent's summary.
-  virtual Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider,
+  // POST /v1/restore?quiesce=0|1 with the provider's bytes; returns the
+  // agent's summary. `quiesce` lets the agent run its own restore hooks.
+  virtual Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider, bool quiesce,
                                              const std::atomic<bool>& cancel,
                                              std::chrono::seconds stall_timeout,
                                              std::function<void(uint64_t)> on_progress) = 0;

@@ -96,7 +96,9 @@ Json RestoreJson(const Restore& r) {
           {"created_by", r.created_by_name},
           {"created_at", TimeJson(r.created_at)},
           {"started_at", TimeJson(r.started_at)},
-          {"completed_at", TimeJson(r.completed_at)}};
+          {"completed_at", TimeJson(r.completed_at)},
+          {"quiesce", r.quiesce},
+          {"quiesced", r.quiesced}};
 }
 
 Json ScheduleJson(const Schedule& s, const std::string& description, const Json& next_runs) {

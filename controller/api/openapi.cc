@@ -63,7 +63,9 @@ Json Schemas() {
                       {"created_by", {{"type", "string"}}},
                       {"created_at", time},
                       {"started_at", time},
-                      {"completed_at", time}});
+                      {"completed_at", time},
+                      {"quiesce", {{"type", "boolean"}}},
+                      {"quiesced", {{"type", "boolean"}}}});
   s["Schedule"] = obj({{"id", {{"type", "integer"}}},
                        {"name", {{"type", "string"}}},
                        {"all_instances", {{"type", "boolean"}}},

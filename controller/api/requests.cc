@@ -45,10 +45,15 @@ Decoded<RestoreCreateBody> DecodeRestoreCreate(const Json& body) {
   if (!*target_id || **target_id <= 0) {
     return Refused(Status::InvalidArgument("instance_id: is required (the target instance's id)"));
   }
-  return RestoreCreateBody{**target_id};
+  RestoreCreateBody out{**target_id};
+  if (auto q = body.find("quiesce"); q != body.end() && !q->is_null()) {
+    if (!q->is_boolean()) return Refused(Status::InvalidArgument("quiesce: must be true or false"));
+    out.quiesce = q->get<bool>();
+  }
+  return out;
 }
 
-Json EncodeRestoreCreate(const RestoreCreateBody& b) { return {{"instance_id", b.instance_id}}; }
+Json EncodeRestoreCreate(const RestoreCreateBody& b) { return {{"instance_id", b.instance_id}, {"quiesce", b.quiesce}}; }
 
 namespace {
 

@@ -62,9 +62,11 @@ struct BackupCreateBody {
 Decoded<BackupCreateBody> DecodeBackupCreate(const Json& body);
 Json EncodeBackupCreate(const BackupCreateBody& b);
 
-// POST /api/v1/backups/{id}/restore {instance_id}: a positive id, required.
+// POST /api/v1/backups/{id}/restore {instance_id, quiesce}: a positive id,
+// required; quiesce optional (default true).
 struct RestoreCreateBody {
   Id instance_id = 0;
+  bool quiesce = true;  // run the target agent's quiesce hooks (when it has any)
   bool operator==(const RestoreCreateBody&) const = default;
 };
 Decoded<RestoreCreateBody> DecodeRestoreCreate(const Json& body);

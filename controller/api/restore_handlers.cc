@@ -50,11 +50,14 @@ HttpResponse Start(ApiContext& ctx, Call& call) {
   request.target = *call.target;
   request.created_by = call.principal->user.id;
   request.created_by_name = call.principal->user.username;
+  // Validated by ResolveRestoreInto before anything was loaded.
+  auto body = DecodeRestoreCreate(call.body);
+  request.quiesce = !body.ok() || body->quiesce;
   auto restore = ctx.transfers.StartRestore(request);
   const std::string target = restore.ok() ? "restore:" + std::to_string(restore->id)
                                           : "backup:" + std::to_string(call.backup->id);
   AuditCall(ctx, call, "restore.start", target, restore.status(),
-            {{"backup_id", call.backup->id}, {"target_instance", call.target->name}});
+            {{"backup_id", call.backup->id}, {"target_instance", call.target->name}, {"quiesce", request.quiesce}});
   if (!restore.ok()) return Fail(restore.status());
   return JsonResponse(202, {{"id", restore->id}});
 }

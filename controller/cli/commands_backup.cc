@@ -48,6 +48,7 @@ struct RestoreOptions {
   int64_t id = 0;
   std::string target;
   bool wait = false;
+  bool no_quiesce = false;
 };
 
 std::string BackupPath(int64_t id) { return "/backups/" + std::to_string(id); }
@@ -533,7 +534,11 @@ Status WaitForRestore(CommandContext& ctx, ApiClient& api, int64_t restore_id, u
       size_t skipped = r.contains("skipped") && r["skipped"].is_array() ? r["skipped"].size() : 0;
       ctx.out() << "Restore " << restore_id << " into " << Field(r, "target_instance_name") << " completed: "
                 << Field(r, "entries_written") << " entries, " << FormatBytes(UintField(r, "bytes_written"))
-                << " written, " << skipped << " skipped.\n";
+                << " written, " << skipped << " skipped"
+                << (r.value("quiesced", false) ? ", quiesced by the agent's hooks"
+                    : r.value("quiesce", true) ? ", not quiesced (the agent has no restore hooks)"
+                                               : ", not quiesced (--no-quiesce)")
+                << ".\n";
       size_t shown = 0;
       for (const auto& s : r.value("skipped", Json::array())) {
         if (++shown > 20) {
@@ -558,7 +563,8 @@ Status Restore(CommandContext& ctx, const RestoreOptions& opts) {
   if (!api.ok()) return api.status();
   auto target = (*api)->InstanceId(opts.target);
   if (!target.ok()) return target.status();
-  auto started = (*api)->Post(BackupPath(opts.id) + "/restore", {{"instance_id", *target}});
+  auto started =
+      (*api)->Post(BackupPath(opts.id) + "/restore", {{"instance_id", *target}, {"quiesce", !opts.no_quiesce}});
   if (!started.ok()) return started.status();
   int64_t restore_id = (*started)["id"].get<int64_t>();
   if (opts.wait) {
@@ -626,6 +632,8 @@ void AddBackupCommands(CLI::App& app, Action* action) {
     cmd->add_option("id", opts->id, "Backup id")->required();
     cmd->add_option("--to", opts->target, "Target instance (name or id)")->required();
     cmd->add_flag("--wait,-w", opts->wait, "Wait for the restore to end, with progress");
+    cmd->add_flag("--no-quiesce", opts->no_quiesce,
+                  "Do not run the target agent's quiesce hooks (e.g. leave the gateway running)");
     cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Restore(ctx, *opts); }; });
   }
 }

@@ -65,7 +65,7 @@ Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const 
     Status st = store.UpdateRestore(restore);
     if (!st.ok()) log::Warn("cannot record restore progress", {{"restore_id", restore.id}, {"error", st.message()}});
   };
-  return agents.Restore(target, **reader, control.cancel, settings.stall_timeout, on_progress);
+  return agents.Restore(target, **reader, restore.quiesce, control.cancel, settings.stall_timeout, on_progress);
 }
 
 }  // namespace
@@ -95,6 +95,7 @@ Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettin
         restore.entries_written = result->entries_written;
         restore.bytes_written = result->bytes_written;
         restore.skipped_json = result->skipped_json;
+        restore.quiesced = result->quiesced;
       }
       outcome = result.status();
     }

@@ -98,6 +98,7 @@ class TransferServiceImpl final : public TransferService {
     restore.status = RestoreStatus::kQueued;
     restore.created_by = request.created_by;
     restore.created_by_name = request.created_by_name;
+    restore.quiesce = request.quiesce;
     restore.created_at = NowUnix();
     auto created = store_.CreateRestore(restore);
     if (!created.ok()) return created.status();

@@ -53,6 +53,7 @@ struct RestoreRequest {
   Instance target;
   Id created_by = 0;
   std::string created_by_name;
+  bool quiesce = true;              // ask the target agent to run its quiesce hooks
 };
 
 // Called when a transfer reaches a final state (audit log, retention, metrics).

@@ -164,6 +164,12 @@ WHERE substr(file_path, 1, 1) = '/'
     {3, "api_tokens.can_create_tokens", R"sql(
 ALTER TABLE api_tokens ADD COLUMN can_create_tokens INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // quiesce: the user asked the agent to run its quiesce hooks (default 1);
+    // quiesced: the agent reported its pre-restore hook ran and succeeded.
+    {4, "restores record quiesce", R"sql(
+ALTER TABLE restores ADD COLUMN quiesce  INTEGER NOT NULL DEFAULT 1 CHECK (quiesce IN (0, 1));
+ALTER TABLE restores ADD COLUMN quiesced INTEGER NOT NULL DEFAULT 0 CHECK (quiesced IN (0, 1));
+)sql"},
 };
 
 }  // namespace

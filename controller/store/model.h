@@ -102,6 +102,8 @@ struct Restore {
   UnixTime created_at = 0;
   UnixTime started_at = 0;
   UnixTime completed_at = 0;
+  bool quiesce = true;    // asked the agent to run its quiesce hooks (pre-/post-restore)
+  bool quiesced = false;  // the agent said its pre-restore hook ran and succeeded
 };
 
 struct RetentionPolicy {

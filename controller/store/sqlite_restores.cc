@@ -8,7 +8,7 @@ namespace {
 constexpr const char* kRestoreColumns =
     "id, backup_id, target_instance_id, target_instance_name, status, entries_written, bytes_written, "
     "progress_bytes, skipped_json, error_message, created_by, created_by_name, created_at, started_at, "
-    "completed_at";
+    "completed_at, quiesce, quiesced";
 
 Restore ReadRestore(SQLite::Statement& q) {
   Restore r;
@@ -27,6 +27,8 @@ Restore ReadRestore(SQLite::Statement& q) {
   r.created_at = q.getColumn(12).getInt64();
   r.started_at = q.getColumn(13).getInt64();
   r.completed_at = q.getColumn(14).getInt64();
+  r.quiesce = q.getColumn(15).getInt() != 0;
+  r.quiesced = q.getColumn(16).getInt() != 0;
   return r;
 }
 
@@ -35,7 +37,7 @@ Restore ReadRestore(SQLite::Statement& q) {
 constexpr const char* kRestoreMutableAssignments =
     "backup_id = ?, target_instance_id = ?, target_instance_name = ?, status = ?, entries_written = ?, "
     "bytes_written = ?, progress_bytes = ?, skipped_json = ?, error_message = ?, created_by = ?, "
-    "created_by_name = ?, started_at = ?, completed_at = ?";
+    "created_by_name = ?, started_at = ?, completed_at = ?, quiesce = ?, quiesced = ?";
 
 // Binds from parameter 1; returns the next index. InvalidArgument when
 // skipped_json is not a JSON array.
@@ -45,7 +47,7 @@ int BindRestoreMutable(SQLite::Statement& q, const Restore& r) {
   return BindFrom(q, 1, r.backup_id, r.target_instance_id, r.target_instance_name,
                   std::string(BackupStatusName(r.status)), U64(r.entries_written), U64(r.bytes_written),
                   U64(r.progress_bytes), r.skipped_json, r.error_message, r.created_by, r.created_by_name,
-                  r.started_at, r.completed_at);
+                  r.started_at, r.completed_at, r.quiesce ? 1 : 0, r.quiesced ? 1 : 0);
 }
 
 }  // namespace
@@ -57,8 +59,8 @@ Result<Restore> SqliteStore::CreateRestore(const Restore& restore) {
     SQLite::Statement q(*db_,
                         "INSERT INTO restores (backup_id, target_instance_id, target_instance_name, status, "
                         "entries_written, bytes_written, progress_bytes, skipped_json, error_message, created_by, "
-                        "created_by_name, started_at, completed_at, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "created_by_name, started_at, completed_at, quiesce, quiesced, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     BindFrom(q, BindRestoreMutable(q, r), r.created_at);
     q.exec();
     r.id = db_->getLastInsertRowid();

@@ -251,10 +251,14 @@ test('restore into a second instance and see the outcome', async () => {
   const dialog = page.getByRole('dialog', {name: 'Restore backup'});
   await dialog.getByText(/overwritten/).first().waitFor();
   await dialog.getByLabel(/^beta/).check();
+  const quiesce = dialog.getByLabel(/Quiesce the instance during the restore/);
+  assert.equal(await quiesce.isChecked(), true, 'quiesce is on by default');
+  await quiesce.uncheck();
   await shot(page, '07-restore-dialog');
   await dialog.getByRole('button', {name: 'Restore and overwrite'}).click();
   await assertText(dialog.getByTestId('restore-status'), /completed/, 60000);
   await assertText(dialog.getByTestId('restore-status'), /Restored \d+ entries .* into beta/);
+  await assertText(dialog.getByTestId('restore-quiesced'), /Not quiesced: switched off for this restore/);
   await shot(page, '08-restore-done');
   assert.equal(fs.readFileSync(target, 'utf8'), 'notes of alpha\n', 'alpha\'s file now in beta');
   await dialog.getByRole('button', {name: 'Close'}).first().click();
@@ -314,6 +318,8 @@ test('a regular user sees only assigned instances and may restore only once gran
   assert.equal(await dialog.locator('input[name="target"]').count(), 1, 'only assigned instances are targets');
   await dialog.getByRole('button', {name: 'Restore and overwrite'}).click();
   await assertText(dialog.getByTestId('restore-status'), /completed/, 60000);
+  // Asked to quiesce (the default), but these agents have no restore hooks.
+  await assertText(dialog.getByTestId('restore-quiesced'), /Not quiesced: the instance has no restore hooks/);
   assert.deepEqual(page.errors, []);
   await carol.context.close();
 });

@@ -18,9 +18,10 @@
 #      /healthz and creates its store and PKI in /var/lib/claworc;
 #   5. openclaw: the base's files and, above them, the agent and the s6-overlay
 #      longrun (type, run script naming the installed binary, dependencies.d/base,
-#      user/contents.d entry); the agent in it prints its version, and the run
-#      script itself, run by Debian's execlineb, starts an agent that answers
-#      /healthz.
+#      user/contents.d entry) and the quiesce hooks file (root-owned, stopping
+#      and starting /run/service/openclaw with /command/s6-svc); the agent in
+#      it prints its version, and the run script itself, run by Debian's
+#      execlineb, starts an agent that loads those hooks and answers /healthz.
 # Prints the image sizes. Everything lives in one temporary directory, removed
 # on exit (processes it started are stopped first). Last line: "1 passed, 0 failed".
 set -uo pipefail
@@ -178,6 +179,15 @@ run=$s6/clawback-agent/run
 [[ $(head -1 "$run") == '#!/command/execlineb -P' ]] || fail "run script is not execline for s6-overlay v3: $(head -1 "$run")"
 bin=$(grep -o '/usr/local/bin/clawback-agent' "$run" | head -1)
 [[ -n $bin && -x $root$bin ]] || fail "run script does not start $root/usr/local/bin/clawback-agent"
+hooks=$root/etc/clawback-agent/hooks.json
+[[ -f $hooks && $(stat -c '%u %a' "$hooks") == "0 644" ]] || fail "hooks file $hooks missing or not root-owned 0644"
+python3 -c 'import json,sys
+h=json.load(open(sys.argv[1]))
+assert set(h) == {"pre-restore", "post-restore"}, h
+assert h["pre-restore"]["argv"][0] == "/command/s6-svc" and h["pre-restore"]["argv"][-2:] == ["-d", "/run/service/openclaw"], h
+assert h["post-restore"]["argv"] == ["/command/s6-svc", "-u", "/run/service/openclaw"], h' "$hooks" ||
+  fail "hooks file does not stop and start the openclaw s6 service: $(cat "$hooks")"
+grep -q -- "-D /etc/clawback-agent/hooks.json hooks CLAWBACK_AGENT_HOOKS" "$run" || fail "run script does not default --hooks to /etc/clawback-agent/hooks.json"
 out=$(chroot "$root" /usr/local/bin/clawback-agent --version 2>&1) || fail "openclaw agent --version: $out"
 echo "$out"
 # The run script itself, with Debian's execline (s6-overlay's /command holds
@@ -189,7 +199,7 @@ printf '#!/bin/sh\nexec "$@"\n' >"$WORK/shim/with-contenv"
 chmod 0755 "$WORK/shim/with-contenv"
 env -i PATH="$WORK/shim:/usr/lib/execline/bin:/usr/bin:/bin" CLAWBACK_AGENT_LISTEN=127.0.0.1:0 \
   CLAWBACK_AGENT_CERT="$WORK/agent/rootfs/etc/clawback/agent.crt" CLAWBACK_AGENT_KEY="$WORK/agent/rootfs/etc/clawback/agent.key" \
-  CLAWBACK_AGENT_CA="$WORK/agent/rootfs/etc/clawback/ca.crt" \
+  CLAWBACK_AGENT_CA="$WORK/agent/rootfs/etc/clawback/ca.crt" CLAWBACK_AGENT_HOOKS="$hooks" \
   unshare -m sh -c 'mount --bind "$1/usr/local/bin" /usr/local/bin && exec execlineb -P "$2"' sh "$root" "$run" \
   >"$WORK/s6run.log" 2>&1 &
 pids+=($!)
@@ -197,6 +207,8 @@ port=$(wait_port "$WORK/s6run.log" "${pids[-1]}" addr) || fail "the s6 run scrip
 health=$(curl -ksS --max-time 10 "https://127.0.0.1:$port/healthz") || fail "curl -k /healthz (s6 run script) failed"
 echo "s6 run script: agent up, healthz $health"
 grep -q '"status":"ok"' <<<"$health" || fail "unexpected /healthz from the s6-run agent: $health"
+grep -q '"msg":"quiesce hooks loaded".*"hooks":\["pre-restore","post-restore"\]' "$WORK/s6run.log" ||
+  fail "the s6-run agent did not load the image's hooks: $(cat "$WORK/s6run.log")"
 for d in /etc/clawback/agent.crt /etc/clawback/agent.key /etc/clawback/ca.crt; do
   grep -q -- "-D $d " "$run" || fail "run script does not default to $d"
 done

@@ -246,5 +246,40 @@ TEST_F(CliBackupTest, RestoreToAnotherInstanceWaitsAndTreesMatch) {
   ExpectOneLineError(Cli({"backup", "restore", id, "--to", "beta", "--wait"}), 5, "not running");
 }
 
+// --no-quiesce reaches the target agent, whose own hooks then do not run, and
+// --wait ends saying whether the restore was quiesced.
+TEST_F(CliBackupTest, RestoreSaysWhetherItWasQuiescedAndNoQuiesceSkipsTheHooks) {
+  ASSERT_NO_FATAL_FAILURE(StartCli());
+  ASSERT_NO_FATAL_FAILURE(Login());
+  json alpha = AddInstance("alpha", MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
+  const std::string hook_log = stack_->tmp().Sub("hooks.log");
+  const std::string hooks_file = stack_->tmp().Sub("hooks.json");
+  auto logging = [&](const std::string& name) {
+    return json::array({"/bin/sh", "-c", "echo " + name + " >> '" + hook_log + "'"});
+  };
+  std::ofstream(hooks_file) << json{{"pre-restore", logging("pre-restore")}, {"post-restore", logging("post-restore")}}
+                                   .dump();
+  const std::string root_b = stack_->tmp().Sub("root-beta");
+  fs::create_directories(root_b);
+  json beta = AddInstance("beta", root_b, {"--hooks", hooks_file});
+  ASSERT_FALSE(HasFailure());
+  json b = CliJson({"backup", "create", "alpha", "--wait"});
+  ASSERT_EQ(b.value("status", ""), "completed") << b.dump();
+  const std::string id = std::to_string(b["id"].get<int64_t>());
+
+  CliResult skipped = Cli({"backup", "restore", id, "--to", "beta", "--wait", "--no-quiesce"});
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.Describe();
+  EXPECT_NE(skipped.out.find("not quiesced (--no-quiesce)"), std::string::npos) << skipped.out;
+  EXPECT_EQ(ReadWholeFile(hook_log), "");
+
+  CliResult quiesced = Cli({"backup", "restore", id, "--to", "beta", "--wait"});
+  ASSERT_EQ(quiesced.exit_code, 0) << quiesced.Describe();
+  EXPECT_NE(quiesced.out.find("quiesced by the agent's hooks"), std::string::npos) << quiesced.out;
+  EXPECT_EQ(ReadWholeFile(hook_log), "pre-restore\npost-restore\n");
+  json record = CliJson({"backup", "restore", id, "--to", "beta", "--wait", "--no-quiesce"});
+  EXPECT_EQ(record["quiesce"], false) << record.dump();
+  EXPECT_EQ(record["quiesced"], false) << record.dump();
+}
+
 }  // namespace
 }  // namespace clawback::testing

@@ -44,7 +44,14 @@ export async function openRestoreDialog(backup) {
     h('dt', null, 'Size'), h('dd', null, formatBytes(backup.size_bytes)),
     backup.note ? [h('dt', null, 'Note'), h('dd', null, backup.note)] : null);
 
-  const body = h('div', null, alert, summary, targets,
+  // The target agent's own hooks (e.g. stop the OpenClaw gateway during the
+  // restore, start it after); the request can only switch them off.
+  const quiesce = h('input', {type: 'checkbox', name: 'quiesce', id: 'restore-quiesce', checked: true});
+  const quiesceField = h('label', {class: 'check', for: quiesce.id}, quiesce,
+    h('span', null, 'Quiesce the instance during the restore',
+      h('span', {class: 'hint'}, 'Runs the instance\'s own pre-/post-restore hooks (the OpenClaw image stops the gateway and starts it again), so no process keeps writing to replaced files.')));
+
+  const body = h('div', null, alert, summary, targets, quiesceField,
     h('div', {class: 'alert warn', role: 'note'},
       h('strong', null, 'Files will be overwritten. '),
       'Every file in this backup is written back to its original path on the target instance, replacing what is there. ',
@@ -59,7 +66,8 @@ export async function openRestoreDialog(backup) {
       if (!chosen) { alert.textContent = 'Choose a running target instance.'; return; }
       busy(submit, async () => {
         try {
-          const res = await api.post(`/backups/${backup.id}/restore`, {instance_id: Number(chosen.value)});
+          const res = await api.post(`/backups/${backup.id}/restore`,
+            {instance_id: Number(chosen.value), quiesce: quiesce.checked});
           const target = instances.find((i) => String(i.id) === chosen.value);
           showProgress(res.id, target);
         } catch (e) {
@@ -103,6 +111,10 @@ function renderRestore(el, r, backup) {
     isBusy(r.status) ? [bar, h('p', {class: 'small muted'}, `${formatBytes(r.progress_bytes)} of ${formatBytes(total)} sent`)] : null,
     r.status === 'completed' ? h('div', {class: 'alert ok'},
       `Restored ${plural(r.entries_written, 'entry', 'entries')} (${formatBytes(r.bytes_written)}) into ${r.target_instance_name}.`) : null,
+    isBusy(r.status) ? null : h('p', {class: 'small muted', 'data-testid': 'restore-quiesced'},
+      r.quiesced ? 'Quiesced: the instance\'s restore hooks ran around it.'
+        : r.quiesce ? 'Not quiesced: the instance has no restore hooks, or they did not run.'
+          : 'Not quiesced: switched off for this restore.'),
     r.status === 'failed' ? h('div', {class: 'alert error', role: 'alert'}, `Restore failed: ${r.error_message || 'unknown error'}`,
       r.entries_written ? h('div', null, `${plural(r.entries_written, 'entry', 'entries')} had been written before the failure.`) : null) : null,
     r.status === 'canceled' ? h('div', {class: 'alert warn'}, 'The restore was canceled.') : null,
