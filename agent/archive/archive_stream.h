@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/exclude_rules.h"
 #include "shared/status.h"
 
 namespace clawback::agent {
@@ -45,6 +46,7 @@ struct BackupOptions {
   int compression_level = 3;    // zstd level
   int threads = 0;              // zstd workers; 0 = DefaultCompressionThreads()
   const std::atomic<bool>* cancel = nullptr;  // checked between blocks; may be null
+  ExcludeRules excludes;        // entries (and subtrees) left out; the request's "excludes"
 };
 
 struct BackupSummary {
@@ -64,7 +66,7 @@ Status CheckBackupPathsExist(const BackupOptions& options, const std::vector<std
 // container root ("home/claworc/x"), as a pax tar compressed with zstd, into
 // `sink`. Excluded system dirs and mount points of pseudo filesystems (proc,
 // sysfs, devpts, tmpfs under /dev or /run, cgroup ...) are skipped, also below
-// "/". Files that vanish or change while read become warnings. Any error that
+// "/", and so is whatever options.excludes matches. Files that vanish or change while read become warnings. Any error that
 // would make the archive incomplete returns a non-OK status; the caller must
 // then break the stream rather than end it.
 Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vector<std::string>& paths,
