@@ -145,6 +145,16 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 )sql"},
+    {2, "backup excludes, strict option and database counts", R"sql(
+ALTER TABLE backups ADD COLUMN excludes_json        TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE backups ADD COLUMN exclude_presets_json TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE backups ADD COLUMN strict               INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backups ADD COLUMN databases_captured   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backups ADD COLUMN databases_raw        INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE schedules ADD COLUMN excludes_json        TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE schedules ADD COLUMN exclude_presets_json TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE schedules ADD COLUMN strict               INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace
