@@ -10,22 +10,22 @@ namespace {
 // docs/excludes.md lists these patterns one by one with what they match; keep
 // the two in step.
 constexpr std::string_view kLogsPatterns[] = {
-    "/home/claworc/.openclaw/logs",        // gateway.log, gateway.err.log, commands.log ...
-    "/home/claworc/.openclaw/**/*.log",    // any *.log below the state directory
-    "/home/claworc/.npm/_logs",            // npm's debug logs (plugin and skill installs)
+    "/home/claworc/.openclaw/logs",      // gateway.log, gateway.err.log, commands.log ...
+    "/home/claworc/.openclaw/**/*.log",  // any *.log below the state directory
+    "/home/claworc/.npm/_logs",          // npm's debug logs (plugin and skill installs)
 };
 
 constexpr std::string_view kCachesPatterns[] = {
-    "/home/claworc/.cache",                              // XDG cache: pip, yarn 1, Homebrew, Playwright ...
-    "/home/claworc/.npm/_cacache",                       // npm's content cache
-    "/home/claworc/.npm/_npx",                           // packages fetched by npx
-    "/home/claworc/.local/share/pnpm/store",             // pnpm's store
-    "/home/claworc/.yarn/berry/cache",                   // Yarn 2+ global cache
-    "/home/claworc/.bun/install/cache",                  // Bun's cache
-    "/home/claworc/.openclaw/browser/**/Cache",          // Chromium caches of OpenClaw's browser profiles
+    "/home/claworc/.cache",                      // XDG cache: pip, yarn 1, Homebrew, Playwright ...
+    "/home/claworc/.npm/_cacache",               // npm's content cache
+    "/home/claworc/.npm/_npx",                   // packages fetched by npx
+    "/home/claworc/.local/share/pnpm/store",     // pnpm's store
+    "/home/claworc/.yarn/berry/cache",           // Yarn 2+ global cache
+    "/home/claworc/.bun/install/cache",          // Bun's cache
+    "/home/claworc/.openclaw/browser/**/Cache",  // Chromium caches of OpenClaw's browser profiles
     "/home/claworc/.openclaw/browser/**/Code Cache",
     "/home/claworc/.openclaw/browser/**/GPUCache",
-    "/home/claworc/.config/chromium/**/Cache",           // Chromium caches of the user's own profiles
+    "/home/claworc/.config/chromium/**/Cache",  // Chromium caches of the user's own profiles
     "/home/claworc/.config/chromium/**/Code Cache",
     "/home/claworc/.config/chromium/**/GPUCache",
 };
@@ -156,7 +156,8 @@ Status Invalid(std::string_view reason, std::string_view pattern) {
 // Checks one component's syntax: classes closed, no trailing '\', '*' runs
 // of two or more only as the whole component "**".
 Status ValidateComponent(std::string_view component, std::string_view pattern) {
-  if (component == "." || component == "..") return Invalid("must not contain '.' or '..' components", pattern);
+  if (component == "." || component == "..")
+    return Invalid("must not contain '.' or '..' components", pattern);
   if (component == "**") return Status::Ok();
   for (size_t i = 0; i < component.size(); ++i) {
     const char c = component[i];
@@ -169,7 +170,8 @@ Status ValidateComponent(std::string_view component, std::string_view pattern) {
       if (next == std::string_view::npos) return Invalid("has an unclosed '['", pattern);
       i = next - 1;
     } else if (c == '*' && i + 1 < component.size() && component[i + 1] == '*') {
-      return Invalid("uses '**' inside a component ('**' must be a whole component, as in /a/**/*.log)", pattern);
+      return Invalid("uses '**' inside a component ('**' must be a whole component, as in /a/**/*.log)",
+                     pattern);
     }
   }
   return Status::Ok();
@@ -177,7 +179,9 @@ Status ValidateComponent(std::string_view component, std::string_view pattern) {
 
 }  // namespace
 
-std::span<const ExcludePreset> ExcludePresets() { return kPresets; }
+std::span<const ExcludePreset> ExcludePresets() {
+  return kPresets;
+}
 
 std::string ExcludePresetNames() {
   std::string out;
@@ -211,14 +215,14 @@ Result<std::vector<std::string>> ExpandExcludes(const std::vector<std::string>& 
     auto it = std::find_if(std::begin(kPresets), std::end(kPresets),
                            [&](const ExcludePreset& p) { return p.name == name; });
     if (it == std::end(kPresets)) {
-      return Status::InvalidArgument("unknown exclude preset: " + PrintablePath(name) + " (known: " +
-                                     ExcludePresetNames() + ")");
+      return Status::InvalidArgument("unknown exclude preset: " + PrintablePath(name) +
+                                     " (known: " + ExcludePresetNames() + ")");
     }
     for (std::string_view pattern : it->patterns) add(pattern);
   }
   if (globs.size() > kMaxExcludePatterns) {
-    return Status::InvalidArgument("too many exclude patterns: " + std::to_string(globs.size()) + " (at most " +
-                                   std::to_string(kMaxExcludePatterns) + ")");
+    return Status::InvalidArgument("too many exclude patterns: " + std::to_string(globs.size()) +
+                                   " (at most " + std::to_string(kMaxExcludePatterns) + ")");
   }
   for (const std::string& glob : globs) {
     CLAWBACK_RETURN_IF_ERROR(ValidateExcludePattern(glob));
@@ -232,8 +236,8 @@ Result<ExcludeRules> ExcludeRules::Compile(const std::vector<std::string>& patte
   size_t limit = kMaxExcludePatterns;
   for (const ExcludePreset& p : kPresets) limit += p.patterns.size();
   if (patterns.size() > limit) {
-    return Status::InvalidArgument("too many exclude patterns: " + std::to_string(patterns.size()) + " (at most " +
-                                   std::to_string(limit) + ")");
+    return Status::InvalidArgument("too many exclude patterns: " + std::to_string(patterns.size()) +
+                                   " (at most " + std::to_string(limit) + ")");
   }
   ExcludeRules rules;
   for (const std::string& text : patterns) {

@@ -39,9 +39,9 @@ inline constexpr size_t kMaxExcludePatterns = 256;
 inline constexpr size_t kMaxExcludePatternBytes = 4096;
 
 struct ExcludePreset {
-  std::string_view name;                        // "logs", "caches"
-  std::string_view summary;                     // one line for help texts and the dashboard
-  std::span<const std::string_view> patterns;   // absolute globs, as documented
+  std::string_view name;                       // "logs", "caches"
+  std::string_view summary;                    // one line for help texts and the dashboard
+  std::span<const std::string_view> patterns;  // absolute globs, as documented
 };
 
 // The presets, in a fixed order ("logs", "caches").

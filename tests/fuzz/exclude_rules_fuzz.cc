@@ -121,8 +121,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (k > 0) prefix += "/" + parts[k - 1];
       if (rules->Matches(prefix.empty() ? "/" : prefix)) ancestor_or_self = true;
     }
-    FUZZ_CHECK(rules->Excludes(path) == ancestor_or_self,
-               "Excludes(" + Show(path) + ") disagrees with Matches on its prefixes, pattern " + Show(pattern));
+    FUZZ_CHECK(
+        rules->Excludes(path) == ancestor_or_self,
+        "Excludes(" + Show(path) + ") disagrees with Matches on its prefixes, pattern " + Show(pattern));
     if (comparable && path.find('\0') == std::string::npos) {
       Model model{pat, parts, {}};
       FUZZ_CHECK(rules->Matches(path) == model.Match(0, 0),

@@ -4,13 +4,13 @@
 // minus the files each preset or glob is documented to leave out
 // (docs/excludes.md). The expected sets are written out by hand here, not
 // computed with the matcher under test.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "shared/exclude_rules.h"
 #include "tests/support/agent_process.h"
@@ -86,7 +86,8 @@ class AgentExcludesTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    auto agent = AgentProcess::Start({kAgentBinary, tmp_->path(), cert_.cert, cert_.key, pki_->ca_cert(), root_, {}});
+    auto agent =
+        AgentProcess::Start({kAgentBinary, tmp_->path(), cert_.cert, cert_.key, pki_->ca_cert(), root_, {}});
     ASSERT_TRUE(agent.ok()) << agent.status().ToString();
     agent_ = std::move(agent).value();
   }
@@ -101,7 +102,8 @@ class AgentExcludesTest : public ::testing::Test {
       out.write(data, static_cast<std::streamsize>(n));
       return out ? Status::Ok() : Status::IoError("write failed");
     };
-    auto res = SendRequest(agent_->port(), {pki_->ca_cert(), pki_->controller().cert, pki_->controller().key}, r);
+    auto res =
+        SendRequest(agent_->port(), {pki_->ca_cert(), pki_->controller().cert, pki_->controller().key}, r);
     EXPECT_TRUE(res.ok()) << res.status().ToString();
     return res.ok() ? *res : HttpResponse{};
   }
@@ -197,11 +199,19 @@ TEST_F(AgentExcludesTest, ExactlyTheDocumentedFilesAreLeftOut) {
       {"caches preset", {"caches"}, {}, caches},
       {"both presets", {"logs", "caches"}, {}, both},
       {"glob with * in one component", {}, {"/home/claworc/*.log"}, {"notes.log"}},
-      {"glob with **", {}, {"/home/claworc/**/*.sqlite"},
+      {"glob with **",
+       {},
+       {"/home/claworc/**/*.sqlite"},
        {".openclaw/agents/main/agent/openclaw-agent.sqlite", ".openclaw/memory/main.sqlite"}},
       {"a directory glob takes its subtree", {}, {"/home/claworc/.openclaw/agents"}, {".openclaw/agents"}},
-      {"class and ?", {}, {"/home/claworc/.openclaw/logs/gateway.[e]??.log"}, {".openclaw/logs/gateway.err.log"}},
-      {"preset plus glob", {"caches"}, {"/home/claworc/docs"}, [&] {
+      {"class and ?",
+       {},
+       {"/home/claworc/.openclaw/logs/gateway.[e]??.log"},
+       {".openclaw/logs/gateway.err.log"}},
+      {"preset plus glob",
+       {"caches"},
+       {"/home/claworc/docs"},
+       [&] {
          auto v = caches;
          v.push_back("docs");
          return v;
@@ -223,9 +233,9 @@ TEST_F(AgentExcludesTest, ExactlyTheDocumentedFilesAreLeftOut) {
 
 TEST_F(AgentExcludesTest, ARequestedPathBelowAnExcludedDirectoryArchivesNothingOfIt) {
   const std::string archive = tmp_->Sub("below.tar.zst");
-  HttpResponse res = Backup({{"paths", {"/home/claworc/.cache/pip", "/home/claworc/docs"}},
-                             {"excludes", {"/home/claworc/.cache"}}},
-                            archive);
+  HttpResponse res = Backup(
+      {{"paths", {"/home/claworc/.cache/pip", "/home/claworc/docs"}}, {"excludes", {"/home/claworc/.cache"}}},
+      archive);
   ASSERT_EQ(res.status, 200) << res.body << res.error;
   ASSERT_EQ(res.trailers["clawback-status"], "ok");
   ProcessOutput tar = RunProcess({"tar", "--zstd", "-tf", archive});
@@ -253,7 +263,8 @@ TEST_F(AgentExcludesTest, BadExcludesAreRefusedNamingThePattern) {
     r.method = "POST";
     r.target = "/v1/backup";
     r.body = json{{"paths", {"HOME"}}, {"excludes", c.excludes}}.dump();
-    auto res = SendRequest(agent_->port(), {pki_->ca_cert(), pki_->controller().cert, pki_->controller().key}, r);
+    auto res =
+        SendRequest(agent_->port(), {pki_->ca_cert(), pki_->controller().cert, pki_->controller().key}, r);
     ASSERT_TRUE(res.ok()) << res.status().ToString();
     EXPECT_EQ(res->status, 400) << res->body;
     EXPECT_FALSE(res->chunked);

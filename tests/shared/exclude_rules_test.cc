@@ -10,8 +10,8 @@ namespace {
 struct MatchCase {
   std::string pattern;
   std::string path;
-  bool matches;    // ExcludeRules::Matches (the path itself)
-  bool excludes;   // ExcludeRules::Excludes (the path or an ancestor)
+  bool matches;   // ExcludeRules::Matches (the path itself)
+  bool excludes;  // ExcludeRules::Excludes (the path or an ancestor)
 };
 
 TEST(ExcludeRules, MatchTable) {
@@ -22,7 +22,7 @@ TEST(ExcludeRules, MatchTable) {
       {"/home/claworc/.cache", "/home/claworc/.cached", false, false},
       {"/home/claworc/.cache", "/home/claworc", false, false},
       {"/home/claworc/.cache/", "/home/claworc/.cache/a", false, true},  // trailing '/' ignored
-      {"//home//claworc", "/home/claworc", true, true},                 // repeated '/' ignored
+      {"//home//claworc", "/home/claworc", true, true},                  // repeated '/' ignored
       // '*' stays within one component and matches dot files
       {"/home/*/notes", "/home/claworc/notes", true, true},
       {"/home/*/notes", "/home/claworc/x/notes", false, false},
@@ -126,7 +126,8 @@ TEST(ExcludeRules, BoundedCount) {
   std::vector<std::string> many(kMaxExcludePatterns + 1, "/a");
   auto expanded = ExpandExcludes({}, many);
   ASSERT_FALSE(expanded.ok());
-  EXPECT_NE(expanded.status().message().find("too many exclude patterns: 257 (at most 256)"), std::string::npos);
+  EXPECT_NE(expanded.status().message().find("too many exclude patterns: 257 (at most 256)"),
+            std::string::npos);
   many.pop_back();
   EXPECT_TRUE(ExpandExcludes({"logs", "caches"}, many).ok());
 }

@@ -24,9 +24,9 @@ class CliExcludesTest : public CliTest {
   // A small root plus OpenClaw-like logs and a build directory.
   static std::string MakeOpenClawRoot(const std::string& dir) {
     MakeSmallRoot(dir);
-    for (const char* rel : {".openclaw/openclaw.json", ".openclaw/logs/gateway.log",
-                            ".openclaw/agents/main/sessions/run.log", ".openclaw/agents/main/sessions/sessions.json",
-                            "work/build/out.bin", "work/src/main.c"}) {
+    for (const char* rel :
+         {".openclaw/openclaw.json", ".openclaw/logs/gateway.log", ".openclaw/agents/main/sessions/run.log",
+          ".openclaw/agents/main/sessions/sessions.json", "work/build/out.bin", "work/src/main.c"}) {
       fs::path p = fs::path(dir) / "home/claworc" / rel;
       fs::create_directories(p.parent_path());
       std::ofstream(p) << rel << "\n";
@@ -54,8 +54,8 @@ TEST_F(CliExcludesTest, BackupCreateWithPresetGlobAndStrictIsRecordedAndApplied)
   json alpha = AddInstance("alpha", MakeOpenClawRoot(stack_->tmp().Sub("root-alpha")));
   ASSERT_FALSE(HasFailure());
 
-  json done = CliJson({"backup", "create", "alpha", "--exclude-preset", "logs", "--exclude", "/home/claworc/**/build",
-                       "--strict", "--wait"});
+  json done = CliJson({"backup", "create", "alpha", "--exclude-preset", "logs", "--exclude",
+                       "/home/claworc/**/build", "--strict", "--wait"});
   ASSERT_EQ(done.value("status", ""), "completed") << done.dump();
   EXPECT_EQ(done["exclude_presets"], json::array({"logs"}));
   EXPECT_EQ(done["excludes"], json::array({"/home/claworc/**/build"}));
@@ -65,8 +65,9 @@ TEST_F(CliExcludesTest, BackupCreateWithPresetGlobAndStrictIsRecordedAndApplied)
   EXPECT_TRUE(done["warnings"].is_array());
 
   std::set<std::string> names = Listing(StoredFile(done));
-  for (const char* kept : {"home/claworc/.openclaw/openclaw.json", "home/claworc/.openclaw/agents/main/sessions/sessions.json",
-                           "home/claworc/work/src/main.c"}) {
+  for (const char* kept :
+       {"home/claworc/.openclaw/openclaw.json", "home/claworc/.openclaw/agents/main/sessions/sessions.json",
+        "home/claworc/work/src/main.c"}) {
     EXPECT_TRUE(names.count(kept)) << kept << " missing from the archive";
   }
   for (const char* gone : {"home/claworc/.openclaw/logs", "home/claworc/.openclaw/logs/gateway.log",
@@ -116,8 +117,9 @@ TEST_F(CliExcludesTest, SchedulesKeepTheirExcludesAndPassThemToEveryBackupTheyFi
   json alpha = AddInstance("alpha", MakeOpenClawRoot(stack_->tmp().Sub("root-alpha")));
   ASSERT_FALSE(HasFailure());
 
-  json created = CliJson({"schedule", "create", "--name", "nightly", "--cron", "0 2 * * *", "--instance", "alpha",
-                          "--exclude-preset", "caches", "--exclude", "/home/claworc/work/build", "--strict"});
+  json created =
+      CliJson({"schedule", "create", "--name", "nightly", "--cron", "0 2 * * *", "--instance", "alpha",
+               "--exclude-preset", "caches", "--exclude", "/home/claworc/work/build", "--strict"});
   EXPECT_EQ(created["exclude_presets"], json::array({"caches"})) << created.dump();
   EXPECT_EQ(created["excludes"], json::array({"/home/claworc/work/build"}));
   EXPECT_EQ(created["strict"], true);
@@ -151,7 +153,8 @@ TEST_F(CliExcludesTest, SchedulesKeepTheirExcludesAndPassThemToEveryBackupTheyFi
   json cleared = CliJson({"schedule", "update", "nightly", "--no-excludes"});
   EXPECT_EQ(cleared["exclude_presets"], json::array()) << cleared.dump();
   EXPECT_EQ(cleared["excludes"], json::array());
-  ExpectOneLineError(Cli({"schedule", "update", "nightly", "--no-excludes", "--exclude", "/x"}), 2, "not both");
+  ExpectOneLineError(Cli({"schedule", "update", "nightly", "--no-excludes", "--exclude", "/x"}), 2,
+                     "not both");
 }
 
 }  // namespace

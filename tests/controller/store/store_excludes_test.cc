@@ -98,14 +98,16 @@ TEST(StoreExcludes, UpgradesAVersion1DatabaseKeepingItsRows) {
   {
     // What the previous release wrote: migration 1 only, one backup, one schedule.
     SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
-            "applied_at INTEGER NOT NULL)");
+    db.exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+        "applied_at INTEGER NOT NULL)");
     const store::Migration& first = store::Migrations()[0];
     ASSERT_EQ(first.version, 1);
     db.exec(first.sql);
     db.exec("INSERT INTO schema_migrations VALUES (1, 'initial schema', 0)");
-    db.exec("INSERT INTO backups (instance_id, instance_name, status, paths_json, warnings_json, created_at) "
-            "VALUES (7, 'old', 'completed', '[\"/home/claworc\"]', '[\"vanished: /x\"]', 1000)");
+    db.exec(
+        "INSERT INTO backups (instance_id, instance_name, status, paths_json, warnings_json, created_at) "
+        "VALUES (7, 'old', 'completed', '[\"/home/claworc\"]', '[\"vanished: /x\"]', 1000)");
     db.exec("INSERT INTO schedules (name, cron, created_at) VALUES ('old nightly', '0 2 * * *', 1000)");
   }
   auto store = OpenTestStore(dir);
