@@ -3,11 +3,8 @@
 #include <algorithm>
 
 namespace clawback {
-namespace {
 
-// Printable form of a path for error messages: NUL and control bytes escaped so
-// a hostile path cannot forge log lines.
-std::string Printable(std::string_view path) {
+std::string PrintablePath(std::string_view path) {
   std::string out;
   out.reserve(path.size());
   for (unsigned char c : path) {
@@ -23,6 +20,8 @@ std::string Printable(std::string_view path) {
   if (out.size() > 256) out = out.substr(0, 256) + "...";
   return out;
 }
+
+namespace {
 
 bool IsUnder(std::string_view path, std::string_view dir) {
   if (dir == "/") return true;
@@ -42,10 +41,10 @@ std::string_view ResolveAlias(std::string_view alias) {
 Result<std::string> NormalizeAbsolutePath(std::string_view path) {
   if (path.empty()) return Status::InvalidArgument("path is empty");
   if (path.find('\0') != std::string_view::npos)
-    return Status::InvalidArgument("path contains a NUL byte: " + Printable(path));
+    return Status::InvalidArgument("path contains a NUL byte: " + PrintablePath(path));
   if (path.size() > kMaxPathBytes)
-    return Status::InvalidArgument("path is longer than 4096 bytes: " + Printable(path));
-  if (path.front() != '/') return Status::InvalidArgument("path must be absolute: " + Printable(path));
+    return Status::InvalidArgument("path is longer than 4096 bytes: " + PrintablePath(path));
+  if (path.front() != '/') return Status::InvalidArgument("path must be absolute: " + PrintablePath(path));
 
   std::string out;
   size_t i = 0;
@@ -56,7 +55,7 @@ Result<std::string> NormalizeAbsolutePath(std::string_view path) {
     std::string_view part = path.substr(i, end - i);
     i = end;
     if (part.empty() || part == ".") continue;
-    if (part == "..") return Status::InvalidArgument("path must not contain '..': " + Printable(path));
+    if (part == "..") return Status::InvalidArgument("path must not contain '..': " + PrintablePath(path));
     out += '/';
     out += part;
   }
@@ -80,7 +79,7 @@ Result<std::vector<std::string>> ResolveBackupPaths(const std::vector<std::strin
     Result<std::string> normalized = NormalizeAbsolutePath(alias.empty() ? std::string_view(item) : alias);
     if (!normalized.ok()) return normalized.status();
     if (IsExcludedSystemPath(*normalized))
-      return Status::InvalidArgument("path is inside an excluded system directory: " + Printable(*normalized));
+      return Status::InvalidArgument("path is inside an excluded system directory: " + PrintablePath(*normalized));
     paths.push_back(std::move(normalized).value());
   }
   if (paths.empty()) paths.emplace_back(kHomePath);
@@ -100,13 +99,13 @@ Result<std::string> ArchiveNameToPath(std::string_view entry_name) {
   std::string_view name = entry_name;
   if (name.empty()) return Status::InvalidArgument("empty entry name");
   if (name.front() == '/')
-    return Status::InvalidArgument("absolute entry name refused: " + Printable(entry_name));
+    return Status::InvalidArgument("absolute entry name refused: " + PrintablePath(entry_name));
   while (name.size() >= 2 && name.substr(0, 2) == "./") name.remove_prefix(2);
   if (name == "." || name.empty()) return std::string("/");
   Result<std::string> path = NormalizeAbsolutePath("/" + std::string(name));
   if (!path.ok()) return Status::InvalidArgument("entry refused: " + path.status().message());
   if (IsExcludedSystemPath(*path))
-    return Status::InvalidArgument("entry inside an excluded system directory refused: " + Printable(*path));
+    return Status::InvalidArgument("entry inside an excluded system directory refused: " + PrintablePath(*path));
   return path;
 }
 

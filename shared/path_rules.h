@@ -51,6 +51,10 @@ bool IsExcludedSystemPath(std::string_view path);
 // "path is inside an excluded system directory: /proc/1".
 Result<std::vector<std::string>> ResolveBackupPaths(const std::vector<std::string>& requested);
 
+// Printable form of a path for error messages: NUL and control bytes escaped
+// as \xNN so a hostile path cannot forge log lines; at most 256 bytes kept.
+std::string PrintablePath(std::string_view path);
+
 // Turns an archive entry name into the normalized absolute path it restores to,
 // or an InvalidArgument error with the reason it is refused (absolute names,
 // ".." components, NUL bytes, empty names, excluded system dirs). Archive names

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/archive/beneath.h"
+#include "shared/exclude_rules.h"
 #include "shared/status.h"
 
 namespace clawback::agent {
@@ -60,6 +61,7 @@ struct BackupOptions {
   // A database that cannot be captured consistently fails the backup
   // (FailedPrecondition) instead of being archived as plain bytes + warning.
   bool strict = false;
+  ExcludeRules excludes;        // entries (and subtrees) left out; the request's "excludes"
 };
 
 struct BackupSummary {
@@ -81,7 +83,7 @@ Status CheckBackupPathsExist(const BackupOptions& options, const std::vector<std
 // container root ("home/claworc/x"), as a pax tar compressed with zstd, into
 // `sink`. Excluded system dirs and mount points of pseudo filesystems (proc,
 // sysfs, devpts, tmpfs under /dev or /run, cgroup ...) are skipped, also below
-// "/". Files that vanish or change while read become warnings. Any error that
+// "/", and so is whatever options.excludes matches. Files that vanish or change while read become warnings. Any error that
 // would make the archive incomplete returns a non-OK status; the caller must
 // then break the stream rather than end it.
 //

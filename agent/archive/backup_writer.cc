@@ -353,7 +353,7 @@ Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vecto
     BackupArchiver archiver(options, **compressor, summary);
     status = archiver.Open();
     for (size_t i = 0; status.ok() && i < paths.size(); ++i)
-      status = WalkTree(options.root, paths[i], archiver, options.cancel);
+      status = WalkTree(options.root, paths[i], archiver, options.cancel, &options.excludes);
     if (status.ok()) status = archiver.Close();
     archiver.FinishWarnings();
     // On failure nothing more may reach the sink: freeing the writer would

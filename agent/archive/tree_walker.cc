@@ -177,14 +177,17 @@ struct Frame {
 
 class Walker {
  public:
-  Walker(const std::string& root, WalkVisitor& visitor)
-      : root_(root), host_prefix_(root == "/" ? "" : root), visitor_(visitor) {
+  Walker(const std::string& root, WalkVisitor& visitor, const ExcludeRules* excludes)
+      : root_(root), host_prefix_(root == "/" ? "" : root), visitor_(visitor), excludes_(excludes) {
     while (!host_prefix_.empty() && host_prefix_.back() == '/') host_prefix_.pop_back();
   }
 
   Status Run(const std::string& path, const std::atomic<bool>* cancel) {
+    if (excludes_ != nullptr && excludes_->Excludes(path)) return Status::Ok();
     Result<ParentDir> parent = OpenParent(root_, path);
     if (!parent.ok()) return parent.status();
+    // The rules apply to what the path resolves to as well as to its spelling.
+    if (excludes_ != nullptr && excludes_->Excludes(parent->container_path)) return Status::Ok();
     if (!parent->excluded.empty()) {
       // Checked when the request came; changed since (a component swapped
       // for a symlink): nothing from there is archived.
@@ -213,6 +216,9 @@ class Walker {
  private:
   Status Handle(int parent_fd, const char* name, const std::string& cpath, std::optional<dev_t> parent_dev) {
     if (IsExcludedSystemPath(cpath) || visitor_.LeaveOut(cpath)) return Status::Ok();
+    // Parents are handled first and a matched directory is never listed, so
+    // the entry's own name is all that is left to check.
+    if (excludes_ != nullptr && excludes_->Matches(cpath)) return Status::Ok();
     struct stat st;
     if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       Unreadable(cpath, "cannot stat", errno);
@@ -285,14 +291,15 @@ class Walker {
   const std::string& root_;
   std::string host_prefix_;
   WalkVisitor& visitor_;
+  const ExcludeRules* excludes_;  // may be null
   std::vector<Frame> stack_;
 };
 
 }  // namespace
 
 Status WalkTree(const std::string& root, const std::string& path, WalkVisitor& visitor,
-                const std::atomic<bool>* cancel) {
-  Walker walker(root, visitor);
+                const std::atomic<bool>* cancel, const ExcludeRules* excludes) {
+  Walker walker(root, visitor, excludes);
   Status s = walker.Run(path, cancel);
   // A requested path that disappeared after CheckBackupPathsExist is a warning,
   // like any other entry that vanishes mid-backup.

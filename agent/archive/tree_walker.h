@@ -5,7 +5,9 @@
 // What it leaves out, so the visitor never sees it: excluded system dirs
 // (/proc /sys /dev /tmp /run relative to the root, with everything below),
 // anything on a pseudo filesystem (pseudo_fs.h) where the walk starts or
-// crosses into one, and sockets. Entries are visited parent before children,
+// crosses into one, sockets, and whatever the backup's exclude rules match
+// (checked on the name before the entry is stat'ed or opened, so an excluded
+// subtree is never entered). Entries are visited parent before children,
 // names sorted bytewise within a directory. Entries that vanish or cannot be
 // opened are reported to the visitor as warnings and skipped.
 //
@@ -27,6 +29,7 @@
 #include <atomic>
 #include <string>
 
+#include "shared/exclude_rules.h"
 #include "shared/status.h"
 
 namespace clawback::agent {
@@ -56,8 +59,10 @@ class WalkVisitor {
 // InvalidArgument when the path goes through a non-directory or too many
 // symlinks, IoError when the root cannot be opened. A missing `path`, or one
 // that now resolves into an excluded place, is a warning.
+// `excludes` (may be null) leaves out matching entries and their subtrees;
+// when `path` itself or an ancestor matches, nothing is visited.
 Status WalkTree(const std::string& root, const std::string& path, WalkVisitor& visitor,
-                const std::atomic<bool>* cancel);
+                const std::atomic<bool>* cancel, const ExcludeRules* excludes = nullptr);
 
 // lstat of root + path with the same path resolution as WalkTree.
 // InvalidArgument "path does not exist: /x" when it is missing, and

@@ -20,6 +20,7 @@
 #include "agent/server/restore_upload.h"
 #include "agent/server/transfer_stream.h"
 #include "agent/hooks/quiesce_hooks.h"
+#include "shared/exclude_rules.h"
 #include "shared/log.h"
 #include "shared/path_rules.h"
 #include "shared/protocol.h"
@@ -307,6 +308,18 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     paths_ = *resolved;
 
     BackupOptions backup;
+    if (request.contains(protocol::kFieldExcludes)) {
+      const json& excludes = request[protocol::kFieldExcludes];
+      std::vector<std::string> patterns;
+      if (!excludes.is_array()) return SendError(400, "\"excludes\" must be an array of strings");
+      for (const json& e : excludes) {
+        if (!e.is_string()) return SendError(400, "\"excludes\" must be an array of strings");
+        patterns.push_back(e.get<std::string>());
+      }
+      auto rules = ExcludeRules::Compile(patterns);
+      if (!rules.ok()) return SendError(HttpStatusFor(rules.status()), rules.status().message());
+      backup.excludes = std::move(rules).value();
+    }
     backup.root = opts().root;
     backup.compression_level = opts().compression_level;
     backup.threads = opts().threads;

@@ -195,12 +195,14 @@ class AgentCall {
     return ec;
   }
 
-  Result<StreamSummary> StreamBackup(const std::vector<std::string>& paths, ArchiveReceiver& receiver,
-                                     seconds stall) {
+  Result<StreamSummary> StreamBackup(const AgentBackupRequest& request, ArchiveReceiver& receiver, seconds stall) {
     http::request<http::string_body> req{http::verb::post, std::string(protocol::kBackupPath), 11};
     Prepare(req);
     req.set(http::field::content_type, protocol::kJsonContentType);
-    req.body() = nlohmann::json{{"paths", paths}}.dump();
+    req.body() = nlohmann::json{{protocol::kFieldPaths, request.paths},
+                                {protocol::kFieldExcludes, request.excludes},
+                                {protocol::kFieldStrict, request.strict}}
+                     .dump();
     req.prepare_payload();
     beast::error_code ec = Write(req, stall);
     if (ec) return WriteFailure(ec, stall, 0);
@@ -246,11 +248,12 @@ class AgentCall {
     const auto& fields = body.get().base();
     auto field = [&](std::string_view name) { return std::string(fields[beast::string_view(name.data(), name.size())]); };
     std::string status = field(protocol::kTrailerStatus);
-    // A refusal the agent decided (e.g. strict and a database it could not
-    // capture) carries its reason: that reason is the backup's error.
-    if (status == "error" && !field(protocol::kTrailerError).empty())
-      return Status::FailedPrecondition("agent " + where_ +
-                                        " failed the backup: " + field(protocol::kTrailerError));
+    if (status == "error") {
+      // A refusal the agent decided after the first byte (e.g. `strict`).
+      std::string why = field(protocol::kTrailerError);
+      return Status::FailedPrecondition(where_ + " failed the backup: " +
+                                        (why.empty() ? "no reason given" : why));
+    }
     if (status != "ok") {
       return Status::Corruption("stream from " + where_ + " ended after " + std::to_string(received) +
                                 " bytes without " + std::string(protocol::kTrailerStatus) + ": ok" +
@@ -261,6 +264,8 @@ class AgentCall {
     summary.bytes_read = ParseDecimal(field(protocol::kTrailerBytesRead));
     summary.bytes_sent = ParseDecimal(field(protocol::kTrailerBytesSent));
     summary.sha256 = field(protocol::kTrailerSha256);
+    summary.databases_captured = ParseDecimal(field(protocol::kTrailerDatabases));
+    summary.databases_raw = ParseDecimal(field(protocol::kTrailerDatabasesRaw));
     auto detail = nlohmann::json::parse(field(protocol::kTrailerWarningDetail), nullptr, false);
     if (detail.is_array()) {
       for (const auto& w : detail) {
@@ -570,12 +575,12 @@ class MtlsAgentConnector final : public AgentConnector {
   }
   void StopProber() override { prober_.Stop(); }
 
-  Result<StreamSummary> Backup(const Instance& instance, const std::vector<std::string>& paths,
+  Result<StreamSummary> Backup(const Instance& instance, const AgentBackupRequest& request,
                                ArchiveReceiver& receiver, const std::atomic<bool>& cancel,
                                std::chrono::seconds stall_timeout) override {
     AgentCall call(*ctx_, instance, &cancel);
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min(stall_timeout, kConnectTimeout)));
-    auto result = call.StreamBackup(paths, receiver, stall_timeout);
+    auto result = call.StreamBackup(request, receiver, stall_timeout);
     if (!result.ok() && call.canceled()) return Status::Canceled("backup canceled");
     return result;
   }

@@ -42,7 +42,16 @@ struct StreamSummary {
   uint64_t bytes_read = 0;
   uint64_t bytes_sent = 0;
   std::string sha256;
+  uint64_t databases_captured = 0;  // Clawback-Databases
+  uint64_t databases_raw = 0;       // Clawback-Databases-Raw
   std::vector<std::string> warnings;
+};
+
+// What a backup asks the agent for (the POST /v1/backup body).
+struct AgentBackupRequest {
+  std::vector<std::string> paths;     // resolved by ResolveBackupPaths
+  std::vector<std::string> excludes;  // globs with presets expanded (ExpandExcludes)
+  bool strict = false;                // the agent fails the stream on a database it cannot capture
 };
 
 // Supplies the archive for a restore, in order; 0 bytes means end.
@@ -78,8 +87,10 @@ class AgentConnector {
   // returns the trailers. Unavailable (unreachable), Unauthenticated (identity
   // mismatch), InvalidArgument (agent said 400: path missing ...), Corruption
   // (stream cut, no final chunk), DeadlineExceeded (no byte for
-  // stall_timeout), Canceled (cancel flag set).
-  virtual Result<StreamSummary> Backup(const Instance& instance, const std::vector<std::string>& paths,
+  // stall_timeout), Canceled (cancel flag set), FailedPrecondition (the agent
+  // ended the stream with Clawback-Status: error, e.g. `strict` and a database
+  // it could not capture; the message carries its Clawback-Error).
+  virtual Result<StreamSummary> Backup(const Instance& instance, const AgentBackupRequest& request,
                                        ArchiveReceiver& receiver, const std::atomic<bool>& cancel,
                                        std::chrono::seconds stall_timeout) = 0;
   // POST /v1/restore?quiesce=0|1 with the provider's bytes; returns the

@@ -86,13 +86,20 @@ HttpResponse Create(ApiContext& ctx, Call& call) {
   BackupRequest request;
   request.instance = *call.instance;
   request.paths = body->paths;
+  request.excludes = body->excludes;
+  request.exclude_presets = body->exclude_presets;
+  request.strict = body->strict;
   request.note = body->note;
   request.created_by = call.principal->user.id;
   request.created_by_name = call.principal->user.username;
   auto backup = ctx.transfers.StartBackup(request);
   const std::string target = backup.ok() ? "backup:" + std::to_string(backup->id) : "instance:" + call.instance->name;
   AuditCall(ctx, call, "backup.create", target, backup.status(),
-            {{"instance", call.instance->name}, {"paths", body->paths}});
+            {{"instance", call.instance->name},
+             {"paths", body->paths},
+             {"excludes", body->excludes},
+             {"exclude_presets", body->exclude_presets},
+             {"strict", body->strict}});
   if (!backup.ok()) return Fail(backup.status());
   return JsonResponse(202, {{"id", backup->id}});
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "controller/api/handler_support.h"
+#include "shared/exclude_rules.h"
 
 namespace clawback::controller::api {
 namespace {
@@ -14,6 +15,9 @@ Json Schemas() {
   Json time = {{"type", "string"}, {"format", "date-time"}, {"nullable", true}};
   Json ids = {{"type", "array"}, {"items", {{"type", "integer"}}}};
   Json strings = {{"type", "array"}, {"items", {{"type", "string"}}}};
+  Json preset_names = Json::array();
+  for (const ExcludePreset& p : ExcludePresets()) preset_names.push_back(std::string(p.name));
+  Json presets = {{"type", "array"}, {"items", {{"type", "string"}, {"enum", preset_names}}}};
   auto obj = [](Json props) { return Json{{"type", "object"}, {"properties", std::move(props)}}; };
   Json s;
   s["Error"] = obj({{"error", {{"type", "string"}}}, {"code", {{"type", "string"}}}, {"field", {{"type", "string"}}}});
@@ -28,11 +32,16 @@ Json Schemas() {
                      {"instance_name", {{"type", "string"}}},
                      {"status", {{"type", "string"}, {"enum", {"queued", "running", "completed", "failed", "canceled"}}}},
                      {"paths", strings},
+                     {"excludes", strings},
+                     {"exclude_presets", presets},
+                     {"strict", {{"type", "boolean"}}},
                      {"note", {{"type", "string"}}},
                      {"file_name", {{"type", "string"}}},
                      {"size_bytes", {{"type", "integer"}}},
                      {"sha256", {{"type", "string"}}},
                      {"entries", {{"type", "integer"}}},
+                     {"databases_captured", {{"type", "integer"}}},
+                     {"databases_raw", {{"type", "integer"}}},
                      {"progress_bytes", {{"type", "integer"}}},
                      {"error_message", {{"type", "string"}}},
                      {"warnings", strings},
@@ -73,6 +82,9 @@ Json Schemas() {
                        {"cron", {{"type", "string"}}},
                        {"timezone", {{"type", "string"}}},
                        {"paths", strings},
+                       {"excludes", strings},
+                       {"exclude_presets", presets},
+                       {"strict", {{"type", "boolean"}}},
                        {"note", {{"type", "string"}}},
                        {"enabled", {{"type", "boolean"}}},
                        {"retention", obj({{"keep_last", {{"type", "integer"}}},

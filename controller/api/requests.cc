@@ -1,5 +1,6 @@
 #include "controller/api/requests.h"
 
+#include "shared/exclude_rules.h"
 #include "shared/path_rules.h"
 
 namespace clawback::controller::api {
@@ -14,6 +15,27 @@ Result<std::optional<Role>> RoleField(const Json& body) {
   auto role = ParseRole(**text);
   if (!role) return Status::InvalidArgument("role: must be \"admin\" or \"user\"");
   return std::optional<Role>(*role);
+}
+
+// Reads and checks "excludes" and "exclude_presets" (each optional) with the
+// rules the agent applies again; the error names the field it concerns.
+struct ExcludeFields {
+  std::optional<std::vector<std::string>> excludes, presets;
+};
+Result<ExcludeFields> ReadExcludes(const Json& body, std::string* field) {
+  ExcludeFields out;
+  *field = "excludes";
+  auto globs = OptStringList(body, "excludes");
+  if (!globs.ok()) return globs.status();
+  if (*globs) CLAWBACK_RETURN_IF_ERROR(ExpandExcludes({}, **globs).status());
+  out.excludes = *globs;
+  *field = "exclude_presets";
+  auto presets = OptStringList(body, "exclude_presets");
+  if (!presets.ok()) return presets.status();
+  if (*presets) CLAWBACK_RETURN_IF_ERROR(ExpandExcludes(**presets, {}).status());
+  out.presets = *presets;
+  field->clear();
+  return out;
 }
 
 // Sets obj[field] when `value` holds one.
@@ -34,10 +56,27 @@ Decoded<BackupCreateBody> DecodeBackupCreate(const Json& body) {
   }
   auto resolved = ResolveBackupPaths(paths->value_or(std::vector<std::string>{}));
   if (!resolved.ok()) return Refused(resolved.status(), "paths");
-  return BackupCreateBody{std::move(resolved).value(), note->value_or("")};
+  std::string field;
+  auto excludes = ReadExcludes(body, &field);
+  if (!excludes.ok()) return Refused(excludes.status(), field);
+  auto strict = OptBool(body, "strict");
+  if (!strict.ok()) return Refused(strict.status(), "strict");
+  BackupCreateBody out;
+  out.paths = std::move(resolved).value();
+  out.note = note->value_or("");
+  out.excludes = excludes->excludes.value_or(std::vector<std::string>{});
+  out.exclude_presets = excludes->presets.value_or(std::vector<std::string>{});
+  out.strict = strict->value_or(false);
+  return out;
 }
 
-Json EncodeBackupCreate(const BackupCreateBody& b) { return {{"paths", b.paths}, {"note", b.note}}; }
+Json EncodeBackupCreate(const BackupCreateBody& b) {
+  return {{"paths", b.paths},
+          {"note", b.note},
+          {"excludes", b.excludes},
+          {"exclude_presets", b.exclude_presets},
+          {"strict", b.strict}};
+}
 
 Decoded<RestoreCreateBody> DecodeRestoreCreate(const Json& body) {
   auto target_id = OptInt(body, "instance_id");
@@ -101,6 +140,14 @@ Decoded<ScheduleFields> DecodeScheduleFields(const Json& body) {
   auto paths = OptStringList(body, "paths");
   if (!paths.ok()) return Refused(paths.status());
   f.paths = *paths;
+  std::string field;
+  auto excludes = ReadExcludes(body, &field);
+  if (!excludes.ok()) return Refused(excludes.status(), field);
+  f.excludes = excludes->excludes;
+  f.exclude_presets = excludes->presets;
+  auto strict = OptBool(body, "strict");
+  if (!strict.ok()) return Refused(strict.status(), "strict");
+  f.strict = *strict;
   auto note = OptString(body, "note");
   if (!note.ok()) return Refused(note.status());
   f.note = *note;
@@ -119,6 +166,9 @@ Json EncodeScheduleFields(const ScheduleFields& f) {
   PutOpt(j, "cron", f.cron);
   PutOpt(j, "timezone", f.timezone);
   PutOpt(j, "paths", f.paths);
+  PutOpt(j, "excludes", f.excludes);
+  PutOpt(j, "exclude_presets", f.exclude_presets);
+  PutOpt(j, "strict", f.strict);
   PutOpt(j, "note", f.note);
   PutOpt(j, "enabled", f.enabled);
   Json r = Json::object();
@@ -138,6 +188,9 @@ void ApplyScheduleFields(const ScheduleFields& f, Schedule* s) {
   if (f.cron) s->cron = *f.cron;
   if (f.timezone) s->timezone = *f.timezone;
   if (f.paths) s->paths = *f.paths;
+  if (f.excludes) s->excludes = *f.excludes;
+  if (f.exclude_presets) s->exclude_presets = *f.exclude_presets;
+  if (f.strict) s->strict = *f.strict;
   if (f.note) s->note = *f.note;
   if (f.enabled) s->enabled = *f.enabled;
   if (f.retention.keep_last) s->retention.keep_last = *f.retention.keep_last;

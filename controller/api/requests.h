@@ -51,12 +51,19 @@ class Decoded {
   BodyError error_;
 };
 
-// POST /api/v1/instances/{id}/backups {paths?, note?}. `paths` is the
-// resolved list (ResolveBackupPaths: normalized, deduplicated, nested paths
-// dropped, {"/home/claworc"} when none is given).
+// POST /api/v1/instances/{id}/backups {paths?, note?, excludes?,
+// exclude_presets?, strict?}. `paths` is the resolved list
+// (ResolveBackupPaths: normalized, deduplicated, nested paths dropped,
+// {"/home/claworc"} when none is given). `excludes` (globs) and
+// `exclude_presets` (names) are checked by shared/exclude_rules.h and kept as
+// given; a bad one is refused naming it, with field "excludes" or
+// "exclude_presets".
 struct BackupCreateBody {
   std::vector<std::string> paths;
   std::string note;
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_presets;
+  bool strict = false;
   bool operator==(const BackupCreateBody&) const = default;
 };
 Decoded<BackupCreateBody> DecodeBackupCreate(const Json& body);
@@ -87,6 +94,9 @@ struct ScheduleFields {
   std::optional<std::string> cron;
   std::optional<std::string> timezone;
   std::optional<std::vector<std::string>> paths;
+  std::optional<std::vector<std::string>> excludes;         // checked like a backup's
+  std::optional<std::vector<std::string>> exclude_presets;  // likewise
+  std::optional<bool> strict;
   std::optional<std::string> note;
   std::optional<bool> enabled;
   RetentionFields retention;

@@ -36,7 +36,12 @@ Json FullScheduleJson(ApiContext& ctx, const Schedule& s) {
 // leaves out keeps its value), then validates the whole schedule.
 Status ApplyFields(ApiContext& ctx, const Json& body, Schedule* s) {
   auto fields = DecodeScheduleFields(body);
-  if (!fields.ok()) return fields.error().status;
+  if (!fields.ok()) {
+    // Fail() reads the answer's "field" from a "field: ..." message.
+    const BodyError& e = fields.error();
+    if (!e.field.empty() && e.status.message().rfind(e.field + ": ", 0) != 0) return e.status.WithContext(e.field);
+    return e.status;
+  }
   ApplyScheduleFields(*fields, s);
   for (Id id : s->instance_ids) {
     if (!ctx.store.GetInstance(id).ok()) {

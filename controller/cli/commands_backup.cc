@@ -26,6 +26,9 @@ namespace {
 struct CreateOptions {
   std::string instance;
   std::vector<std::string> paths;
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_presets;
+  bool strict = false;
   std::string note;
   bool wait = false;
 };
@@ -67,8 +70,24 @@ std::string SizeText(const Json& b) {
 
 std::string BackupSummary(const Json& b) {
   return "backup " + Field(b, "id") + " of " + Field(b, "instance_name") + " completed: " +
-         FormatBytes(UintField(b, "size_bytes")) + ", " + Field(b, "entries") + " entries, sha256 " +
-         Field(b, "sha256");
+         FormatBytes(UintField(b, "size_bytes")) + ", " + Field(b, "entries") + " entries, " +
+         Field(b, "databases_captured") + " databases captured, sha256 " + Field(b, "sha256");
+}
+
+// "3 captured consistently, 1 archived as plain bytes (see warnings)".
+std::string DatabasesText(const Json& b) {
+  std::string out = std::to_string(UintField(b, "databases_captured")) + " captured consistently";
+  uint64_t raw = UintField(b, "databases_raw");
+  if (raw > 0) out += ", " + std::to_string(raw) + " archived as plain bytes (see warnings)";
+  return out;
+}
+
+// "logs, caches; /srv/x/**" or "-".
+std::string ExcludesText(const Json& b) {
+  std::string presets = Field(b, "exclude_presets");
+  std::string globs = Field(b, "excludes");
+  if (presets == "-") return globs;
+  return "presets " + presets + (globs == "-" ? "" : "; " + globs);
 }
 
 // What `--wait` prints when stderr is not a terminal: one plain line per
@@ -161,6 +180,9 @@ Status Create(CommandContext& ctx, const CreateOptions& opts) {
   Json body = Json::object();
   if (!opts.paths.empty()) body["paths"] = opts.paths;
   if (!opts.note.empty()) body["note"] = opts.note;
+  if (!opts.excludes.empty()) body["excludes"] = opts.excludes;
+  if (!opts.exclude_presets.empty()) body["exclude_presets"] = opts.exclude_presets;
+  if (opts.strict) body["strict"] = true;
   auto created = (*api)->Post("/instances/" + std::to_string(*id) + "/backups", body);
   if (!created.ok()) return created.status();
   int64_t backup_id = (*created)["id"].get<int64_t>();
@@ -222,6 +244,8 @@ Status Show(CommandContext& ctx, int64_t id) {
       {"instance", Field(b, "instance_name") + " (id " + Field(b, "instance_id") + ")"},
       {"status", Field(b, "status")},
       {"paths", Field(b, "paths")},
+      {"excludes", ExcludesText(b)},
+      {"strict", Field(b, "strict")},
       {"note", Field(b, "note")},
       {"file", Field(b, "file_name")},
       {"size", b.value("status", "") == "completed" ? FormatBytes(UintField(b, "size_bytes")) + " (" +
@@ -229,6 +253,7 @@ Status Show(CommandContext& ctx, int64_t id) {
                                                     : "-"},
       {"progress", FormatBytes(UintField(b, "progress_bytes"))},
       {"entries", Field(b, "entries")},
+      {"databases", DatabasesText(b)},
       {"sha256", Field(b, "sha256")},
       {"schedule", Field(b, "schedule_id")},
       {"created by", Field(b, "created_by")},
@@ -236,8 +261,10 @@ Status Show(CommandContext& ctx, int64_t id) {
       {"started", ShortTime(b, "started_at")},
       {"completed", ShortTime(b, "completed_at")}};
   if (Field(b, "error_message") != "-") fields.emplace_back("error", Field(b, "error_message"));
-  if (Field(b, "warnings") != "-") fields.emplace_back("warnings", Field(b, "warnings"));
+  const Json warnings = b.value("warnings", Json::array());
+  fields.emplace_back("warnings", std::to_string(warnings.size()));
   ctx.out() << RenderFields(fields);
+  for (const auto& w : warnings) ctx.out() << "  warning: " << (w.is_string() ? w.get<std::string>() : w.dump()) << "\n";
   return Status::Ok();
 }
 
@@ -599,6 +626,11 @@ void AddBackupCommands(CLI::App& app, Action* action) {
     cmd->add_option("instance", opts->instance, "Instance name or id")->required();
     cmd->add_option("--path,-p", opts->paths, "Path or alias to include (repeatable; default HOME)");
     cmd->add_option("--note", opts->note, "A note stored with the backup");
+    cmd->add_option("--exclude,-x", opts->excludes,
+                    "Leave out paths matching this glob on absolute paths, ** allowed (repeatable)");
+    cmd->add_option("--exclude-preset", opts->exclude_presets,
+                    "Leave out a preset: logs or caches (repeatable; docs/excludes.md)");
+    cmd->add_flag("--strict", opts->strict, "Fail the backup if a database cannot be captured consistently");
     cmd->add_flag("--wait,-w", opts->wait, "Wait for the backup to end, with progress; fail unless completed");
     cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Create(ctx, *opts); }; });
   }

@@ -26,6 +26,10 @@ struct ScheduleFields {
   std::string cron;
   std::string timezone = "UTC";
   std::vector<std::string> paths;
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_presets;
+  bool no_excludes = false;
+  bool strict = false;
   std::string note;
   int keep_last = 0, keep_hourly = 0, keep_daily = 0, keep_weekly = 0, keep_monthly = 0;
   bool disabled = false;
@@ -46,7 +50,7 @@ struct NextOptions {
 
 const char* kFieldFlags[] = {"name", "instance", "all-instances", "cron", "tz", "path", "note",
                              "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly",
-                             "disabled"};
+                             "disabled", "exclude", "exclude-preset", "no-excludes", "strict"};
 
 void AddFieldFlags(CLI::App* cmd, ScheduleFields& f) {
   cmd->add_option("--name", f.name, "Schedule name");
@@ -56,6 +60,13 @@ void AddFieldFlags(CLI::App* cmd, ScheduleFields& f) {
   cmd->add_option("--tz", f.timezone, "IANA time zone (default UTC)");
   cmd->add_option("--path,-p", f.paths, "Path or alias to include (repeatable; default HOME)");
   cmd->add_option("--note", f.note, "Note stored with each backup");
+  cmd->add_option("--exclude,-x", f.excludes,
+                  "Leave out paths matching this glob on absolute paths, ** allowed (repeatable; replaces the list)");
+  cmd->add_option("--exclude-preset", f.exclude_presets,
+                  "Leave out a preset: logs or caches (repeatable; replaces the list)");
+  cmd->add_flag("--no-excludes", f.no_excludes, "Clear the schedule's excludes and presets");
+  cmd->add_flag("--strict,!--no-strict", f.strict,
+                "Fail a backup if a database cannot be captured consistently (--no-strict: warn)");
   cmd->add_option("--keep-last", f.keep_last, "Keep the last N completed backups")->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-hourly", f.keep_hourly, "Keep N hourly")->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-daily", f.keep_daily, "Keep N daily")->check(CLI::NonNegativeNumber);
@@ -117,6 +128,16 @@ Status ApplyFields(ApiClient& api, const ScheduleFields& f, Json& body) {
   if (f.Given("tz")) body["timezone"] = f.timezone;
   if (f.Given("path")) body["paths"] = f.paths;
   if (f.Given("note")) body["note"] = f.note;
+  if (f.Given("no-excludes") && (f.Given("exclude") || f.Given("exclude-preset"))) {
+    return Status::InvalidArgument("give --exclude/--exclude-preset or --no-excludes, not both");
+  }
+  if (f.Given("no-excludes")) {
+    body["excludes"] = Json::array();
+    body["exclude_presets"] = Json::array();
+  }
+  if (f.Given("exclude")) body["excludes"] = f.excludes;
+  if (f.Given("exclude-preset")) body["exclude_presets"] = f.exclude_presets;
+  if (f.Given("strict")) body["strict"] = f.strict;
   if (!body.contains("retention") || !body["retention"].is_object()) body["retention"] = Json::object();
   Json& r = body["retention"];
   if (f.Given("keep-last")) r["keep_last"] = f.keep_last;
@@ -180,6 +201,9 @@ Status PrintSchedule(CommandContext& ctx, ApiClient& api, const Json& s, const s
                              {"cron", Field(s, "cron") + "  (" + Field(s, "description") + ")"},
                              {"time zone", Field(s, "timezone")},
                              {"paths", Field(s, "paths")},
+                             {"exclude presets", Field(s, "exclude_presets")},
+                             {"excludes", Field(s, "excludes")},
+                             {"strict", Field(s, "strict")},
                              {"note", Field(s, "note")},
                              {"enabled", Field(s, "enabled")},
                              {"retention", Retention(s)},
@@ -250,8 +274,8 @@ Status Change(CommandContext& ctx, const ScheduleFields& f, std::optional<bool> 
   auto current = (*api)->Get(path);
   if (!current.ok()) return current.status();
   Json body = Json::object();
-  for (const char* key : {"name", "all_instances", "instance_ids", "cron", "timezone", "paths", "note", "enabled",
-                          "retention"}) {
+  for (const char* key : {"name", "all_instances", "instance_ids", "cron", "timezone", "paths", "excludes",
+                          "exclude_presets", "strict", "note", "enabled", "retention"}) {
     if (current->contains(key)) body[key] = (*current)[key];
   }
   CLAWBACK_RETURN_IF_ERROR(ApplyFields(**api, f, body));

@@ -11,6 +11,7 @@
 #include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/store/store.h"
+#include "shared/exclude_rules.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -55,8 +56,15 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
   auto file = PartialArchive::Create(ArchivePath(settings.backups_dir, backup));
   if (!file.ok()) return file.status();
 
+  AgentBackupRequest request;
+  request.paths = backup.paths;
+  auto excludes = ExpandExcludes(backup.exclude_presets, backup.excludes);
+  if (!excludes.ok()) return excludes.status();
+  request.excludes = std::move(excludes).value();
+  request.strict = backup.strict;
+
   PartialFileReceiver receiver(**file, store, backup.id, control, settings.progress_interval);
-  auto summary = agents.Backup(instance, backup.paths, receiver, control.cancel, settings.stall_timeout);
+  auto summary = agents.Backup(instance, request, receiver, control.cancel, settings.stall_timeout);
   if (!summary.ok()) return summary.status();
 
   const uint64_t received = (*file)->bytes();
@@ -99,6 +107,8 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
       auto summary = Transfer(store, agents, settings, instance, backup, control);
       if (summary.ok()) {
         backup.entries = summary->entries;
+        backup.databases_captured = summary->databases_captured;
+        backup.databases_raw = summary->databases_raw;
         backup.warnings = summary->warnings;
       }
       outcome = summary.status();

@@ -11,6 +11,7 @@
 #include "controller/jobs/transfer_queue.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
+#include "shared/exclude_rules.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -39,6 +40,7 @@ class TransferServiceImpl final : public TransferService {
   Result<Backup> StartBackup(const BackupRequest& request, bool skip_if_busy) override {
     CLAWBACK_RETURN_IF_ERROR(CheckFileSafeName(request.instance.name));
     if (request.paths.empty()) return Status::InvalidArgument("no paths to back up");
+    CLAWBACK_RETURN_IF_ERROR(ExpandExcludes(request.exclude_presets, request.excludes).status());
 
     std::lock_guard lock(mu_);
     if (shutting_down_) return Status::Unavailable("controller shutting down");
@@ -50,6 +52,9 @@ class TransferServiceImpl final : public TransferService {
     backup.instance_name = request.instance.name;
     backup.status = BackupStatus::kQueued;
     backup.paths = request.paths;
+    backup.excludes = request.excludes;
+    backup.exclude_presets = request.exclude_presets;
+    backup.strict = request.strict;
     backup.note = request.note;
     backup.created_by = request.created_by;
     backup.created_by_name = request.created_by_name;

@@ -42,6 +42,9 @@ struct TransferSettings {
 struct BackupRequest {
   Instance instance;
   std::vector<std::string> paths;   // already resolved by ResolveBackupPaths
+  std::vector<std::string> excludes;         // custom globs (shared/exclude_rules.h)
+  std::vector<std::string> exclude_presets;  // preset names, expanded when the job runs
+  bool strict = false;              // the agent fails the backup on a database it cannot capture
   std::string note;
   Id created_by = 0;
   std::string created_by_name;
@@ -67,7 +70,8 @@ class TransferService {
   virtual ~TransferService() = default;
 
   // Records a `queued` backup and schedules it. Conflict when the instance
-  // already has a backup or restore queued or running and `skip_if_busy`.
+  // already has a backup or restore queued or running and `skip_if_busy`;
+  // InvalidArgument naming a bad exclude pattern or unknown preset.
   virtual Result<Backup> StartBackup(const BackupRequest& request, bool skip_if_busy = false) = 0;
   // Records a `queued` restore. Conflict (409) when the target is not running
   // (per the AgentConnector's last probe), Corruption when the archive file is

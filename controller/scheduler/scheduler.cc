@@ -276,6 +276,9 @@ class SchedulerImpl final : public Scheduler {
       BackupRequest request;
       request.instance = instance;
       request.paths = *paths;
+      request.excludes = schedule.excludes;
+      request.exclude_presets = schedule.exclude_presets;
+      request.strict = schedule.strict;
       request.note = schedule.note;
       request.created_by = 0;
       request.created_by_name = "schedule:" + schedule.name;

@@ -170,6 +170,16 @@ ALTER TABLE api_tokens ADD COLUMN can_create_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE restores ADD COLUMN quiesce  INTEGER NOT NULL DEFAULT 1 CHECK (quiesce IN (0, 1));
 ALTER TABLE restores ADD COLUMN quiesced INTEGER NOT NULL DEFAULT 0 CHECK (quiesced IN (0, 1));
 )sql"},
+    {5, "backup excludes, strict option and database counts", R"sql(
+ALTER TABLE backups ADD COLUMN excludes_json        TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE backups ADD COLUMN exclude_presets_json TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE backups ADD COLUMN strict               INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backups ADD COLUMN databases_captured   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backups ADD COLUMN databases_raw        INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE schedules ADD COLUMN excludes_json        TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE schedules ADD COLUMN exclude_presets_json TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE schedules ADD COLUMN strict               INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

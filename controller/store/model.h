@@ -67,11 +67,16 @@ struct Backup {
   std::string instance_name;
   BackupStatus status = BackupStatus::kQueued;
   std::vector<std::string> paths;   // resolved absolute paths
+  std::vector<std::string> excludes;         // custom globs as requested (shared/exclude_rules.h)
+  std::vector<std::string> exclude_presets;  // preset names ("logs", "caches")
+  bool strict = false;              // a database not captured consistently fails the backup
   std::string note;
   std::string file_path;            // final archive path; empty until completed
   uint64_t size_bytes = 0;
   std::string sha256;
   uint64_t entries = 0;
+  uint64_t databases_captured = 0;  // SQLite databases archived as consistent images
+  uint64_t databases_raw = 0;       // files with the SQLite header archived as plain bytes (warned)
   uint64_t progress_bytes = 0;
   std::string error_message;
   std::vector<std::string> warnings;
@@ -123,6 +128,9 @@ struct Schedule {
   std::string cron;                 // 5 fields or @macro
   std::string timezone = "UTC";     // IANA name
   std::vector<std::string> paths;   // as requested (aliases allowed); resolved at firing
+  std::vector<std::string> excludes;         // custom globs, passed to every backup it fires
+  std::vector<std::string> exclude_presets;  // preset names, likewise
+  bool strict = false;              // likewise
   std::string note;
   bool enabled = true;
   RetentionPolicy retention;

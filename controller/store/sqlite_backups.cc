@@ -9,7 +9,7 @@ namespace {
 constexpr const char* kBackupColumns =
     "id, instance_id, instance_name, status, paths_json, note, file_path, size_bytes, sha256, entries, "
     "progress_bytes, error_message, warnings_json, created_by, created_by_name, schedule_id, created_at, "
-    "started_at, completed_at";
+    "started_at, completed_at, excludes_json, exclude_presets_json, strict, databases_captured, databases_raw";
 
 Backup ReadBackup(SQLite::Statement& q) {
   Backup b;
@@ -32,6 +32,11 @@ Backup ReadBackup(SQLite::Statement& q) {
   b.created_at = q.getColumn(16).getInt64();
   b.started_at = q.getColumn(17).getInt64();
   b.completed_at = q.getColumn(18).getInt64();
+  b.excludes = JsonToStrings(q.getColumn(19).getString(), "backups.excludes_json");
+  b.exclude_presets = JsonToStrings(q.getColumn(20).getString(), "backups.exclude_presets_json");
+  b.strict = q.getColumn(21).getInt() != 0;
+  b.databases_captured = ColU64(q.getColumn(22));
+  b.databases_raw = ColU64(q.getColumn(23));
   return b;
 }
 
@@ -40,14 +45,16 @@ Backup ReadBackup(SQLite::Statement& q) {
 constexpr const char* kBackupMutableAssignments =
     "instance_id = ?, instance_name = ?, status = ?, paths_json = ?, note = ?, file_path = ?, "
     "size_bytes = ?, sha256 = ?, entries = ?, progress_bytes = ?, error_message = ?, warnings_json = ?, "
-    "created_by = ?, created_by_name = ?, schedule_id = ?, started_at = ?, completed_at = ?";
+    "created_by = ?, created_by_name = ?, schedule_id = ?, started_at = ?, completed_at = ?, excludes_json = ?, "
+    "exclude_presets_json = ?, strict = ?, databases_captured = ?, databases_raw = ?";
 
 // Binds from parameter 1; returns the next index.
 int BindBackupMutable(SQLite::Statement& q, const Backup& b) {
   return BindFrom(q, 1, b.instance_id, b.instance_name, std::string(BackupStatusName(b.status)),
                   StringsToJson(b.paths), b.note, b.file_path, U64(b.size_bytes), b.sha256, U64(b.entries),
                   U64(b.progress_bytes), b.error_message, StringsToJson(b.warnings), b.created_by,
-                  b.created_by_name, b.schedule_id, b.started_at, b.completed_at);
+                  b.created_by_name, b.schedule_id, b.started_at, b.completed_at, StringsToJson(b.excludes),
+                  StringsToJson(b.exclude_presets), b.strict, U64(b.databases_captured), U64(b.databases_raw));
 }
 
 // The only foreign key a backup's columns name is its schedule.
@@ -65,8 +72,9 @@ Result<Backup> SqliteStore::CreateBackup(const Backup& backup) {
     SQLite::Statement q(*db_,
                         "INSERT INTO backups (instance_id, instance_name, status, paths_json, note, file_path, "
                         "size_bytes, sha256, entries, progress_bytes, error_message, warnings_json, created_by, "
-                        "created_by_name, schedule_id, started_at, completed_at, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "created_by_name, schedule_id, started_at, completed_at, excludes_json, "
+                        "exclude_presets_json, strict, databases_captured, databases_raw, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     BindFrom(q, BindBackupMutable(q, b), b.created_at);
     ExecChecked(q, ScheduleRef(b.schedule_id));
     b.id = db_->getLastInsertRowid();

@@ -10,7 +10,7 @@ namespace {
 constexpr const char* kScheduleColumns =
     "id, name, all_instances, instance_ids_json, cron, timezone, paths_json, note, enabled, keep_last, "
     "keep_hourly, keep_daily, keep_weekly, keep_monthly, created_by, created_at, last_slot, last_run_at, "
-    "last_result";
+    "last_result, excludes_json, exclude_presets_json, strict";
 
 Schedule ReadSchedule(SQLite::Statement& q) {
   Schedule s;
@@ -33,6 +33,9 @@ Schedule ReadSchedule(SQLite::Statement& q) {
   s.last_slot = q.getColumn(16).getInt64();
   s.last_run_at = q.getColumn(17).getInt64();
   s.last_result = q.getColumn(18).getString();
+  s.excludes = JsonToStrings(q.getColumn(19).getString(), "schedules.excludes_json");
+  s.exclude_presets = JsonToStrings(q.getColumn(20).getString(), "schedules.exclude_presets_json");
+  s.strict = q.getColumn(21).getInt() != 0;
   return s;
 }
 
@@ -41,14 +44,15 @@ Schedule ReadSchedule(SQLite::Statement& q) {
 constexpr const char* kScheduleDefinitionAssignments =
     "name = ?, all_instances = ?, instance_ids_json = ?, cron = ?, timezone = ?, paths_json = ?, note = ?, "
     "enabled = ?, keep_last = ?, keep_hourly = ?, keep_daily = ?, keep_weekly = ?, keep_monthly = ?, "
-    "created_by = ?";
+    "created_by = ?, excludes_json = ?, exclude_presets_json = ?, strict = ?";
 
 // Binds from parameter 1; returns the next index.
 int BindScheduleDefinition(SQLite::Statement& q, const Schedule& s) {
   const RetentionPolicy& keep = s.retention;
   return BindFrom(q, 1, s.name, s.all_instances, IdsToJson(s.instance_ids), s.cron, s.timezone,
                   StringsToJson(s.paths), s.note, s.enabled, keep.keep_last, keep.keep_hourly, keep.keep_daily,
-                  keep.keep_weekly, keep.keep_monthly, s.created_by);
+                  keep.keep_weekly, keep.keep_monthly, s.created_by, StringsToJson(s.excludes),
+                  StringsToJson(s.exclude_presets), s.strict);
 }
 
 Schedule LoadSchedule(SQLite::Database& db, Id id) {
@@ -65,8 +69,8 @@ Result<Schedule> SqliteStore::CreateSchedule(const Schedule& schedule) {
     SQLite::Statement q(*db_,
                         "INSERT INTO schedules (name, all_instances, instance_ids_json, cron, timezone, paths_json, "
                         "note, enabled, keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, created_by, "
-                        "created_at, last_slot, last_run_at, last_result) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "excludes_json, exclude_presets_json, strict, created_at, last_slot, last_run_at, last_result) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     BindFrom(q, BindScheduleDefinition(q, s), s.created_at, s.last_slot, s.last_run_at, s.last_result);
     q.exec();
     s.id = db_->getLastInsertRowid();

@@ -242,6 +242,82 @@ test('create a schedule from a preset and see its next run', async () => {
   await shot(page, '06-schedules');
 });
 
+test('create a backup that leaves out logs and a custom pattern, and see it on the record', async () => {
+  const {page} = admin;
+  // OpenClaw-like files in beta: the logs preset leaves out ~/.openclaw/logs and *.log below ~/.openclaw.
+  const home = path.join(stack.dir, 'root-beta/home/claworc');
+  const files = {
+    '.openclaw/logs/gateway.log': 'gateway log\n',
+    '.openclaw/agents/main/sessions/run.log': 'run log\n',
+    '.openclaw/openclaw.json': '{}\n',
+    '.openclaw/agents/main/sessions/sessions.json': '{}\n',
+    'projects/app/build/out.bin': 'build output\n',
+  };
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(home, rel)), {recursive: true});
+    fs.writeFileSync(path.join(home, rel), text);
+  }
+  await page.goto(`${stack.baseUrl}/backups`);
+  await page.getByRole('button', {name: 'Create Backup'}).click();
+  const dialog = page.getByRole('dialog', {name: 'Create Backup'});
+  await dialog.waitFor();
+  await dialog.getByLabel('Instance').selectOption({label: 'beta'});
+  const logs = dialog.getByRole('checkbox', {name: 'Leave out logs', exact: true});
+  assert.equal(await logs.isChecked(), false, 'nothing is left out by default');
+  assert.equal(await dialog.getByRole('checkbox', {name: 'Leave out caches', exact: true}).isChecked(), false);
+  await logs.check();
+  const globs = dialog.getByLabel('Also leave out (one pattern per line)');
+  // A relative pattern is caught before anything is sent.
+  await globs.fill('build');
+  await dialog.getByRole('button', {name: 'Create Backup'}).click();
+  await assertText(dialog.locator('.field', {has: page.getByLabel('Also leave out (one pattern per line)')}).locator('.field-error'),
+    /must be absolute paths: build/);
+  await globs.fill('/home/claworc/projects/**/build');
+  await dialog.getByLabel('Note (optional)').fill('without logs');
+  await shot(page, '14-create-backup-excludes');
+  await dialog.getByRole('button', {name: 'Create Backup'}).click();
+  await dialog.waitFor({state: 'detached'});
+
+  const {backups} = await stack.admin.get('/backups?instance=beta');
+  const created = backups.find((b) => b.note === 'without logs');
+  assert.ok(created, 'backup created');
+  const done = await waitFor('backup without logs to finish', async () => {
+    const b = await stack.admin.get(`/backups/${created.id}`);
+    return ['completed', 'failed', 'canceled'].includes(b.status) ? b : null;
+  }, {timeoutMs: 60000, intervalMs: 200});
+  assert.equal(done.status, 'completed', `backup failed: ${done.error_message}`);
+  assert.deepEqual(done.exclude_presets, ['logs']);
+  assert.deepEqual(done.excludes, ['/home/claworc/projects/**/build']);
+  assert.equal(done.strict, false);
+  assert.equal(done.databases_captured, 0);
+
+  // The row shows what was left out and how many databases were captured.
+  const r = row(page, created.id);
+  await r.locator('[data-status="completed"]').first().waitFor({timeout: 15000});
+  const excluded = r.getByTestId('backup-excludes');
+  await excluded.waitFor();
+  assert.equal(await excluded.locator('[data-preset="logs"]').count(), 1, 'the logs preset is shown on the row');
+  assert.match(await excluded.textContent(), /\/home\/claworc\/projects\/\*\*\/build/);
+  assert.match(await r.getByTestId('backup-databases').textContent(), /0 databases captured/);
+  await shot(page, '15-backup-without-logs');
+
+  // The archive has exactly those files left out.
+  const file = path.join(stack.dir, 'without-logs.tar.zst');
+  const res = await fetch(`${stack.baseUrl}/api/v1/backups/${created.id}/download`, {headers: {Cookie: stack.admin.cookie}});
+  assert.equal(res.status, 200);
+  fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  const {stdout} = await execFileP('tar', ['--zstd', '-tf', file], {maxBuffer: 16 << 20});
+  const names = new Set(stdout.split('\n').map((n) => n.replace(/\/$/, '')));
+  for (const kept of ['.openclaw/openclaw.json', '.openclaw/agents/main/sessions/sessions.json', 'notes.txt', 'projects/app/main.py']) {
+    assert.ok(names.has(`home/claworc/${kept}`), `${kept} is in the archive`);
+  }
+  for (const gone of ['.openclaw/logs', '.openclaw/logs/gateway.log', '.openclaw/agents/main/sessions/run.log',
+                      'projects/app/build', 'projects/app/build/out.bin']) {
+    assert.ok(!names.has(`home/claworc/${gone}`), `${gone} is left out`);
+  }
+  assert.deepEqual(page.errors, []);
+});
+
 test('restore into a second instance and see the outcome', async () => {
   const {page} = admin;
   const target = path.join(stack.dir, 'root-beta/home/claworc/notes.txt');

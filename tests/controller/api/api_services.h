@@ -43,7 +43,7 @@ class UnreachableAgents final : public AgentConnector {
   InstanceHealth Health(Id) const override { return Running(); }
   void StartProber(std::function<std::vector<Instance>()>, std::chrono::seconds) override {}
   void StopProber() override {}
-  Result<StreamSummary> Backup(const Instance&, const std::vector<std::string>&, ArchiveReceiver&,
+  Result<StreamSummary> Backup(const Instance&, const AgentBackupRequest&, ArchiveReceiver&,
                                const std::atomic<bool>&, std::chrono::seconds) override {
     return Status::Unavailable("fake agent");
   }

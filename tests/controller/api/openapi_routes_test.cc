@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "controller/api/json_codec.h"
 #include "controller/api/router.h"
 #include "tests/controller/api/api_services.h"
 
@@ -186,6 +187,23 @@ TEST_F(OpenApiRoutesTest, UndocumentedMethodsOnDocumentedPathsAre405WithTheDocum
       EXPECT_EQ(allow, want_allow);
     }
   }
+}
+
+// The Backup and Schedule schemas list exactly the fields the API writes
+// (json_codec.cc), so a field added to one side only is caught.
+TEST_F(OpenApiRoutesTest, BackupAndScheduleSchemasListExactlyTheFieldsServed) {
+  auto keys = [](const json& object) {
+    std::set<std::string> out;
+    for (const auto& [k, v] : object.items()) out.insert(k);
+    return out;
+  };
+  const json& schemas = document_["components"]["schemas"];
+  EXPECT_EQ(keys(schemas["Backup"]["properties"]), keys(BackupJson(Backup{})));
+  EXPECT_EQ(keys(schemas["Schedule"]["properties"]), keys(ScheduleJson(Schedule{}, "", json::array())));
+  for (const char* field : {"excludes", "exclude_presets", "strict", "databases_captured", "databases_raw"}) {
+    EXPECT_TRUE(schemas["Backup"]["properties"].contains(field)) << field;
+  }
+  EXPECT_EQ(schemas["Backup"]["properties"]["exclude_presets"]["items"]["enum"], json::array({"logs", "caches"}));
 }
 
 }  // namespace

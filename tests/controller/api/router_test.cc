@@ -234,6 +234,62 @@ TEST_F(ApiTest, RoutingErrorsAreJson) {
   EXPECT_EQ(json::parse(bad.body)["field"], "paths");
 }
 
+TEST_F(ApiTest, ExcludesPresetsAndStrictAreCheckedAndRecorded) {
+  const std::string before = Snapshot();
+  struct Case {
+    std::string path, body, field, message;
+  };
+  const Case cases[] = {
+      {"/api/v1/instances/1/backups", R"({"excludes":["*.log"]})", "excludes",
+       "exclude pattern must be absolute (start with '/'): *.log"},
+      {"/api/v1/instances/1/backups", R"({"excludes":["/a/**.log"]})", "excludes", "'**' inside a component"},
+      {"/api/v1/instances/1/backups", R"({"excludes":"/a"})", "excludes", "excludes"},
+      {"/api/v1/instances/1/backups", R"({"exclude_presets":["logs","videos"]})", "exclude_presets",
+       "unknown exclude preset: videos (known: logs, caches)"},
+      {"/api/v1/instances/1/backups", R"({"strict":"yes"})", "strict", "strict"},
+      {"/api/v1/backup-schedules", R"({"name":"n","all_instances":true,"cron":"@daily","exclude_presets":["tmp"]})",
+       "exclude_presets", "unknown exclude preset: tmp"},
+      {"/api/v1/backup-schedules", R"({"name":"n","all_instances":true,"cron":"@daily","excludes":["/a/[x"]})",
+       "excludes", "unclosed '['"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body);
+    HttpResponse r = Call(admin_, "POST", c.path, c.body);
+    ASSERT_EQ(r.status, 400) << r.body;
+    json body = json::parse(r.body);
+    EXPECT_EQ(body["field"], c.field) << r.body;
+    EXPECT_NE(body["error"].get<std::string>().find(c.message), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(Snapshot(), before) << "a refused request recorded something";
+
+  // Accepted: the record keeps what was asked for (the agent is unreachable
+  // here, so the backup itself fails later; its fields stay).
+  HttpResponse ok = Call(admin_, "POST", "/api/v1/instances/1/backups",
+                         R"({"exclude_presets":["logs"],"excludes":["/home/claworc/**/build"],"strict":true})");
+  ASSERT_EQ(ok.status, 202) << ok.body;
+  json made = json::parse(Call(admin_, "GET", "/api/v1/backups/" + std::to_string(json::parse(ok.body)["id"].get<int64_t>())).body);
+  EXPECT_EQ(made["exclude_presets"], json::array({"logs"}));
+  EXPECT_EQ(made["excludes"], json::array({"/home/claworc/**/build"}));
+  EXPECT_EQ(made["strict"], true);
+  EXPECT_EQ(made["databases_captured"], 0);
+
+  HttpResponse sched = Call(admin_, "POST", "/api/v1/backup-schedules",
+                            R"({"name":"n","all_instances":true,"cron":"@daily","exclude_presets":["caches"],"strict":true})");
+  ASSERT_EQ(sched.status, 201) << sched.body;
+  json schedule = json::parse(sched.body);
+  EXPECT_EQ(schedule["exclude_presets"], json::array({"caches"}));
+  EXPECT_EQ(schedule["excludes"], json::array());
+  EXPECT_EQ(schedule["strict"], true);
+  // PUT changes only what it names.
+  HttpResponse put = Call(admin_, "PUT", "/api/v1/backup-schedules/" + std::to_string(schedule["id"].get<int64_t>()),
+                          R"({"excludes":["/srv/x"]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  json updated = json::parse(put.body);
+  EXPECT_EQ(updated["excludes"], json::array({"/srv/x"}));
+  EXPECT_EQ(updated["exclude_presets"], json::array({"caches"}));
+  EXPECT_EQ(updated["strict"], true);
+}
+
 TEST_F(ApiTest, DownloadHonoursRange) {
   const std::string d = "/api/v1/backups/" + std::to_string(backup_) + "/download";
   HttpRequest req;

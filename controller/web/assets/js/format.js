@@ -75,3 +75,29 @@ export function pathsEl(paths) {
 }
 
 export function plural(n, one, many = `${one}s`) { return `${n} ${n === 1 ? one : many}`; }
+
+// What a backup or schedule leaves out: its presets and globs as tags, or null
+// when nothing is excluded.
+export function excludesEl(record) {
+  const presets = record.exclude_presets || [];
+  const globs = record.excludes || [];
+  if (!presets.length && !globs.length) return null;
+  return h('span', {class: 'paths excludes', 'data-testid': 'backup-excludes'}, h('span', {class: 'sub'}, 'leaving out '),
+    presets.map((p) => h('span', {class: 'tag exclude', title: `preset: ${p} (docs/excludes.md)`, dataset: {preset: p}}, p)),
+    globs.map((g) => h('span', {class: 'tag exclude mono', title: g}, g)));
+}
+
+// "3 databases captured" plus the raw count when some were not.
+export function databasesText(b) {
+  const captured = b.databases_captured || 0;
+  const raw = b.databases_raw || 0;
+  return plural(captured, 'database') + ' captured' + (raw ? `, ${raw} not (see warnings)` : '');
+}
+
+// A warning badge that opens the full list of warnings; null when none.
+export function warningsEl(warnings) {
+  if (!warnings || !warnings.length) return null;
+  return h('details', {class: 'warnings', 'data-testid': 'backup-warnings'},
+    h('summary', null, h('span', {class: 'badge warn'}, plural(warnings.length, 'warning'))),
+    h('ul', null, warnings.map((w) => h('li', null, w))));
+}

@@ -1,11 +1,13 @@
 // Schedule Backups dialog (admins): instances or All Instances, a cron preset or
 // a custom expression read back in plain language with its next runs
-// (GET /cron/preview), time zone, folders, retention. Creates with
+// (GET /cron/preview), time zone, folders, what to leave out (presets, globs)
+// and Strict, retention. Creates with
 // POST /backup-schedules or, given `schedule`, saves with PUT /backup-schedules/{id}.
 import {h, replace} from '../dom.js';
 import {api} from '../api.js';
 import {openDialog, field, showFieldError, busy} from '../dialog.js';
 import {folderPicker} from '../components/folder_picker.js';
+import {excludePicker} from '../components/exclude_picker.js';
 
 export const CRON_PRESETS = [
   {cron: '0 * * * *', label: 'Hourly', name: 'Hourly'},
@@ -121,6 +123,7 @@ export function openScheduleDialog({instances, schedule = null, onSaved}) {
 
   // --- what, how long
   const folders = folderPicker(schedule ? schedule.paths : ['HOME']);
+  const leaveOut = excludePicker(schedule || {});
   const ret = schedule ? schedule.retention || {} : {keep_last: 7};
   const num = (name, value) => h('input', {type: 'number', name, min: 0, max: 10000, step: 1, value: value || 0, inputmode: 'numeric'});
   const keepLast = num('keep_last', ret.keep_last);
@@ -143,7 +146,7 @@ export function openScheduleDialog({instances, schedule = null, onSaved}) {
     body: [alert, zones, instancesSet,
       h('fieldset', null, h('legend', null, 'When'),
         field('Frequency', presetSelect), cronField, tzField, previewEl),
-      folders.element, retentionSet,
+      folders.element, leaveOut.element, retentionSet,
       h('div', {class: 'grid-2'}, field('Name', nameInput), field('Note (optional)', noteInput))],
     footer: [cancel, submit],
     onClose: () => clearTimeout(previewTimer),
@@ -151,6 +154,8 @@ export function openScheduleDialog({instances, schedule = null, onSaved}) {
       alert.textContent = '';
       const picked = folders.value();
       if (picked.error) { alert.textContent = picked.error; return; }
+      const excluded = leaveOut.value();
+      if (excluded.error) { alert.textContent = excluded.error; return; }
       const ids = instanceBoxes.filter((b) => b.checked).map((b) => Number(b.value));
       if (!allBox.checked && !ids.length) {
         showFieldError(dialog, alert, {message: 'Select at least one instance, or All Instances.', field: 'instance_ids'});
@@ -164,6 +169,9 @@ export function openScheduleDialog({instances, schedule = null, onSaved}) {
         cron: cronInput.value.trim(),
         timezone: tzInput.value.trim() || 'UTC',
         paths: picked.paths,
+        excludes: excluded.excludes,
+        exclude_presets: excluded.exclude_presets,
+        strict: excluded.strict,
         note: noteInput.value.trim(),
         enabled: schedule ? schedule.enabled : true,
         retention: {keep_last: int(keepLast), keep_hourly: ret.keep_hourly || 0, keep_daily: int(keepDaily),

@@ -8,7 +8,7 @@ import {session} from '../session.js';
 import {setQuery} from '../router.js';
 import {confirmDialog} from '../dialog.js';
 import {pageHead} from '../layout.js';
-import {formatBytes, timeEl, statusBadge, isBusy, pathsEl, plural} from '../format.js';
+import {formatBytes, timeEl, statusBadge, isBusy, pathsEl, plural, excludesEl, databasesText, warningsEl} from '../format.js';
 import {startPoller} from '../poller.js';
 import {openCreateBackupDialog} from '../dialogs/create_backup.js';
 import {openScheduleDialog} from '../dialogs/schedule.js';
@@ -119,12 +119,13 @@ export function backupsPage({main, query}) {
     if (b.status === 'running') statusCell.append(h('span', {class: 'sub progress-text'}, `${formatBytes(b.progress_bytes || 0)} so far`));
     if (b.status === 'failed' && b.error_message) statusCell.append(h('span', {class: 'error-text'}, b.error_message));
     if (b.status === 'canceled' && b.error_message) statusCell.append(h('span', {class: 'sub'}, b.error_message));
-    if (b.warnings && b.warnings.length) {
-      statusCell.append(h('span', {class: 'warn-text', title: b.warnings.join('\n')}, plural(b.warnings.length, 'warning'),
-        ': ', b.warnings[0]));
-    }
+    const warnings = warningsEl(b.warnings);
+    if (warnings) statusCell.append(warnings);
     let size;
-    if (b.status === 'completed') size = [h('span', {class: 'size'}, formatBytes(b.size_bytes)), b.entries ? h('span', {class: 'sub'}, plural(b.entries, 'entry', 'entries')) : null];
+    if (b.status === 'completed') {
+      size = [h('span', {class: 'size'}, formatBytes(b.size_bytes)), b.entries ? h('span', {class: 'sub'}, plural(b.entries, 'entry', 'entries')) : null,
+              h('span', {class: 'sub', 'data-testid': 'backup-databases'}, databasesText(b))];
+    }
     else if (b.status === 'running') size = h('span', {class: 'muted size'}, formatBytes(b.progress_bytes || 0));
     else size = h('span', {class: 'muted'}, '—');
 
@@ -143,7 +144,8 @@ export function backupsPage({main, query}) {
     return h('tr', {dataset: {backupId: b.id, status: b.status}},
       h('td', {'data-label': 'Instance'}, h('a', {href: `/instances/${encodeURIComponent(b.instance_name)}`}, b.instance_name)),
       h('td', {'data-label': 'Created'}, timeEl(b.created_at)),
-      h('td', {'data-label': 'Folders'}, pathsEl(b.paths)),
+      h('td', {'data-label': 'Folders'}, pathsEl(b.paths), excludesEl(b),
+        b.strict ? h('span', {class: 'sub', title: 'A database not captured consistently fails this backup'}, 'strict') : null),
       h('td', {'data-label': 'Note'}, b.note || h('span', {class: 'muted'}, '—')),
       statusCell,
       h('td', {'data-label': 'Size', class: 'num'}, size),

@@ -7,7 +7,8 @@ import {session} from '../session.js';
 import {navigate} from '../router.js';
 import {confirmDialog, busy} from '../dialog.js';
 import {pageHead} from '../layout.js';
-import {formatBytes, formatTime, relativeTime, timeEl, statusBadge, instanceStatusBadge, isBusy, pathsEl} from '../format.js';
+import {formatBytes, formatTime, relativeTime, timeEl, statusBadge, instanceStatusBadge, isBusy, pathsEl, excludesEl,
+        databasesText, warningsEl} from '../format.js';
 import {startPoller} from '../poller.js';
 import {openInstanceDialog, openBundleDialog} from '../dialogs/instance.js';
 import {openCreateBackupDialog} from '../dialogs/create_backup.js';
@@ -95,7 +96,9 @@ export function instanceDetailPage({main, params}) {
         b.status === 'completed' ? [h('dt', null, 'Size'), h('dd', {'data-testid': 'latest-backup-size'}, formatBytes(b.size_bytes))] : null,
         isBusy(b.status) ? [h('dt', null, 'Progress'), h('dd', null, `${formatBytes(b.progress_bytes || 0)} so far`)] : null,
         b.status === 'failed' ? [h('dt', null, 'Reason'), h('dd', {class: 'error-text'}, b.error_message || 'unknown')] : null,
-        h('dt', null, 'Folders'), h('dd', null, pathsEl(b.paths)),
+        h('dt', null, 'Folders'), h('dd', null, pathsEl(b.paths), excludesEl(b)),
+        b.status === 'completed' ? [h('dt', null, 'Databases'), h('dd', null, databasesText(b))] : null,
+        b.warnings && b.warnings.length ? [h('dt', null, 'Warnings'), h('dd', null, warningsEl(b.warnings))] : null,
         b.note ? [h('dt', null, 'Note'), h('dd', null, b.note)] : null) :
         h('p', {class: 'muted'}, 'No backups of this instance yet.'),
       h('div', {class: 'card-actions'}, quick,
