@@ -50,7 +50,8 @@ std::string_view StripPort(std::string_view s) {
     return close == std::string_view::npos ? s : s.substr(1, close - 1);
   }
   size_t colon = s.find(':');
-  if (colon != std::string_view::npos && s.find(':', colon + 1) == std::string_view::npos) return s.substr(0, colon);
+  if (colon != std::string_view::npos && s.find(':', colon + 1) == std::string_view::npos)
+    return s.substr(0, colon);
   return s;
 }
 
@@ -75,7 +76,8 @@ std::string_view ForwardedParam(std::string_view element, std::string_view name)
     size_t eq = pair.find('=');
     if (eq != std::string_view::npos && EqualsNoCase(Trim(pair.substr(0, eq)), name)) {
       std::string_view value = Trim(pair.substr(eq + 1));
-      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
       return value;
     }
     if (semi == std::string_view::npos) break;

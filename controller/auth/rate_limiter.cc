@@ -6,8 +6,12 @@
 namespace clawback::controller::auth {
 namespace {
 
-std::string UserKey(std::string_view username) { return "u:" + std::string(username); }
-std::string AddressKey(std::string_view address) { return "a:" + std::string(address); }
+std::string UserKey(std::string_view username) {
+  return "u:" + std::string(username);
+}
+std::string AddressKey(std::string_view address) {
+  return "a:" + std::string(address);
+}
 
 }  // namespace
 
@@ -95,8 +99,8 @@ void SignInRateLimiter::MakeRoomLocked(UnixTime now) {
   std::vector<std::pair<UnixTime, std::string>> by_age;
   by_age.reserve(failures_.size());
   for (const auto& [key, times] : failures_) by_age.emplace_back(times.back(), key);
-  const size_t drop = std::max<size_t>(1, failures_.size() - options_.max_tracked_keys + 1 +
-                                              options_.max_tracked_keys / 8);
+  const size_t drop =
+      std::max<size_t>(1, failures_.size() - options_.max_tracked_keys + 1 + options_.max_tracked_keys / 8);
   const size_t n = std::min(drop, by_age.size());
   std::nth_element(by_age.begin(), by_age.begin() + (n - 1), by_age.end());
   for (size_t i = 0; i < n; ++i) failures_.erase(by_age[i].second);

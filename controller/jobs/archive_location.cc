@@ -76,7 +76,8 @@ Result<std::string> ArchiveAbsolutePath(const std::string& backups_dir, const st
   size_t start = 0;
   while (true) {
     size_t slash = file_path.find('/', start);
-    std::string_view part = std::string_view(file_path).substr(start, slash == std::string::npos ? slash : slash - start);
+    std::string_view part =
+        std::string_view(file_path).substr(start, slash == std::string::npos ? slash : slash - start);
     if (part.empty() || part == "." || part == "..") {
       return Status::Internal("stored archive location is not a plain relative name: " + file_path);
     }

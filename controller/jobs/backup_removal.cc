@@ -33,9 +33,9 @@ bool IsRegularOrMissing(const std::string& path, Status* why) {
 // What the store says about archive files: the relative names records
 // hold, and the ids whose file must stay whatever it is called.
 struct RecordedArchives {
-  std::set<std::string> names;        // relative names (legacy absolute rows: their last two components)
-  std::set<std::string> completed;    // relative names of completed records
-  std::set<Id> protected_ids;         // queued, running, completed
+  std::set<std::string> names;      // relative names (legacy absolute rows: their last two components)
+  std::set<std::string> completed;  // relative names of completed records
+  std::set<Id> protected_ids;       // queued, running, completed
 };
 
 // The last two components of an absolute path ("<instance>/<file>").
@@ -153,16 +153,18 @@ Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* r
   int missing = 0;
   for (const std::string& name : recorded->completed) missing += present.count(name) == 0 ? 1 : 0;
   if (missing > 0) {
-    log::Warn("completed backups whose archive is not in the backups directory; is CLAWORC_BACKUPS_PATH right?",
-              {{"count", missing}, {"backups_dir", backups_dir}});
+    log::Warn(
+        "completed backups whose archive is not in the backups directory; is CLAWORC_BACKUPS_PATH right?",
+        {{"count", missing}, {"backups_dir", backups_dir}});
   }
 
   const int count = static_cast<int>(orphans.size());
   if (count == 0) return Status::Ok();
   if (count > kMaxOrphansPerSweep || count > owned) {
-    log::Warn("not removing archive files that no backup record owns: the backups directory does not look like "
-              "this store's (wrong path, or a data dir from elsewhere); nothing was deleted",
-              {{"unowned", count}, {"owned", owned}, {"backups_dir", backups_dir}, {"first", orphans.front()}});
+    log::Warn(
+        "not removing archive files that no backup record owns: the backups directory does not look like "
+        "this store's (wrong path, or a data dir from elsewhere); nothing was deleted",
+        {{"unowned", count}, {"owned", owned}, {"backups_dir", backups_dir}, {"first", orphans.front()}});
     if (refused != nullptr) *refused = true;
     return Status::Ok();
   }

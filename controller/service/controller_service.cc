@@ -109,11 +109,9 @@ class ControllerServiceImpl final : public ControllerService {
 
     context_ = std::make_unique<api::ApiContext>(api::ApiContext{*store_, clock_, *sessions_, *users_, *audit_,
                                                                  *transfers_, *scheduler_, *agents_, *metrics_,
-                                                                 files.ca_cert, files.ca_key, backups_dir});
-    context_->proxies = *proxies;
-    context_->secure_cookies = o.secure_cookies;
-    context_->metrics_token = o.metrics_token;
-    context_->metrics_open = o.metrics_open;
+                                                                 files.ca_cert, files.ca_key, backups_dir,
+                                                                 *proxies, o.secure_cookies, o.metrics_token,
+                                                                 o.metrics_open});
 
     Store* store_ptr = store_.get();
     agents_->StartProber(

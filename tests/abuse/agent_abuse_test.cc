@@ -518,16 +518,17 @@ TEST_F(AgentAbuseTest, TransferCodingsOtherThanChunkedAreRefused) {
                                  "Transfer-Encoding: " + te + "\r\n\r\n" + smuggled,
                                  15s, &tls);
     EXPECT_EQ(reply.status, 400) << reply.text.substr(0, 300);
-    if (ours) EXPECT_NE(reply.text.find("Transfer-Encoding"), std::string::npos) << reply.text.substr(0, 300);
+    if (ours) {
+      EXPECT_NE(reply.text.find("Transfer-Encoding"), std::string::npos) << reply.text.substr(0, 300);
+    }
     EXPECT_EQ(reply.text.find("HTTP/1.1 200"), std::string::npos) << "a smuggled request was answered";
   }
-  // Exactly "chunked" is still a body framing (here an empty JSON body: 400 for the JSON, not the coding).
+  // Exactly "chunked" (any case) still frames a body: "{}" is a backup request of the default paths.
   RawReply ok = RawExchange(agent->port(),
                             "POST /v1/backup HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
                             "Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
                             15s, &tls);
-  EXPECT_NE(ok.status, 0);
-  EXPECT_EQ(ok.text.find("Transfer-Encoding"), std::string::npos) << ok.text.substr(0, 300);
+  EXPECT_EQ(ok.status, 200) << ok.text.substr(0, 300);
 }
 
 }  // namespace

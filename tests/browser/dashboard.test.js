@@ -405,6 +405,21 @@ test('admin pages and phone width render', async () => {
   await page.goto(`${stack.baseUrl}/users`);
   await page.locator('tr[data-username="carol"]').waitFor();
   await shot(page, '11-users');
+
+  // Issue 13: an admin lists and revokes another user's API token.
+  const carolApi = new ApiClient(stack.baseUrl);
+  await carolApi.login('carol', 'carol-password-1');
+  const {token} = await carolApi.post('/auth/tokens', {name: 'carol-ci'});
+  await page.getByRole('button', {name: 'API tokens of carol'}).click();
+  const tokens = page.getByRole('dialog', {name: 'API tokens of carol'});
+  const tokenRow = tokens.locator(`tr[data-token-id="${token.id}"]`);
+  await assertText(tokenRow, /carol-ci.*active/s);
+  await tokenRow.getByRole('button', {name: 'Revoke token carol-ci'}).click();
+  await assertText(tokenRow, /revoked/);
+  const carolId = (await stack.admin.get('/users')).users.find((u) => u.username === 'carol').id;
+  const {tokens: listed} = await stack.admin.get(`/users/${carolId}/tokens`);
+  assert.equal(listed.find((t) => t.id === token.id).revoked, true);
+  await tokens.getByRole('button', {name: 'Close', exact: true}).click();
   await page.goto(`${stack.baseUrl}/audit`);
   await page.locator('tbody tr').first().waitFor();
   await page.getByLabel('Action').fill('restore.create');

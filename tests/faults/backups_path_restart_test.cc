@@ -57,7 +57,8 @@ class BackupsPathRestartTest : public E2eTest {
       const int64_t id = b["id"].get<int64_t>();
       json now = stack_->GetBackup(id);
       EXPECT_EQ(now.value("status", ""), "completed") << now.dump();
-      const std::string out = stack_->tmp().Sub("download-" + std::to_string(id) + "-" + std::to_string(++downloads_));
+      const std::string out =
+          stack_->tmp().Sub("download-" + std::to_string(id) + "-" + std::to_string(++downloads_));
       PlainResponse dl = stack_->Download("/api/v1/backups/" + std::to_string(id) + "/download", out);
       EXPECT_EQ(dl.status, 200) << dl.Describe();
       if (dl.status == 200) EXPECT_EQ(Sha256OfFile(out), b.value("sha256", "")) << "backup " << id;
@@ -165,9 +166,11 @@ TEST_F(BackupsPathRestartTest, AFreshStoreOverAnOldBackupsDirectoryDeletesNothin
   o.admin_password = E2eStack::kAdminPassword;
   auto fresh = ControllerProcess::Start(o);
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
-  ASSERT_TRUE(WaitFor([&] { return ContainsNoCase(ReadFile(work + "/controller.log"), "clawback serving"); }, 20s));
+  ASSERT_TRUE(
+      WaitFor([&] { return ContainsNoCase(ReadFile(work + "/controller.log"), "clawback serving"); }, 20s));
   EXPECT_EQ(ArchiveCount(real_dir_), 2u) << ReadFile(work + "/controller.log");
-  EXPECT_TRUE(ContainsNoCase(ReadFile(work + "/controller.log"), "does not look like this store")) << ReadFile(work + "/controller.log");
+  EXPECT_TRUE(ContainsNoCase(ReadFile(work + "/controller.log"), "does not look like this store"))
+      << ReadFile(work + "/controller.log");
   (*fresh)->Signal(SIGKILL);
   (*fresh)->WaitExit(10s);
   // The original store still has them all.

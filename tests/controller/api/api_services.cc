@@ -34,7 +34,8 @@ std::unique_ptr<ApiServices> ApiServices::Open(const TempDir& dir, const Clock& 
                                                         options.sessions);
   s->context_ = std::make_unique<api::ApiContext>(
       api::ApiContext{*s->store_, clock, *s->sessions_, *s->users_, *s->audit_, *s->transfers_,
-                      *s->scheduler_, agents, s->metrics_, s->pki_.ca_cert, s->pki_.ca_key});
+                      *s->scheduler_, agents, s->metrics_, s->pki_.ca_cert, s->pki_.ca_key, s->backups_dir_,
+                      api::ProxyTrust(), /*secure_cookies=*/false, /*metrics_token=*/"", /*metrics_open=*/false});
   s->handler_ = api::MakeApiHandler(*s->context_);
   return s;
 }

@@ -220,7 +220,7 @@ TEST_F(CliUsersTest, AdminsListAndRevokeAnyUsersTokens) {
   const std::string ci_secret = Json(minted).value("secret", "");
   ASSERT_FALSE(ci_secret.empty()) << minted.output;
   // The minted token cannot mint again.
-  ExpectError(Run("bob", {"token", "create", "more"}, {{"CLAWBACK_TOKEN", ci_secret}}), 3, "cannot create tokens");
+  ExpectError(Run("bob", {"--token", ci_secret, "token", "create", "more"}), 3, "cannot create tokens");
 
   ProcessOutput listed = Admin({"--json", "user", "tokens", "bob"});
   ASSERT_EQ(listed.exit_code, 0) << listed.output;
@@ -238,7 +238,7 @@ TEST_F(CliUsersTest, AdminsListAndRevokeAnyUsersTokens) {
   ExpectError(Run("bob", {"user", "tokens", "bob"}), 3, "admin");
   ProcessOutput revoked = Admin({"user", "revoke-token", "bob", std::to_string(ci_id)});
   EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
-  ExpectError(Run("bob", {"whoami"}, {{"CLAWBACK_TOKEN", ci_secret}}), 3, "revoked");
+  ExpectError(Run("bob", {"--token", ci_secret, "whoami"}), 3, "revoked");
   ExpectError(Admin({"user", "revoke-token", "bob", "999999"}), 4, "not found");
 
   // A reset by the admin revokes bob's saved login token too.

@@ -4,12 +4,12 @@
 // entries make room: a new key is always counted, never waved through.
 #include "controller/auth/rate_limiter.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace clawback::controller::auth {
 namespace {

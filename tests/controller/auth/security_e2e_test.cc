@@ -12,11 +12,11 @@
 //    (X-Forwarded-Proto) or with --secure-cookies, never on an untrusted
 //    peer's say-so.
 //  - /metrics needs the scrape token or an admin unless --metrics-open.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/controller/auth/auth_e2e.h"
 #include "tests/controller/e2e/controller_stack.h"
@@ -53,12 +53,14 @@ class SecurityE2eTest : public ::testing::Test {
   }
   // Creates user alice (role user) through the admin token; returns her id.
   int64_t CreateAlice() {
-    PlainResponse made = stack_->Call("POST", "/api/v1/users",
-                                      {{"username", "alice"}, {"password", kAlicePassword}, {"role", "user"}});
+    PlainResponse made = stack_->Call(
+        "POST", "/api/v1/users", {{"username", "alice"}, {"password", kAlicePassword}, {"role", "user"}});
     EXPECT_EQ(made.status, 201) << made.Describe();
     return made.Json().value("id", int64_t{0});
   }
-  int Me(const std::string& token) { return Send(port(), "GET", "/api/v1/auth/me", nullptr, BearerHeaders(token)).status; }
+  int Me(const std::string& token) {
+    return Send(port(), "GET", "/api/v1/auth/me", nullptr, BearerHeaders(token)).status;
+  }
 
   std::unique_ptr<E2eStack> stack_;
 };
@@ -68,24 +70,28 @@ TEST_F(SecurityE2eTest, ATokenMintsTokensOnlyWhenASessionGaveItThatRight) {
   // The stack's own admin token was created by a session without the right.
   PlainResponse refused = stack_->Call("POST", "/api/v1/auth/tokens", {{"name", "minted-by-token"}});
   EXPECT_EQ(refused.status, 403) << refused.Describe();
-  EXPECT_NE(refused.Json().value("error", "").find("cannot create tokens"), std::string::npos) << refused.Describe();
+  EXPECT_NE(refused.Json().value("error", "").find("cannot create tokens"), std::string::npos)
+      << refused.Describe();
 
   WebSession admin = SignIn("admin", E2eStack::kAdminPassword);
-  PlainResponse granted = Send(port(), "POST", "/api/v1/auth/tokens", {{"name", "minter"}, {"can_create_tokens", true}},
-                               SessionHeaders(admin));
+  PlainResponse granted = Send(port(), "POST", "/api/v1/auth/tokens",
+                               {{"name", "minter"}, {"can_create_tokens", true}}, SessionHeaders(admin));
   ASSERT_EQ(granted.status, 201) << granted.Describe();
   EXPECT_TRUE(granted.Json()["token"].value("can_create_tokens", false));
   const std::string minter = granted.Json().value("secret", "");
 
-  PlainResponse child = Send(port(), "POST", "/api/v1/auth/tokens", {{"name", "child"}}, BearerHeaders(minter));
+  PlainResponse child =
+      Send(port(), "POST", "/api/v1/auth/tokens", {{"name", "child"}}, BearerHeaders(minter));
   ASSERT_EQ(child.status, 201) << child.Describe();
   const std::string child_secret = child.Json().value("secret", "");
   EXPECT_FALSE(child.Json()["token"].value("can_create_tokens", true));
   // A token cannot hand the right on, and its children have none.
-  PlainResponse escalate = Send(port(), "POST", "/api/v1/auth/tokens", {{"name", "grand"}, {"can_create_tokens", true}},
-                                BearerHeaders(minter));
+  PlainResponse escalate = Send(port(), "POST", "/api/v1/auth/tokens",
+                                {{"name", "grand"}, {"can_create_tokens", true}}, BearerHeaders(minter));
   EXPECT_EQ(escalate.status, 403) << escalate.Describe();
-  EXPECT_EQ(Send(port(), "POST", "/api/v1/auth/tokens", {{"name", "grand"}}, BearerHeaders(child_secret)).status, 403);
+  EXPECT_EQ(
+      Send(port(), "POST", "/api/v1/auth/tokens", {{"name", "grand"}}, BearerHeaders(child_secret)).status,
+      403);
 }
 
 TEST_F(SecurityE2eTest, AdminsListAndRevokeAnyUsersTokensAndResetOrDeleteRevokesThem) {
@@ -103,8 +109,10 @@ TEST_F(SecurityE2eTest, AdminsListAndRevokeAnyUsersTokensAndResetOrDeleteRevokes
   const int64_t token_id = list.Json()["tokens"][0].value("id", int64_t{0});
   EXPECT_EQ(list.Json()["tokens"][0].value("name", ""), "alice-laptop");
   EXPECT_EQ(Send(port(), "GET", users + "/tokens", nullptr, BearerHeaders(token)).status, 403);
-  EXPECT_EQ(Send(port(), "DELETE", users + "/tokens/" + std::to_string(token_id), nullptr, BearerHeaders(token)).status,
-            403);
+  EXPECT_EQ(
+      Send(port(), "DELETE", users + "/tokens/" + std::to_string(token_id), nullptr, BearerHeaders(token))
+          .status,
+      403);
   EXPECT_EQ(Me(token), 200);
 
   // Revoking: another user's id pairing is 404, the right one ends the token.
@@ -140,7 +148,8 @@ TEST_F(SecurityE2eTest, BehindATrustedProxyClientsAreLimitedSeparately) {
   EXPECT_EQ(Login("nobody-b", kWrong, client_a).status, 429);
   // What the client wrote left of the proxy's entry (and a trusted hop to
   // the right of it) does not make it someone else.
-  EXPECT_EQ(Login("nobody-c", kWrong, {{"X-Forwarded-For", "203.0.113.99, 198.51.100.7, 10.1.2.3"}}).status, 429);
+  EXPECT_EQ(Login("nobody-c", kWrong, {{"X-Forwarded-For", "203.0.113.99, 198.51.100.7, 10.1.2.3"}}).status,
+            429);
   // Another client behind the same proxy signs in.
   PlainResponse b = Login("admin", E2eStack::kAdminPassword, {{"X-Forwarded-For", "198.51.100.8"}});
   EXPECT_EQ(b.status, 200) << b.Describe();
@@ -153,7 +162,8 @@ TEST_F(SecurityE2eTest, BehindATrustedProxyClientsAreLimitedSeparately) {
 TEST_F(SecurityE2eTest, AnUntrustedPeersForwardingHeadersAreIgnored) {
   ASSERT_NO_FATAL_FAILURE(Start({"--trusted-proxy", "10.0.0.0/8"}));  // not us
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(Login("nobody-a", kWrong, {{"X-Forwarded-For", "198.51.100." + std::to_string(i)}}).status, 401);
+    EXPECT_EQ(Login("nobody-a", kWrong, {{"X-Forwarded-For", "198.51.100." + std::to_string(i)}}).status,
+              401);
   }
   // Every attempt came from 127.0.0.1, whatever the header said.
   EXPECT_EQ(Login("admin", E2eStack::kAdminPassword, {{"X-Forwarded-For", "198.51.100.200"}}).status, 429);
@@ -191,7 +201,8 @@ TEST_F(SecurityE2eTest, SessionCookieIsSecureBehindATrustedTlsProxyOrWhenConfigu
   EXPECT_EQ(plain.headers["set-cookie"].find("Secure"), std::string::npos) << plain.headers["set-cookie"];
   PlainResponse proxied = Login("admin", E2eStack::kAdminPassword, {{"X-Forwarded-Proto", "https"}});
   ASSERT_EQ(proxied.status, 200);
-  EXPECT_NE(proxied.headers["set-cookie"].find("; Secure"), std::string::npos) << proxied.headers["set-cookie"];
+  EXPECT_NE(proxied.headers["set-cookie"].find("; Secure"), std::string::npos)
+      << proxied.headers["set-cookie"];
 
   ASSERT_NO_FATAL_FAILURE(Start({"--secure-cookies"}));
   PlainResponse always = Login("admin", E2eStack::kAdminPassword);

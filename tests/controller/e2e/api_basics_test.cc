@@ -9,13 +9,14 @@ namespace {
 
 class ApiBasicsE2eTest : public E2eTest {};
 
-TEST_F(ApiBasicsE2eTest, HealthAndMetricsNeedNoAuth) {
+TEST_F(ApiBasicsE2eTest, HealthNeedsNoAuthAndMetricsAnAdmin) {
   ASSERT_NO_FATAL_FAILURE(StartStack());
   PlainResponse health = stack_->CallAnonymous("GET", "/healthz");
   ASSERT_EQ(health.status, 200) << health.Describe();
   EXPECT_EQ(health.Json().value("status", ""), "ok") << health.Describe();
   PlainResponse metrics = stack_->Call("GET", "/metrics");
   EXPECT_EQ(metrics.status, 200) << metrics.Describe();
+  EXPECT_EQ(stack_->CallAnonymous("GET", "/metrics").status, 401);
 }
 
 TEST_F(ApiBasicsE2eTest, AnonymousAndBadTokenRequestsAreUnauthorized) {

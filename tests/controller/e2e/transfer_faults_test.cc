@@ -197,6 +197,7 @@ TEST_F(TransferFaultsE2eTest, FullBackupsVolumeFailsCleanly) {
   const std::string why = b.value("error_message", "");
   EXPECT_TRUE(ContainsNoCase(why, "space") || ContainsNoCase(why, "full") || ContainsNoCase(why, "too large"))
       << "the reason names the full disk: " << why;
+  EXPECT_EQ(why.find(stack_->backups_dir()), std::string::npos) << "users see no host path: " << why;
   EXPECT_EQ(InstanceFiles("alpha"), std::vector<std::string>{})
       << "no archive and no .partial on the full volume";
 
