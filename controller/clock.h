@@ -1,6 +1,6 @@
 // Time for the controller, injectable so schedulers, sessions and rate limits
 // are tested without sleeping. SystemClock is the real one; tests use
-// FakeClock (tests/support) which only moves when told. Thread-safe.
+// FakeClock (below), which only moves when told. Thread-safe.
 #pragma once
 
 #include <atomic>

@@ -1,10 +1,10 @@
-// Structured logging for both binaries: one JSON object per line on stderr
-// (or human-readable text with --log-format=text), backed by spdlog.
-//
-//   log::Info("backup finished", {{"backup_id", 12}, {"bytes", 1234}});
-//
+// Structured logging for both binaries: one JSON object per line on stderr (or human-readable text with
+// --log-format=text), backed by spdlog:  log::Info("backup finished", {{"backup_id", 12}, {"bytes", 1234}});
 // Thread-safe. Fields are a JSON object; "ts", "level" and "msg" are added.
-// Callers must never pass secrets (passwords, tokens, keys, hashes).
+// Callers must never pass secrets (passwords, tokens, keys, hashes), with one deliberate exception: the
+// random password of the first admin (made when CLAWORC_ADMIN_PASSWORD is unset) is logged once, at the
+// first start, as the operator's only way to the first sign-in (controller/service/controller_service.cc,
+// docs/operations.md).
 #pragma once
 
 #include <string_view>

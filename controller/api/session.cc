@@ -80,7 +80,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // A client waiting for "100 Continue" would otherwise stall until timeout.
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       if (req.has_content_length() && *parser_->content_length() > shared_.options.body_limit) {
-        return SendWireError(Status::ResourceExhausted("request body too large (limit 1 MiB)"), 413);
+        return SendWireError(Status::ResourceExhausted(BodyTooLarge()), 413);
       }
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
       Lowest().expires_after(shared_.options.write_timeout);
@@ -103,10 +103,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return SendWireError(Status::ResourceExhausted("request body too large (limit 1 MiB)"), 413);
+      return SendWireError(Status::ResourceExhausted(BodyTooLarge()), 413);
     }
     if (ec == http::error::header_limit) {
-      return SendWireError(Status::ResourceExhausted("request headers too large (limit 16 KiB)"), 431);
+      return SendWireError(Status::ResourceExhausted(HeadersTooLarge()), 431);
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
         ec == net::error::connection_reset || ec == net::error::operation_aborted) {
@@ -116,6 +116,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return SendWireError(Status::InvalidArgument("malformed HTTP request: " + ec.message()), 400);
     }
     Close();
+  }
+
+  // The limits are ServerOptions (server.h); the messages name the ones in force.
+  std::string BodyTooLarge() const {
+    return "request body too large (limit " + std::to_string(shared_.options.body_limit) + " bytes)";
+  }
+  std::string HeadersTooLarge() const {
+    return "request headers too large (limit " + std::to_string(shared_.options.header_limit) + " bytes)";
   }
 
   void SendWireError(const Status& st, int code) {

@@ -79,7 +79,7 @@ export function openBundleDialog(instance) {
     title: `Agent bundle for ${instance.name}`,
     body: [alert,
       h('p', null, 'Issues a new certificate and private key for this instance\'s agent, signed by the controller\'s CA. ',
-        'Install the files in the container (see docs/deployment.md); the agent then answers only this controller.'),
+        'Install the files in the container (docs/operations.md, "Agent certificates"); the agent then answers only this controller.'),
       h('div', {class: 'alert warn', role: 'note'}, h('strong', null, 'agent.key is a secret. '),
         'It is shown only now and is not stored by the dashboard. Issue a new bundle if it is lost.'),
       files],
