@@ -8,14 +8,16 @@
 #include <cstring>
 #include <regex>
 
+#include "controller/jobs/block_digests.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
 namespace {
 
-// "<anything>-<id>-<yyyymmdd>-<hhmmss>.tar.zst"; group 1 is the id.
+// "<anything>-<id>-<yyyymmdd>-<hhmmss>.tar.zst", or its block digests
+// "<...>.tar.zst.blocks"; group 1 is the id, group 2 the ".blocks" suffix.
 const std::regex& ArchiveNamePattern() {
-  static const std::regex pattern(R"(^.+-([0-9]{1,18})-[0-9]{8}-[0-9]{6}\.tar\.zst$)");
+  static const std::regex pattern(R"(^.+-([0-9]{1,18})-[0-9]{8}-[0-9]{6}\.tar\.zst(\.blocks)?$)");
   return pattern;
 }
 
@@ -60,6 +62,10 @@ Status RemoveBackup(Store& store, const Backup& backup) {
     log::Warn("backup record deleted but its file is still there; it is removed at the next start",
               {{"backup_id", backup.id}, {"file", path}, {"error", std::strerror(errno)}});
   }
+  if (!path.empty() && ::unlink(BlockDigestsPath(path).c_str()) != 0 && errno != ENOENT) {
+    log::Warn("backup record deleted but its block digests are still there; they are removed at the next start",
+              {{"backup_id", backup.id}, {"file", BlockDigestsPath(path)}, {"error", std::strerror(errno)}});
+  }
   return Status::Ok();
 }
 
@@ -86,7 +92,8 @@ Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* r
       if (!std::regex_match(name, m, ArchiveNamePattern())) continue;
       const std::string path = dir + "/" + name;
       if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      Result<bool> owned = Owned(store, std::stoll(m[1].str()), path);
+      const std::string archive = m[2].matched ? path.substr(0, path.size() - m[2].length()) : path;
+      Result<bool> owned = Owned(store, std::stoll(m[1].str()), archive);
       if (!owned.ok()) {
         if (first_error.ok()) first_error = owned.status();
         continue;

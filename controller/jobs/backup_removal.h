@@ -18,7 +18,8 @@
 
 namespace clawback::controller {
 
-// Deletes the record of a finished backup, then its file (when it has one).
+// Deletes the record of a finished backup, then its file (when it has one)
+// and the file's block digests.
 // The file path must be absolute and name a regular file (or nothing); a
 // symlink or directory there is refused before anything is deleted. When the
 // record is gone but the file cannot be unlinked, the error is logged and OK
@@ -29,7 +30,8 @@ Status RemoveBackup(Store& store, const Backup& backup);
 // At startup, once no transfer is running: removes every regular file in
 // `<backups_dir>/<instance>/` named "<instance>-<id>-<yyyymmdd-hhmmss>.tar.zst"
 // that no completed backup record owns (no record with that id, or one whose
-// file is another path). Anything else in the directory is left alone.
+// file is another path), and block digest files ("<that name>.blocks") whose
+// archive no completed record owns. Anything else is left alone.
 // `removed` (if non-null) gets the count.
 Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed = nullptr);
 

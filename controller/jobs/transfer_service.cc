@@ -15,6 +15,8 @@
 namespace clawback::controller {
 namespace {
 
+constexpr std::chrono::milliseconds kLiveTargetCheck{2000};
+
 // Instance names become directory and file names: allow only the
 // tls::ValidateInstanceName alphabet so no name can escape backups_dir.
 Status CheckFileSafeName(const std::string& name) {
@@ -85,7 +87,9 @@ class TransferServiceImpl final : public TransferService {
       return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing: " +
                                 backup.file_path);
     }
-    CLAWBACK_RETURN_IF_ERROR(CheckTargetRunning(agents_, request.target));
+    // Live, not the prober's last answer (up to an interval old): a target
+    // whose agent stopped a second ago gets its 409 now, not a failed job later.
+    CLAWBACK_RETURN_IF_ERROR(CheckTargetLive(agents_, request.target, kLiveTargetCheck));
 
     std::lock_guard lock(mu_);
     if (shutting_down_) return Status::Unavailable("controller shutting down");

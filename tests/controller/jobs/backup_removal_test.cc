@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/jobs/block_digests.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "tests/controller/store/test_store.h"
 
@@ -105,6 +106,29 @@ TEST_F(BackupRemovalTest, ACrashBetweenRecordAndFileLeavesOnlyAnOrphanThatStartu
   EXPECT_TRUE(fs::exists(foreign));
   EXPECT_TRUE(fs::exists(partial_like));
   EXPECT_TRUE(store_->GetBackup(kept.id).ok());
+}
+
+TEST_F(BackupRemovalTest, BlockDigestsGoWithTheirArchive) {
+  Backup b = Make(BackupStatus::kCompleted);
+  std::ofstream(BlockDigestsPath(b.file_path)) << "digests";
+  ASSERT_TRUE(RemoveBackup(*store_, b).ok());
+  EXPECT_FALSE(fs::exists(b.file_path));
+  EXPECT_FALSE(fs::exists(BlockDigestsPath(b.file_path))) << "a deleted backup leaves no block digests behind";
+}
+
+TEST_F(BackupRemovalTest, StartupSweepsBlockDigestsNoCompletedBackupOwnsAndKeepsOwnedOnes) {
+  Backup kept = Make(BackupStatus::kCompleted, 1767225600);
+  std::ofstream(BlockDigestsPath(kept.file_path)) << "digests";
+  // A crash after the digests were stored, before the archive was published.
+  Backup failed = Make(BackupStatus::kFailed, 1767225700);
+  const std::string orphan = BlockDigestsPath(ArchivePath(backups_, failed));
+  std::ofstream(orphan) << "digests";
+
+  int removed = -1;
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed).ok());
+  EXPECT_EQ(removed, 1);
+  EXPECT_TRUE(fs::exists(BlockDigestsPath(kept.file_path)));
+  EXPECT_FALSE(fs::exists(orphan));
 }
 
 TEST_F(BackupRemovalTest, MissingBackupsDirIsNotAnError) {
