@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
     if (n == 0) break;
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%g %d %.3f %.3f %.1f %zu\n", job_mib, overlap, wall, CpuSeconds() - c0, PeakRssMib(), out_bytes);
+  std::printf("%g %d %.3f %.3f %.1f %zu\n", job_mib, overlap, wall, CpuSeconds() - c0, PeakRssMib(),
+              out_bytes);
   ZSTD_freeCCtx(cctx);
   std::fclose(in);
   return 0;

@@ -10,12 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <cerrno>
+#include <cstring>
 
 namespace clawback::controller::https {
 namespace {
@@ -31,7 +30,9 @@ constexpr milliseconds kCancelPoll{100};
 constexpr size_t kTlsReadAhead = 256 * 1024;
 constexpr size_t kPlaintextBuffer = 128 * 1024;
 
-std::string ErrnoText(int err) { return std::strerror(err); }
+std::string ErrnoText(int err) {
+  return std::strerror(err);
+}
 
 std::string LowerFirst(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
@@ -64,8 +65,8 @@ Status PollUntil(int fd, short events, Clock::time_point deadline, const std::at
     if (cancel != nullptr && cancel->load()) return Status::Canceled("canceled");
     auto now = Clock::now();
     if (now >= deadline) return Status::DeadlineExceeded(timeout_text);
-    auto slice = std::min<milliseconds>(kCancelPoll, std::chrono::duration_cast<milliseconds>(deadline - now) +
-                                                         milliseconds(1));
+    auto slice = std::min<milliseconds>(
+        kCancelPoll, std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1));
     pollfd p{fd, events, 0};
     int rc = ::poll(&p, 1, static_cast<int>(slice.count()));
     if (rc > 0) return Status::Ok();
@@ -100,7 +101,8 @@ Result<int> ConnectTcp(const ConnectOptions& options) {
       }
       Status waited = PollUntil(sock.fd, POLLOUT, deadline, options.cancel, "connection timed out");
       if (!waited.ok()) {
-        if (waited.code() == Status::Code::kDeadlineExceeded) return Status::Unavailable("connection timed out");
+        if (waited.code() == Status::Code::kDeadlineExceeded)
+          return Status::Unavailable("connection timed out");
         return waited;
       }
       int err = 0;
@@ -168,7 +170,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(SSL_CTX* ctx, const Connect
       continue;
     }
     std::string detail = OpenSslErrors();
-    if (detail.empty()) detail = err == SSL_ERROR_SYSCALL && errno != 0 ? ErrnoText(errno) : "connection closed";
+    if (detail.empty())
+      detail = err == SSL_ERROR_SYSCALL && errno != 0 ? ErrnoText(errno) : "connection closed";
     long verify = SSL_get_verify_result(ssl);
     if (verify != X509_V_OK) detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
     return Status::Unavailable("TLS handshake failed: " + detail);
@@ -183,14 +186,16 @@ Status Connection::Wait(short events) {
 Status Connection::SslFailure(int ret, const char* what) {
   int err = SSL_get_error(ssl_, ret);
   std::string detail = OpenSslErrors();
-  if (err == SSL_ERROR_SYSCALL || (err == SSL_ERROR_SSL && detail.find("unexpected eof") != std::string::npos)) {
+  if (err == SSL_ERROR_SYSCALL ||
+      (err == SSL_ERROR_SSL && detail.find("unexpected eof") != std::string::npos)) {
     int e = errno;
     std::string why = e == ECONNRESET ? "connection reset by peer"
                       : e == EPIPE    ? "broken pipe"
                                       : "connection closed";
     return Status::Unavailable(why + " while " + what);
   }
-  return Status::Internal(std::string("TLS error while ") + what + ": " + (detail.empty() ? "unknown" : detail));
+  return Status::Internal(std::string("TLS error while ") + what + ": " +
+                          (detail.empty() ? "unknown" : detail));
 }
 
 Status Connection::WriteAll(const void* data, size_t size) {
@@ -328,7 +333,8 @@ Result<std::string> Connection::ReadBodyToString(size_t limit) {
     auto got = ReadBody(chunk, sizeof chunk);
     if (!got.ok()) return got.status();
     if (*got == 0) return out;
-    if (out.size() + *got > limit) return Status::ResourceExhausted("response body larger than " + std::to_string(limit) + " bytes");
+    if (out.size() + *got > limit)
+      return Status::ResourceExhausted("response body larger than " + std::to_string(limit) + " bytes");
     out.append(chunk, *got);
   }
 }
@@ -338,6 +344,8 @@ std::string Connection::Field(std::string_view name) const {
   return std::string(fields[boost::beast::string_view(name.data(), name.size())]);
 }
 
-uint64_t Connection::body_bytes() const { return parser_->body_bytes; }
+uint64_t Connection::body_bytes() const {
+  return parser_->body_bytes;
+}
 
 }  // namespace clawback::controller::https

@@ -37,8 +37,8 @@
 namespace clawback::controller::https {
 
 struct ConnectOptions {
-  std::string host;   // name or address (IPv6 without brackets)
-  std::string port;   // decimal
+  std::string host;                          // name or address (IPv6 without brackets)
+  std::string port;                          // decimal
   std::chrono::milliseconds timeout{10000};  // connect, then handshake (each)
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -47,7 +47,7 @@ struct ConnectOptions {
 struct RequestHead {
   std::string method;
   std::string target;
-  std::string host;                    // Host header
+  std::string host;  // Host header
   std::vector<std::pair<std::string, std::string>> fields;
   std::optional<uint64_t> content_length;  // none: no body
 };

@@ -2,7 +2,8 @@
 
 namespace clawback::controller {
 
-BackgroundArchiveWriter::BackgroundArchiveWriter(PartialArchive& file, std::function<void(uint64_t)> on_progress)
+BackgroundArchiveWriter::BackgroundArchiveWriter(PartialArchive& file,
+                                                 std::function<void(uint64_t)> on_progress)
     : file_(file), on_progress_(std::move(on_progress)), thread_([this] { Run(); }) {}
 
 BackgroundArchiveWriter::~BackgroundArchiveWriter() {

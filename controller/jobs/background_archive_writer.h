@@ -49,7 +49,7 @@ class BackgroundArchiveWriter final : public ArchiveReceiver {
   std::optional<std::span<char>> lent_;  // transfer thread only
   mutable std::mutex mu_;                // guards failure_
   Status failure_;
-  std::thread thread_;                   // last: starts after the members it uses
+  std::thread thread_;  // last: starts after the members it uses
 };
 
 }  // namespace clawback::controller

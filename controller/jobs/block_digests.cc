@@ -35,7 +35,9 @@ bool ParseU64(const std::string& s, uint64_t* out) {
 
 }  // namespace
 
-std::string BlockDigestsPath(const std::string& archive_path) { return archive_path + std::string(kSuffix); }
+std::string BlockDigestsPath(const std::string& archive_path) {
+  return archive_path + std::string(kSuffix);
+}
 
 std::string EncodeBlockDigests(const BlockDigests& d) {
   std::string out;
@@ -50,7 +52,9 @@ std::string EncodeBlockDigests(const BlockDigests& d) {
 Result<BlockDigests> ParseBlockDigests(const std::string& text) {
   std::istringstream in(text);
   std::string line;
-  auto bad = [](const std::string& why) { return Status::Corruption("block digest file unreadable: " + why); };
+  auto bad = [](const std::string& why) {
+    return Status::Corruption("block digest file unreadable: " + why);
+  };
   if (!std::getline(in, line) || line != kMagic) return bad("no '" + std::string(kMagic) + "' line");
   BlockDigests d;
   auto field = [&](const char* name, std::string* value) {
@@ -61,7 +65,8 @@ Result<BlockDigests> ParseBlockDigests(const std::string& text) {
     return true;
   };
   std::string value;
-  if (!field("block-size", &value) || !ParseU64(value, &d.block_size) || d.block_size == 0) return bad("block-size");
+  if (!field("block-size", &value) || !ParseU64(value, &d.block_size) || d.block_size == 0)
+    return bad("block-size");
   if (!field("size", &value) || !ParseU64(value, &d.size)) return bad("size");
   if (!field("sha256", &d.sha256) || !IsHexDigest(d.sha256)) return bad("sha256");
   while (std::getline(in, line)) {
@@ -88,7 +93,8 @@ Status WriteBlockDigests(const std::string& archive_path, const BlockDigests& di
       int err = n < 0 ? errno : ENOSPC;
       ::close(fd);
       ::unlink(partial.c_str());
-      if (err == ENOSPC || err == EDQUOT) return Status::ResourceExhausted("disk full while writing " + partial);
+      if (err == ENOSPC || err == EDQUOT)
+        return Status::ResourceExhausted("disk full while writing " + partial);
       return Status::IoError("write to " + partial + " failed: " + std::strerror(err));
     }
     off += static_cast<size_t>(n);

@@ -24,9 +24,9 @@ struct BlockDigests {
   static constexpr uint64_t kBlockSize = 1024 * 1024;
 
   uint64_t block_size = kBlockSize;
-  uint64_t size = 0;                 // archive bytes
-  std::string sha256;                // whole archive, lowercase hex
-  std::vector<std::string> blocks;   // lowercase hex, one per block, in order
+  uint64_t size = 0;                // archive bytes
+  std::string sha256;               // whole archive, lowercase hex
+  std::vector<std::string> blocks;  // lowercase hex, one per block, in order
 
   // Number of blocks an archive of `size` bytes has.
   uint64_t ExpectedBlocks() const { return block_size == 0 ? 0 : (size + block_size - 1) / block_size; }

@@ -4,10 +4,9 @@
 
 namespace clawback::controller {
 
-Result<std::unique_ptr<VerifiedArchiveReader>> VerifiedArchiveReader::Open(const std::string& path, uint64_t size,
-                                                                           const std::string& sha256,
-                                                                           std::optional<BlockDigests> digests,
-                                                                           std::function<void()> on_block) {
+Result<std::unique_ptr<VerifiedArchiveReader>> VerifiedArchiveReader::Open(
+    const std::string& path, uint64_t size, const std::string& sha256, std::optional<BlockDigests> digests,
+    std::function<void()> on_block) {
   if (digests && (digests->size != size || digests->sha256 != sha256 || digests->block_size > kMaxBlockSize ||
                   digests->blocks.size() != digests->ExpectedBlocks())) {
     return Status::Internal("block digests do not describe archive " + path);
@@ -23,11 +22,17 @@ Result<std::unique_ptr<VerifiedArchiveReader>> VerifiedArchiveReader::Open(const
       std::move(file).value(), path, size, sha256, std::move(digests), std::move(on_block), block_size));
 }
 
-VerifiedArchiveReader::VerifiedArchiveReader(std::unique_ptr<ArchiveFileReader> file, std::string path, uint64_t size,
-                                             std::string sha256, std::optional<BlockDigests> digests,
+VerifiedArchiveReader::VerifiedArchiveReader(std::unique_ptr<ArchiveFileReader> file, std::string path,
+                                             uint64_t size, std::string sha256,
+                                             std::optional<BlockDigests> digests,
                                              std::function<void()> on_block, size_t block_size)
-    : file_(std::move(file)), path_(std::move(path)), size_(size), sha256_(std::move(sha256)),
-      digests_(std::move(digests)), on_block_(std::move(on_block)), relay_(kBuffers, block_size),
+    : file_(std::move(file)),
+      path_(std::move(path)),
+      size_(size),
+      sha256_(std::move(sha256)),
+      digests_(std::move(digests)),
+      on_block_(std::move(on_block)),
+      relay_(kBuffers, block_size),
       thread_([this] { Run(); }) {}
 
 VerifiedArchiveReader::~VerifiedArchiveReader() {
@@ -63,15 +68,17 @@ void VerifiedArchiveReader::Run() {
     if (!got.ok()) return Fail(got.status());
     if (*got != want) {
       return Fail(Status::Corruption("archive changed on disk: " + path_ + " ended after " +
-                                     std::to_string(offset + *got) + " of " + std::to_string(size_) + " bytes"));
+                                     std::to_string(offset + *got) + " of " + std::to_string(size_) +
+                                     " bytes"));
     }
     if (digests_) {
       Sha256 block;
       block.Update(buffer->data(), want);
       if (block.HexDigest() != digests_->blocks[index]) {
-        return Fail(Status::Corruption("archive corrupted on disk: sha256 mismatch in block " + std::to_string(index) +
-                                       " (bytes " + std::to_string(offset) + "-" + std::to_string(offset + want - 1) +
-                                       ") of " + path_ + "; nothing from that block was sent"));
+        return Fail(Status::Corruption("archive corrupted on disk: sha256 mismatch in block " +
+                                       std::to_string(index) + " (bytes " + std::to_string(offset) + "-" +
+                                       std::to_string(offset + want - 1) + ") of " + path_ +
+                                       "; nothing from that block was sent"));
       }
     }
     whole.Update(buffer->data(), want);
@@ -81,12 +88,13 @@ void VerifiedArchiveReader::Run() {
       char extra = 0;
       auto more = file_->ReadFull(&extra, 1);
       if (!more.ok()) return Fail(more.status());
-      if (*more != 0) return Fail(Status::Corruption("archive changed on disk: " + path_ + " grew past " +
-                                                     std::to_string(size_) + " bytes"));
+      if (*more != 0)
+        return Fail(Status::Corruption("archive changed on disk: " + path_ + " grew past " +
+                                       std::to_string(size_) + " bytes"));
       std::string sha = whole.HexDigest();
       if (sha != sha256_) {
-        return Fail(Status::Corruption("archive corrupted on disk: sha256 mismatch (" + path_ + " has " + sha +
-                                       ", recorded " + sha256_ + ")"));
+        return Fail(Status::Corruption("archive corrupted on disk: sha256 mismatch (" + path_ + " has " +
+                                       sha + ", recorded " + sha256_ + ")"));
       }
     }
     relay_.PassFull(*buffer, want);

@@ -56,8 +56,9 @@ class VerifiedArchiveReader final : public ArchiveProvider {
   Status WaitForFirst();
 
  private:
-  VerifiedArchiveReader(std::unique_ptr<ArchiveFileReader> file, std::string path, uint64_t size, std::string sha256,
-                        std::optional<BlockDigests> digests, std::function<void()> on_block, size_t block_size);
+  VerifiedArchiveReader(std::unique_ptr<ArchiveFileReader> file, std::string path, uint64_t size,
+                        std::string sha256, std::optional<BlockDigests> digests,
+                        std::function<void()> on_block, size_t block_size);
   void Run();
   void Fail(Status st);
   Status Failure() const;

@@ -3,10 +3,10 @@
 // and of the whole, however the bytes are split when appended.
 #include "controller/jobs/block_digests.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace clawback::controller {
 namespace {

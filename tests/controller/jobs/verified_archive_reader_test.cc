@@ -4,18 +4,19 @@
 // whole-file mismatch holds back the last block; a file of another size is
 // refused. And the backup side: bytes committed through the background
 // writer land in the file with the digests the reader later checks.
+#include "controller/jobs/verified_archive_reader.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/background_archive_writer.h"
 #include "controller/jobs/block_digests.h"
-#include "controller/jobs/verified_archive_reader.h"
 #include "tests/controller/store/test_store.h"
 
 namespace clawback::controller {
@@ -87,7 +88,8 @@ TEST_F(VerifiedArchiveReaderTest, HandsOutTheWholeArchiveInOrder) {
   EXPECT_TRUE(reader->WaitForFirst().ok());
   Drained d = Drain(*reader);
   EXPECT_TRUE(d.end.ok()) << d.end.ToString();
-  EXPECT_TRUE(d.bytes == original_) << "handed out " << d.bytes.size() << " of " << original_.size() << " bytes";
+  EXPECT_TRUE(d.bytes == original_) << "handed out " << d.bytes.size() << " of " << original_.size()
+                                    << " bytes";
 }
 
 TEST_F(VerifiedArchiveReaderTest, AFlippedByteStopsTheStreamBeforeAnyByteOfItsBlock) {
@@ -101,7 +103,8 @@ TEST_F(VerifiedArchiveReaderTest, AFlippedByteStopsTheStreamBeforeAnyByteOfItsBl
     Drained d = Drain(*reader);
     EXPECT_EQ(d.end.code(), Status::Code::kCorruption) << "block " << block << ": " << d.end.ToString();
     EXPECT_NE(d.end.message().find("block " + std::to_string(block)), std::string::npos) << d.end.message();
-    EXPECT_EQ(d.bytes.size(), block * kBlock) << "only the verified blocks before block " << block << " were handed out";
+    EXPECT_EQ(d.bytes.size(), block * kBlock)
+        << "only the verified blocks before block " << block << " were handed out";
     EXPECT_TRUE(d.bytes == original_.substr(0, d.bytes.size())) << "and they are the original bytes";
     if (block == 0) {
       auto again = Open(digests_, digests_.sha256);
