@@ -19,7 +19,16 @@ struct ZstdCompressor::Impl {
 };
 
 namespace {
+// Chosen by measurement (bench/zstd/run.sh, figures in bench/README.md):
+// level 3, 2 workers, pax tar of the bench dataset. The compressing process
+// peaks at 14 / 22 / 30 / 35 / 70 MiB with 1 / 2 / 3 / 4 MiB / default
+// jobs, so 2 MiB is the largest job that keeps the whole agent (TLS,
+// libarchive, buffers: ~8 MiB more) within its 32 MiB bound. With jobs that
+// small, zstd's default overlap (window/8 = 256 KiB at level 3, re-read at
+// the start of every job) is 1/8 more work per job for a 0.03 % smaller
+// archive; no overlap gives that CPU to the workers and ~2 MiB of RSS back.
 constexpr int kJobSizeBytes = 2 << 20;
+constexpr int kOverlapLogNone = 1;
 }  // namespace
 
 ZstdCompressor::ZstdCompressor(ChunkSink& sink) : sink_(sink), impl_(std::make_unique<Impl>()) {}
@@ -42,10 +51,9 @@ Result<std::unique_ptr<ZstdCompressor>> ZstdCompressor::Create(int level, int th
     if (!ZSTD_isError(ZSTD_CCtx_setParameter(impl.cctx, ZSTD_c_nbWorkers, threads))) {
       c->workers_ = threads;
       // zstd's default job is 4 windows (8 MiB at level 3), and each worker
-      // holds an input job plus its compressed output: ~80 MiB of RSS with two
-      // workers (54 MiB with 4 MiB jobs). 2 MiB jobs keep the agent under
-      // 32 MiB; 1 MiB jobs cost a quarter of the throughput (bench/agent).
+      // holds an input job plus its compressed output: see kJobSizeBytes.
       ZSTD_CCtx_setParameter(impl.cctx, ZSTD_c_jobSize, kJobSizeBytes);
+      ZSTD_CCtx_setParameter(impl.cctx, ZSTD_c_overlapLog, kOverlapLogNone);
     }
   }
   // The sink may frame each block in place (ChunkSink::kHeadroom/kTailroom).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Controller benchmark (not a test): backups and restores end to end through a
 # real `clawback serve` and real clawback-agents over mTLS, against
-# `tar | zstd -3 -T0` and `zstd -dc | tar -x` on the same data in the same run.
+# `tar --format=pax --xattrs --acls | zstd -3 -T<CPUs>` (the agent's level and
+# workers) and `zstd -dc | tar -x --xattrs --acls && sync` on the same data in
+# the same run; the order of the two sides alternates between runs.
 #   1. backup: POST /api/v1/instances/{id}/backups, poll GET /api/v1/backups/{id}
 #      every BENCH_POLL_MS (10) ms until `completed` (archive fsynced and renamed
 #      by then). The baseline writes to the same filesystem; it is timed both
@@ -21,7 +23,7 @@
 #
 #   bench/controller/run.sh [BUILD_DIR]
 #   env: CLAWBACK=path/to/clawback  AGENT=path/to/clawback-agent  BENCH_SIZE_MIB=1024
-#        BENCH_RUNS=3  BENCH_RESTORE_DIR=/dev/shm/...  BENCH_FLEET=32  BENCH_FLEET_MIB=20
+#        BENCH_RUNS=5  BENCH_RESTORE_DIR=/dev/shm/...  BENCH_FLEET=32  BENCH_FLEET_MIB=20
 #        BENCH_POLL_MS=10  BENCH_SKIP_FLEET=1 (parts 1-2 only)  BENCH_SKIP_SINGLE=1 (part 3 only)
 set -euo pipefail
 
@@ -30,7 +32,7 @@ BUILD=${1:-${BUILD_DIR:-$SRC/build}}
 CLAWBACK=${CLAWBACK:-$BUILD/controller/clawback}
 AGENT=${AGENT:-$BUILD/agent/clawback-agent}
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 FLEET=${BENCH_FLEET:-32}
 FLEET_MIB=${BENCH_FLEET_MIB:-20}
 export BENCH_POLL_MS=${BENCH_POLL_MS:-10}
@@ -263,20 +265,46 @@ ctl_b=() base_b=() base_bs=() direct_b=() ctl_r=() base_r=() cpu_b=() cpu_r=() p
 SRC_PORT=$(cat "$WORK/bundles/bench-src/port")
 # The controller's own client identity; -k: the agent's bundle names no IP SAN.
 AGENT_CURL=(curl -sS --fail -k --cert "$WORK/ctl-a/pki/controller.crt" --key "$WORK/ctl-a/pki/controller.key")
-for i in $(seq "$RUNS"); do
-  # Keep one archive at a time on disk (deletion is not timed).
-  [ -n "$prev_bid" ] && call DELETE "/backups/$prev_bid" >/dev/null
-  rm -f "$WORK/baseline.tar.zst"
+THREADS=$(nproc)  # the agent's default zstd workers: the CPUs it may use
+ctl_backup() {
   sync
   read -r bid t c < <(CTL_PID=$SRC_CTL_PID api_py backup "$SRC_ID")
-  ctl_b+=("$t") cpu_b+=("$c") prev_bid=$bid
+  ctl_b+=("$t") cpu_b+=("$c")
+}
+base_backup() {
+  rm -f "$WORK/baseline.tar.zst"
   sync
   t1=$(now)
-  tar -cf - -C "$DATA" home/claworc | zstd -3 -T0 -q > "$WORK/baseline.tar.zst"
+  tar --format=pax --xattrs --acls -cf - -C "$DATA" home/claworc | zstd -3 -T"$THREADS" -q > "$WORK/baseline.tar.zst"
   t2=$(now)
   sync "$WORK/baseline.tar.zst"   # fsync, as the controller does before `completed`
   t3=$(now)
   base_b+=("$(elapsed "$t1" "$t2")") base_bs+=("$(elapsed "$t1" "$t3")")
+}
+ctl_restore() {
+  rm -rf "${CTL_RESTORE_ROOT:?}"/*
+  sync
+  read -r _ t c < <(CTL_PID=$SRC_CTL_PID api_py restore "$bid" "$DST_ID")
+  t1=$(now)
+  sync -f "$CTL_RESTORE_ROOT"   # written back, timed like the baseline's
+  t2=$(now)
+  ctl_r+=("$(echo "$t + $(elapsed "$t1" "$t2")" | bc -l)") cpu_r+=("$c")
+}
+base_restore() {
+  rm -rf "${BASE_RESTORE_ROOT:?}"/*
+  sync
+  t1=$(now)
+  zstd -dc -q "$WORK/baseline.tar.zst" | tar -x --xattrs --acls -C "$BASE_RESTORE_ROOT"
+  sync -f "$BASE_RESTORE_ROOT"   # written back, like the baseline the issue names (`... && sync`)
+  t2=$(now)
+  base_r+=("$(elapsed "$t1" "$t2")")
+}
+for i in $(seq "$RUNS"); do
+  # Keep one archive at a time on disk (deletion is not timed).
+  [ -n "$prev_bid" ] && call DELETE "/backups/$prev_bid" >/dev/null
+  # Alternate which side goes first.
+  if (( i % 2 )); then ctl_backup; base_backup; else base_backup; ctl_backup; fi
+  prev_bid=$bid
   # Reference: the same agent streamed straight to a file by curl (no
   # controller), fsynced like the controller's archive.
   rm -f "$WORK/direct.tar.zst"
@@ -289,15 +317,7 @@ for i in $(seq "$RUNS"); do
   direct_b+=("$(elapsed "$t1" "$t2")")
   rm -f "$WORK/direct.tar.zst"
 
-  rm -rf "${CTL_RESTORE_ROOT:?}"/* "${BASE_RESTORE_ROOT:?}"/*
-  sync
-  read -r _ t c < <(CTL_PID=$SRC_CTL_PID api_py restore "$bid" "$DST_ID")
-  ctl_r+=("$t") cpu_r+=("$c")
-  sync
-  t1=$(now)
-  zstd -dc -q "$WORK/baseline.tar.zst" | tar -x -C "$BASE_RESTORE_ROOT"
-  t2=$(now)
-  base_r+=("$(elapsed "$t1" "$t2")")
+  if (( i % 2 )); then ctl_restore; base_restore; else base_restore; ctl_restore; fi
 done
 diff -r "$DATA/home/claworc" "$CTL_RESTORE_ROOT/home/claworc" >"$WORK/diff.txt" 2>&1 ||
   { echo "restored tree differs! (see $WORK/diff.txt)" >&2; head "$WORK/diff.txt" >&2; exit 1; }
@@ -315,7 +335,7 @@ mib=$(echo "$DATA_BYTES / 1048576" | bc -l)
 echo "median (min-max) of $RUNS runs; ratio = baseline / controller, paired per run (target >= 0.9)"
 printf 'backup   controller %s s (%.0f MiB/s, %s MiB archive)\n' "$(stat3 "${ctl_b[@]}")" "$(echo "$mib / $cb" | bc -l)" \
   "$((ARCHIVE_BYTES / 1048576))"
-printf 'backup   baseline   %s s, ratio %s  (tar | zstd -3 -T0 > file, %s MiB out)\n' "$(stat3 "${base_b[@]}")" \
+printf 'backup   baseline   %s s, ratio %s  (tar pax | zstd -3 -T$THREADS > file, %s MiB out)\n' "$(stat3 "${base_b[@]}")" \
   "$(stat3 "${rb[@]}")" "$(( $(stat -c %s "$WORK/baseline.tar.zst") / 1048576 ))"
 printf 'backup   baseline   %s s, ratio %s  (same + sync FILE: as durable as the controller)\n' \
   "$(stat3 "${base_bs[@]}")" "$(stat3 "${rbs[@]}")"

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,11 +30,17 @@ struct InstanceHealth {
   UnixTime checked_at = 0;
 };
 
-// Receives a backup stream as it arrives. Return non-OK to abort the transfer.
+// Receives a backup stream as it arrives, in buffers it lends: the transfer
+// thread reads the network straight into Buffer(), then Commit()s the bytes
+// it put there, so hashing and disk writes can run on another thread while
+// the next bytes arrive. Buffer() may block until a buffer is free. Either
+// returning non-OK aborts the transfer (e.g. the disk is full).
 class ArchiveReceiver {
  public:
   virtual ~ArchiveReceiver() = default;
-  virtual Status OnData(const char* data, size_t size) = 0;
+  virtual Result<std::span<char>> Buffer() = 0;
+  // The first `size` bytes of the last Buffer() are the stream's next bytes.
+  virtual Status Commit(size_t size) = 0;
 };
 
 // What the agent's trailers said at the end of a whole stream.
@@ -54,12 +61,16 @@ struct AgentBackupRequest {
   bool strict = false;                // the agent fails the stream on a database it cannot capture
 };
 
-// Supplies the archive for a restore, in order; 0 bytes means end.
+// Supplies the archive for a restore, in order, in verified pieces: Next()
+// returns bytes that have already been checked (nothing unverified is ever
+// handed out); they stay valid until the next call. An empty span means the
+// whole archive was handed out and checked. An error (Corruption for a
+// digest mismatch) stops the restore before the bad bytes are sent.
 class ArchiveProvider {
  public:
   virtual ~ArchiveProvider() = default;
   virtual uint64_t TotalSize() const = 0;
-  virtual Result<size_t> Read(char* buf, size_t capacity) = 0;
+  virtual Result<std::span<const char>> Next() = 0;
 };
 
 struct AgentRestoreResult {
@@ -74,8 +85,12 @@ class AgentConnector {
  public:
   virtual ~AgentConnector() = default;
 
-  // Probes one instance now (GET /v1/info over mTLS, identity checked).
+  // Probes one instance now (GET /v1/info over mTLS, identity checked),
+  // within the default probe timeout (5 s).
   virtual InstanceHealth Probe(const Instance& instance) = 0;
+  // The same with a caller's timeout for every step (connect, handshake,
+  // answer), e.g. a live check while a user waits for an answer.
+  virtual InstanceHealth ProbeWithin(const Instance& instance, std::chrono::milliseconds timeout) = 0;
   // Last known health from the background prober (or "unknown").
   virtual InstanceHealth Health(Id instance_id) const = 0;
   // Starts/stops the background prober over store instances every `interval`.
@@ -95,6 +110,8 @@ class AgentConnector {
                                        std::chrono::seconds stall_timeout) = 0;
   // POST /v1/restore?quiesce=0|1 with the provider's bytes; returns the
   // agent's summary. `quiesce` lets the agent run its own restore hooks.
+  // on_progress(bytes sent so far) runs on the transfer thread after each
+  // write: keep it cheap (store an atomic; persist elsewhere).
   virtual Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider, bool quiesce,
                                              const std::atomic<bool>& cancel,
                                              std::chrono::seconds stall_timeout,

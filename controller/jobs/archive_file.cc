@@ -1,5 +1,7 @@
 #include "controller/jobs/archive_file.h"
 
+#include "controller/jobs/block_digests.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,7 +53,7 @@ Result<std::unique_ptr<PartialArchive>> PartialArchive::Create(const std::string
 
 PartialArchive::PartialArchive(int fd, std::string final_path)
     : fd_(fd), final_path_(std::move(final_path)), partial_path_(final_path_ + ".partial"),
-      buffer_(new char[kBufferSize]) {}
+      digester_(std::make_unique<BlockDigester>()) {}
 
 PartialArchive::~PartialArchive() { Abandon(); }
 
@@ -64,45 +66,30 @@ Status PartialArchive::WriteError(int err) const {
 
 Status PartialArchive::Append(const char* data, size_t size) {
   if (sealed_ || removed_) return Status::Internal("append to a closed archive " + partial_path_);
-  sha_.Update(data, size);
-  bytes_ += size;
+  digester_->Update(data, size);
   while (size > 0) {
-    size_t n = std::min(size, kBufferSize - buffered_);
-    std::memcpy(buffer_.get() + buffered_, data, n);
-    buffered_ += n;
-    data += n;
-    size -= n;
-    if (buffered_ == kBufferSize) CLAWBACK_RETURN_IF_ERROR(Flush());
-  }
-  return Status::Ok();
-}
-
-Status PartialArchive::Flush() {
-  size_t off = 0;
-  while (off < buffered_) {
-    ssize_t n = ::write(fd_, buffer_.get() + off, buffered_ - off);
+    ssize_t n = ::write(fd_, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return WriteError(errno);
     }
     if (n == 0) return WriteError(ENOSPC);
-    off += static_cast<size_t>(n);
+    data += n;
+    size -= static_cast<size_t>(n);
+    bytes_ += static_cast<uint64_t>(n);
   }
-  written_ += buffered_;
-  buffered_ = 0;
-  if (written_ - writeback_ >= kWritebackStep) {
+  if (bytes_ - writeback_ >= kWritebackStep) {
     // Start writeback of what is written so far without waiting for it; only
     // a head start for Seal()'s fsync, so errors are left for fsync to report.
-    (void)::sync_file_range(fd_, static_cast<off_t>(writeback_), static_cast<off_t>(written_ - writeback_),
+    (void)::sync_file_range(fd_, static_cast<off_t>(writeback_), static_cast<off_t>(bytes_ - writeback_),
                             SYNC_FILE_RANGE_WRITE);
-    writeback_ = written_;
+    writeback_ = bytes_;
   }
   return Status::Ok();
 }
 
-Result<std::string> PartialArchive::Seal() {
+Result<BlockDigests> PartialArchive::Seal() {
   if (sealed_) return Status::Internal("archive " + partial_path_ + " already sealed");
-  CLAWBACK_RETURN_IF_ERROR(Flush());
   if (::fsync(fd_) != 0) {
     int err = errno;
     if (err == ENOSPC || err == EDQUOT) return WriteError(err);
@@ -113,7 +100,7 @@ Result<std::string> PartialArchive::Seal() {
   fd_ = -1;
   if (rc != 0) return WriteError(err);
   sealed_ = true;
-  return sha_.HexDigest();
+  return digester_->Finish();
 }
 
 Status PartialArchive::Publish() {
@@ -159,12 +146,18 @@ Result<std::unique_ptr<ArchiveFileReader>> ArchiveFileReader::Open(const std::st
 
 ArchiveFileReader::~ArchiveFileReader() { ::close(fd_); }
 
-Result<size_t> ArchiveFileReader::Read(char* buf, size_t capacity) {
-  for (;;) {
-    ssize_t n = ::read(fd_, buf, capacity);
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno != EINTR) return Status::IoError("read " + path_ + " failed: " + ErrnoText(errno));
+Result<size_t> ArchiveFileReader::ReadFull(char* buf, size_t capacity) {
+  size_t got = 0;
+  while (got < capacity) {
+    ssize_t n = ::read(fd_, buf + got, capacity - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError("read " + path_ + " failed: " + ErrnoText(errno));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
   }
+  return got;
 }
 
 Result<std::string> Sha256OfFile(const std::string& path) {
@@ -173,7 +166,7 @@ Result<std::string> Sha256OfFile(const std::string& path) {
   Sha256 sha;
   std::vector<char> buf(1024 * 1024);
   for (;;) {
-    auto n = (*reader)->Read(buf.data(), buf.size());
+    auto n = (*reader)->ReadFull(buf.data(), buf.size());
     if (!n.ok()) return n.status();
     if (*n == 0) break;
     sha.Update(buf.data(), *n);

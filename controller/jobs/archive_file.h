@@ -1,9 +1,9 @@
 // Archive files on the controller's disk (private to controller/jobs).
 //
 // PartialArchive writes an arriving backup stream to "<final>.partial":
-// created with O_CREAT|O_EXCL and mode 0600, written through a 1 MiB buffer
-// (one per running backup, so it bounds the controller's memory per
-// transfer), hashed (SHA-256) and counted as it goes. Written data is handed
+// created with O_CREAT|O_EXCL and mode 0600, written straight from the
+// caller's (large) pieces, hashed (whole-file SHA-256 and one SHA-256 per
+// block, see block_digests.h) and counted as it goes. Written data is handed
 // to the kernel's writeback every kWritebackStep (sync_file_range, no
 // waiting), so the disk works while the stream arrives instead of all at
 // once in the final fsync. Seal() flushes and fsyncs, Publish() renames
@@ -12,9 +12,8 @@
 // committed) unlinks the partial file. Disk full (ENOSPC, or EFBIG from a
 // file size limit) is ResourceExhausted "disk full while writing <path>: ...".
 //
-// ArchiveFileReader streams a finished archive for a restore and
-// Sha256OfFile verifies one before a byte is sent. Not thread-safe: one
-// owner thread each.
+// Sha256OfFile verifies a whole archive (the restore path of archives
+// recorded without block digests). Not thread-safe: one owner thread each.
 #pragma once
 
 #include <openssl/evp.h>
@@ -24,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "controller/agents/agent_connector.h"
 #include "shared/status.h"
 
 namespace clawback::controller {
@@ -43,9 +41,11 @@ class Sha256 {
   EVP_MD_CTX* ctx_;
 };
 
+struct BlockDigests;
+class BlockDigester;
+
 class PartialArchive {
  public:
-  static constexpr size_t kBufferSize = 1024 * 1024;
   static constexpr uint64_t kWritebackStep = 8 * 1024 * 1024;
 
   // Creates final_path + ".partial" (must not exist).
@@ -59,9 +59,9 @@ class PartialArchive {
   const std::string& partial_path() const { return partial_path_; }
   const std::string& final_path() const { return final_path_; }
 
-  // Flushes, fsyncs and closes the partial file; returns the SHA-256 (hex)
-  // of everything appended. No Append after this.
-  Result<std::string> Seal();
+  // Fsyncs and closes the partial file; returns the SHA-256 (hex) of
+  // everything appended and the per-block digests. No Append after this.
+  Result<BlockDigests> Seal();
   // After Seal(): renames to the final name and fsyncs the directory.
   Status Publish();
   // Unlinks the partial file unless published (idempotent).
@@ -69,30 +69,29 @@ class PartialArchive {
 
  private:
   PartialArchive(int fd, std::string final_path);
-  Status Flush();
   Status WriteError(int err) const;
 
   int fd_;
   std::string final_path_;
   std::string partial_path_;
-  std::unique_ptr<char[]> buffer_;  // kBufferSize, not zero-filled: pages are touched as used
-  size_t buffered_ = 0;
-  uint64_t bytes_ = 0;
-  uint64_t written_ = 0;     // bytes handed to write(2)
+  uint64_t bytes_ = 0;       // bytes written with write(2)
   uint64_t writeback_ = 0;   // bytes handed to sync_file_range(2)
-  Sha256 sha_;
+  std::unique_ptr<BlockDigester> digester_;
   bool sealed_ = false;
   bool published_ = false;
   bool removed_ = false;
 };
 
 // Reads a finished archive from its start, in order.
-class ArchiveFileReader final : public ArchiveProvider {
+class ArchiveFileReader {
  public:
   static Result<std::unique_ptr<ArchiveFileReader>> Open(const std::string& path);
-  ~ArchiveFileReader() override;
-  uint64_t TotalSize() const override { return size_; }
-  Result<size_t> Read(char* buf, size_t capacity) override;
+  ~ArchiveFileReader();
+  ArchiveFileReader(const ArchiveFileReader&) = delete;
+  ArchiveFileReader& operator=(const ArchiveFileReader&) = delete;
+  uint64_t size() const { return size_; }
+  // Up to capacity bytes; fewer only at the end of the file; 0 at the end.
+  Result<size_t> ReadFull(char* buf, size_t capacity);
 
  private:
   ArchiveFileReader(int fd, uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}

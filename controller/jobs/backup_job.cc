@@ -1,7 +1,9 @@
-// One backup: agent stream -> <name>.partial (hashed, counted) -> trailers
-// checked -> fsync + rename -> record completed. Any failure removes the
-// partial file and records why.
+// One backup: agent stream -> <name>.partial (written, hashed and counted on
+// the archive writer thread) -> trailers checked -> fsync -> block digests
+// stored -> rename -> record completed. Any failure removes the partial file
+// and records why.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -9,6 +11,8 @@
 #include "controller/agents/agent_connector.h"
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/archive_location.h"
+#include "controller/jobs/background_archive_writer.h"
+#include "controller/jobs/block_digests.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/store/store.h"
 #include "shared/exclude_rules.h"
@@ -17,29 +21,24 @@
 namespace clawback::controller {
 namespace {
 
-// Writes arriving bytes to the partial file and publishes progress: in memory
-// on every chunk, to the store every progress_interval.
-class PartialFileReceiver final : public ArchiveReceiver {
+// Publishes a running backup's progress: in memory on every buffer written,
+// to the store at most every `interval`. Runs on the archive writer thread.
+class ProgressRecorder {
  public:
-  PartialFileReceiver(PartialArchive& file, Store& store, Id backup_id, JobControl& control,
-                      std::chrono::milliseconds interval)
-      : file_(file), store_(store), backup_id_(backup_id), control_(control), interval_(interval),
+  ProgressRecorder(Store& store, Id backup_id, JobControl& control, std::chrono::milliseconds interval)
+      : store_(store), backup_id_(backup_id), control_(control), interval_(interval),
         last_flush_(std::chrono::steady_clock::now()) {}
 
-  Status OnData(const char* data, size_t size) override {
-    CLAWBACK_RETURN_IF_ERROR(file_.Append(data, size));
-    control_.progress.store(file_.bytes());
+  void operator()(uint64_t bytes) {
+    control_.progress.store(bytes);
     auto now = std::chrono::steady_clock::now();
-    if (now - last_flush_ >= interval_) {
-      last_flush_ = now;
-      Status st = store_.UpdateBackupProgress(backup_id_, file_.bytes());
-      if (!st.ok()) log::Warn("cannot record backup progress", {{"backup_id", backup_id_}, {"error", st.message()}});
-    }
-    return Status::Ok();
+    if (now - last_flush_ < interval_) return;
+    last_flush_ = now;
+    Status st = store_.UpdateBackupProgress(backup_id_, bytes);
+    if (!st.ok()) log::Warn("cannot record backup progress", {{"backup_id", backup_id_}, {"error", st.message()}});
   }
 
  private:
-  PartialArchive& file_;
   Store& store_;
   Id backup_id_;
   JobControl& control_;
@@ -63,25 +62,34 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
   request.excludes = std::move(excludes).value();
   request.strict = backup.strict;
 
-  PartialFileReceiver receiver(**file, store, backup.id, control, settings.progress_interval);
-  auto summary = agents.Backup(instance, request, receiver, control.cancel, settings.stall_timeout);
+  BackgroundArchiveWriter writer(**file, ProgressRecorder(store, backup.id, control, settings.progress_interval));
+  auto summary = agents.Backup(instance, request, writer, control.cancel, settings.stall_timeout);
+  Status written = writer.Finish();
   if (!summary.ok()) return summary.status();
+  CLAWBACK_RETURN_IF_ERROR(written);
 
   const uint64_t received = (*file)->bytes();
   if (summary->bytes_sent != received) {
     return Status::Corruption("archive from agent is incomplete: received " + std::to_string(received) +
                               " bytes, agent reported sending " + std::to_string(summary->bytes_sent));
   }
-  auto sha = (*file)->Seal();
-  if (!sha.ok()) return sha.status();
-  if (*sha != summary->sha256) {
-    return Status::Corruption("archive from agent is corrupted: sha256 of the received bytes " + *sha +
+  auto digests = (*file)->Seal();
+  if (!digests.ok()) return digests.status();
+  if (digests->sha256 != summary->sha256) {
+    return Status::Corruption("archive from agent is corrupted: sha256 of the received bytes " + digests->sha256 +
                               " differs from the agent's " + summary->sha256);
   }
-  CLAWBACK_RETURN_IF_ERROR((*file)->Publish());
+  // The digests go first, so a published archive always has them; one
+  // directory fsync in Publish() makes both names durable.
+  CLAWBACK_RETURN_IF_ERROR(WriteBlockDigests((*file)->final_path(), *digests));
+  Status published = (*file)->Publish();
+  if (!published.ok()) {
+    ::unlink(BlockDigestsPath((*file)->final_path()).c_str());
+    return published;
+  }
   backup.file_path = ArchiveRelativeName(backup);
   backup.size_bytes = received;
-  backup.sha256 = *sha;
+  backup.sha256 = digests->sha256;
   return summary;
 }
 
@@ -128,7 +136,9 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
       return backup;
     }
     // The record cannot say "completed": do not leave an unrecorded file.
-    ::unlink(ArchivePath(settings.backups_dir, backup).c_str());
+    const std::string path = ArchivePath(settings.backups_dir, backup);
+    ::unlink(path.c_str());
+    ::unlink(BlockDigestsPath(path).c_str());
     outcome = st.WithContext("recording the completed backup");
   }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "controller/jobs/archive_location.h"
+#include "controller/jobs/block_digests.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -69,10 +70,14 @@ Result<RecordedArchives> LoadRecordedArchives(Store& store) {
   return out;
 }
 
-// Regular files named like archives, as "<instance>/<file>" with their ids.
+// Regular files named like archives, or like an archive's block digests
+// ("<archive>.blocks", block_digests.h), as "<instance>/<file>" with their ids
+// and the archive name that owns them (the file itself for an archive).
 struct FoundArchive {
   std::string name;
   Id id;
+  std::string owner;
+  bool digests() const { return name != owner; }
 };
 
 Result<std::vector<FoundArchive>> ListArchiveFiles(const std::string& backups_dir) {
@@ -99,11 +104,15 @@ Result<std::vector<FoundArchive>> ListArchiveFiles(const std::string& backups_di
       continue;
     }
     while (dirent* e = ::readdir(d)) {
-      auto id = ArchiveIdFromFileName(e->d_name);
+      const std::string name = e->d_name;
+      static const std::string kDigestsSuffix = BlockDigestsPath("");
+      const bool digests = name.size() > kDigestsSuffix.size() && name.ends_with(kDigestsSuffix);
+      const std::string archive = digests ? name.substr(0, name.size() - kDigestsSuffix.size()) : name;
+      auto id = ArchiveIdFromFileName(archive);
       if (!id) continue;
       struct stat st {};
       if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-      found.push_back({instance + "/" + e->d_name, *id});
+      found.push_back({instance + "/" + name, *id, instance + "/" + archive});
     }
     ::closedir(d);
   }
@@ -127,6 +136,10 @@ Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& 
     log::Warn("backup record deleted but its file is still there; it is removed at the next start",
               {{"backup_id", backup.id}, {"file", *path}, {"error", std::strerror(errno)}});
   }
+  if (!path->empty() && ::unlink(BlockDigestsPath(*path).c_str()) != 0 && errno != ENOENT) {
+    log::Warn("backup record deleted but its block digests are still there; they are removed at the next start",
+              {{"backup_id", backup.id}, {"file", BlockDigestsPath(*path)}, {"error", std::strerror(errno)}});
+  }
   return Status::Ok();
 }
 
@@ -141,12 +154,15 @@ Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* r
   std::vector<std::string> orphans;
   std::set<std::string> present;
   int owned = 0;
+  int orphan_archives = 0;
   for (const FoundArchive& f : *files) {
-    present.insert(f.name);
-    if (recorded->names.count(f.name) != 0 || recorded->protected_ids.count(f.id) != 0) {
-      ++owned;
+    if (!f.digests()) present.insert(f.name);
+    // Digests live and die with their archive's record.
+    if (recorded->names.count(f.owner) != 0 || recorded->protected_ids.count(f.id) != 0) {
+      if (!f.digests()) ++owned;
     } else {
       orphans.push_back(f.name);
+      if (!f.digests()) ++orphan_archives;
     }
   }
 
@@ -160,7 +176,7 @@ Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* r
 
   const int count = static_cast<int>(orphans.size());
   if (count == 0) return Status::Ok();
-  if (count > kMaxOrphansPerSweep || count > owned) {
+  if (orphan_archives > kMaxOrphansPerSweep || orphan_archives > owned) {
     log::Warn(
         "not removing archive files that no backup record owns: the backups directory does not look like "
         "this store's (wrong path, or a data dir from elsewhere); nothing was deleted",

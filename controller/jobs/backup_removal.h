@@ -23,7 +23,8 @@
 namespace clawback::controller {
 
 // Deletes the record of a finished backup, then its file (when it has one;
-// Backup::file_path resolved against `backups_dir`, see archive_location.h).
+// Backup::file_path resolved against `backups_dir`, see archive_location.h)
+// and the file's block digests (block_digests.h).
 // The file must be a regular file (or nothing); a symlink or directory there
 // is refused before anything is deleted. When the record is gone but the
 // file cannot be unlinked, the error is logged and OK is returned: the record
@@ -43,7 +44,10 @@ inline constexpr int kMaxOrphansPerSweep = 8;
 // directory looks like another store's (a reset data dir, a wrong path):
 // nothing is deleted, a warning is logged, and `refused` (if non-null) is set.
 // Otherwise the candidates are deleted; `removed` (if non-null) gets the
-// count. Anything not named like an archive is never touched. Completed
+// count. An archive's block digests ("<archive>.blocks") go with it: kept
+// while their archive's record owns it, removed with the orphans otherwise
+// (they do not count towards the limit). Anything not named like an archive
+// or its digests is never touched. Completed
 // records whose archive is not in the directory are logged as a warning.
 Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed = nullptr,
                             bool* refused = nullptr);

@@ -1,17 +1,24 @@
-// One restore: target must be running, archive SHA-256 must match the record
-// (checked before a byte is sent), then the archive streams to the target's
-// agent and its summary (or error) is recorded.
+// One restore: target must be running; the archive streams to the target's
+// agent through a VerifiedArchiveReader (every block checked against its
+// recorded digest before it is sent, the whole-file SHA-256 before the last
+// block), and the agent's summary (or error) is recorded. Archives without
+// usable block digests, and small ones, are checked whole first.
 #include <chrono>
+#include <optional>
 
 #include "controller/agents/agent_connector.h"
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/archive_location.h"
+#include "controller/jobs/block_digests.h"
+#include "controller/jobs/verified_archive_reader.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
 namespace {
+
+constexpr uint64_t kWholeCheckBelow = 16 * 1024 * 1024;
 
 // Errors users see name the backup, never the host path (that goes to the log).
 Status CheckArchive(const Backup& backup, const std::string& path) {
@@ -33,8 +40,29 @@ Status CheckArchive(const Backup& backup, const std::string& path) {
   return Status::Ok();
 }
 
+// Block digests that describe exactly this backup's archive, or nullopt
+// (none recorded, unreadable, or not matching the record: the caller then
+// verifies the whole file first).
+std::optional<BlockDigests> UsableBlockDigests(const Backup& backup, const std::string& path) {
+  auto digests = ReadBlockDigests(path);
+  if (!digests.ok()) {
+    if (digests.status().code() != Status::Code::kNotFound) {
+      log::Warn("block digests unusable; verifying the whole archive first",
+                {{"backup_id", backup.id}, {"error", digests.status().message()}});
+    }
+    return std::nullopt;
+  }
+  if (digests->size != backup.size_bytes || digests->sha256 != backup.sha256 ||
+      digests->block_size > VerifiedArchiveReader::kMaxBlockSize) {
+    log::Warn("block digests do not match the backup record; verifying the whole archive first",
+              {{"backup_id", backup.id}});
+    return std::nullopt;
+  }
+  return std::move(digests).value();
+}
+
 Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const TransferSettings& settings,
-                                    const Backup& backup, const Instance& target, Restore& restore,
+                                    const Backup& backup, const Instance& target, const Restore& restore,
                                     JobControl& control) {
   CLAWBACK_RETURN_IF_ERROR(CheckTargetRunning(agents, target));
   auto path = ArchiveAbsolutePath(settings.backups_dir, backup.file_path);
@@ -42,33 +70,47 @@ Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const 
     log::Error("cannot locate a backup's archive", {{"backup_id", backup.id}, {"error", path.status().message()}});
     return Status::Internal("the archive location of backup " + std::to_string(backup.id) + " is invalid");
   }
-  CLAWBACK_RETURN_IF_ERROR(CheckArchive(backup, *path));
-  auto reader = ArchiveFileReader::Open(*path);
-  if (!reader.ok()) {
-    log::Warn("cannot open a backup's archive", {{"backup_id", backup.id}, {"error", reader.status().message()}});
-    return Status(reader.status().code(), "cannot open the archive of backup " + std::to_string(backup.id) +
-                                              " (the controller's log has the details)");
-  }
-  if ((*reader)->TotalSize() != backup.size_bytes) {
-    return Status::Corruption("archive of backup " + std::to_string(backup.id) + " changed on disk: it is " +
-                              std::to_string((*reader)->TotalSize()) + " bytes, recorded " +
-                              std::to_string(backup.size_bytes));
-  }
+  std::optional<BlockDigests> digests = UsableBlockDigests(backup, *path);
+  // Small archives are checked whole before the agent is contacted (a few
+  // milliseconds), so a corrupt one never reaches the target at all; large
+  // ones are checked block by block as they are sent.
+  if (!digests || backup.size_bytes <= kWholeCheckBelow) CLAWBACK_RETURN_IF_ERROR(CheckArchive(backup, *path));
 
+  // Progress reaches the store from the reader thread, at most every
+  // progress_interval; the transfer thread only stores the byte count.
+  Restore progress_record = restore;
   auto last_flush = std::chrono::steady_clock::now();
-  auto on_progress = [&](uint64_t sent) {
-    control.progress.store(sent);
+  auto on_block = [&, progress_record]() mutable {
     auto now = std::chrono::steady_clock::now();
     if (now - last_flush < settings.progress_interval) return;
     last_flush = now;
-    restore.progress_bytes = sent;
-    Status st = store.UpdateRestore(restore);
+    progress_record.progress_bytes = control.progress.load();
+    Status st = store.UpdateRestore(progress_record);
     if (!st.ok()) log::Warn("cannot record restore progress", {{"restore_id", restore.id}, {"error", st.message()}});
   };
-  return agents.Restore(target, **reader, restore.quiesce, control.cancel, settings.stall_timeout, on_progress);
+  auto reader = VerifiedArchiveReader::Open(*path, backup.size_bytes, backup.sha256, std::move(digests), on_block);
+  if (!reader.ok()) {
+    log::Warn("cannot open a backup's archive", {{"backup_id", backup.id}, {"error", reader.status().message()}});
+    if (reader.status().code() == Status::Code::kNotFound) {
+      return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing");
+    }
+    return Status(reader.status().code(), "cannot open the archive of backup " + std::to_string(backup.id) +
+                                              " (the controller's log has the details)");
+  }
+  // A corrupt first block fails here, before the agent is contacted.
+  CLAWBACK_RETURN_IF_ERROR((*reader)->WaitForFirst());
+  return agents.Restore(target, **reader, restore.quiesce, control.cancel, settings.stall_timeout,
+                        [&control](uint64_t sent) { control.progress.store(sent); });
 }
 
 }  // namespace
+
+Status CheckTargetLive(AgentConnector& agents, const Instance& target, std::chrono::milliseconds timeout) {
+  InstanceHealth health = agents.ProbeWithin(target, timeout);
+  if (health.status == "running") return Status::Ok();
+  return Status::Conflict("instance " + target.name + " is not running (" + health.status +
+                          (health.reason.empty() ? "" : ": " + health.reason) + ")");
+}
 
 Status CheckTargetRunning(AgentConnector& agents, const Instance& target) {
   InstanceHealth health = agents.Health(target.id);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -28,6 +29,10 @@ UnixTime NowUnix();
 
 Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
                     const Instance& instance, Backup backup, JobControl& control);
+
+// OK when the target answers a probe now, within `timeout`; Conflict
+// "instance web-2 is not running (unreachable: connection refused)".
+Status CheckTargetLive(AgentConnector& agents, const Instance& target, std::chrono::milliseconds timeout);
 
 // OK when the target's last known health (probed now if never probed) is
 // "running"; Conflict "instance web-2 is not running (unreachable: ...)".

@@ -17,6 +17,8 @@
 namespace clawback::controller {
 namespace {
 
+constexpr std::chrono::milliseconds kLiveTargetCheck{2000};
+
 // Instance names become directory and file names: allow only the
 // tls::ValidateInstanceName alphabet so no name can escape backups_dir.
 Status CheckFileSafeName(const std::string& name) {
@@ -92,7 +94,9 @@ class TransferServiceImpl final : public TransferService {
       log::Warn("archive file missing", {{"backup_id", backup.id}, {"file", path.ok() ? *path : backup.file_path}});
       return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing");
     }
-    CLAWBACK_RETURN_IF_ERROR(CheckTargetRunning(agents_, request.target));
+    // Live, not the prober's last answer (up to an interval old): a target
+    // whose agent stopped a second ago gets its 409 now, not a failed job later.
+    CLAWBACK_RETURN_IF_ERROR(CheckTargetLive(agents_, request.target, kLiveTargetCheck));
 
     std::lock_guard lock(mu_);
     if (shutting_down_) return Status::Unavailable("controller shutting down");

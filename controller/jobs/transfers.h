@@ -3,11 +3,19 @@
 // A backup streams an agent's tar+zstd output straight to
 // <backups_dir>/<instance>/<instance>-<id>-<UTC yyyymmdd-hhmmss>.tar.zst.partial,
 // checks the agent's trailers (status, byte count, SHA-256) against what
-// arrived, fsyncs, renames to the final name, fsyncs the directory, and only
-// then marks the record `completed`. Any failure marks it `failed` with a
-// message a user can act on and removes the partial file. A restore verifies
-// the archive's SHA-256 before sending a byte, then streams it to the target's
-// agent and records the agent's summary.
+// arrived, fsyncs, stores per-block digests beside it (<file>.blocks),
+// renames to the final name, fsyncs the directory, and only then marks the
+// record `completed`. Any failure marks it `failed` with a message a user can
+// act on and removes the partial file. A restore streams the archive to the
+// target's agent checking every block against its digest before sending it
+// (and the whole-file SHA-256 before the last block), so no unverified byte
+// reaches the agent; archives without block digests, and small ones, are
+// checked whole before the agent is contacted.
+//
+// Each transfer's TLS I/O runs blocking on its worker thread, many records
+// per wake-up; disk writes, hashing and progress records run on a second
+// thread per transfer (see background_archive_writer.h,
+// verified_archive_reader.h).
 //
 // Scheduling: at most `max_concurrent` transfers run at once across all
 // instances and at most one per instance; others wait `queued` in FIFO order.
@@ -73,9 +81,9 @@ class TransferService {
   // already has a backup or restore queued or running and `skip_if_busy`;
   // InvalidArgument naming a bad exclude pattern or unknown preset.
   virtual Result<Backup> StartBackup(const BackupRequest& request, bool skip_if_busy = false) = 0;
-  // Records a `queued` restore. Conflict (409) when the target is not running
-  // (per the AgentConnector's last probe), Corruption when the archive file is
-  // missing; the SHA-256 check happens in the job before any byte is sent.
+  // Records a `queued` restore. Conflict (409) when the target does not
+  // answer a live probe (2 s), Corruption when the archive file is missing;
+  // the SHA-256 checks happen in the job, before any byte is sent.
   virtual Result<Restore> StartRestore(const RestoreRequest& request) = 0;
   // Cancels a queued or running backup: it ends `canceled`, its partial file
   // removed. FailedPrecondition when already final.

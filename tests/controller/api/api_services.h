@@ -40,6 +40,7 @@ inline constexpr auth::ScryptParams kCheapScrypt{1 << 10, 8, 1};
 class UnreachableAgents final : public AgentConnector {
  public:
   InstanceHealth Probe(const Instance&) override { return Running(); }
+  InstanceHealth ProbeWithin(const Instance&, std::chrono::milliseconds) override { return Running(); }
   InstanceHealth Health(Id) const override { return Running(); }
   void StartProber(std::function<std::vector<Instance>()>, std::chrono::seconds) override {}
   void StopProber() override {}

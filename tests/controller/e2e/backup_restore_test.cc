@@ -41,10 +41,11 @@ TEST_F(BackupRestoreE2eTest, CompletedBackupDownloadsExtractsAndRestoresIntoSeco
       std::regex_match(file_name, std::regex("alpha-" + std::to_string(id) + R"(-\d{8}-\d{6}\.tar\.zst)")))
       << file_name;
 
-  // The stored file: the only file of the instance, its size and hash in the record.
+  // The stored file and its block digests: the only files of the instance,
+  // its size and hash in the record.
   const std::string stored = StoredFile(b);
   ASSERT_TRUE(fs::is_regular_file(stored)) << stored;
-  EXPECT_EQ(InstanceFiles("alpha"), std::vector<std::string>{file_name});
+  EXPECT_EQ(SortedInstanceFiles("alpha"), (std::vector<std::string>{file_name, file_name + ".blocks"}));
   EXPECT_EQ(fs::file_size(stored), b["size_bytes"].get<uint64_t>());
   EXPECT_EQ(Sha256OfFile(stored), b["sha256"].get<std::string>());
 

@@ -130,6 +130,12 @@ std::vector<std::string> E2eTest::InstanceFiles(const std::string& instance_name
   return E2eStack::FilesUnder(stack_->backups_dir() + "/" + instance_name);
 }
 
+std::vector<std::string> E2eTest::SortedInstanceFiles(const std::string& instance_name) const {
+  std::vector<std::string> files = InstanceFiles(instance_name);
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 std::string E2eTest::ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;

@@ -60,6 +60,8 @@ class E2eTest : public ::testing::Test {
   std::string StoredFile(const json& backup) const;
   // Files of an instance's folder in the backups dir.
   std::vector<std::string> InstanceFiles(const std::string& instance_name) const;
+  // The same, sorted by name.
+  std::vector<std::string> SortedInstanceFiles(const std::string& instance_name) const;
 
   static std::string ReadFile(const std::string& path);
   static bool ContainsNoCase(const std::string& haystack, const std::string& needle);

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/jobs/archive_location.h"
+#include "controller/jobs/block_digests.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "tests/controller/store/test_store.h"
 
@@ -200,6 +201,29 @@ TEST_F(BackupRemovalTest, BackupsDirIsResolvedToOneCanonicalPathOrRefused) {
   auto fallback = ResolveBackupsDir("", dir_.file("data"));
   ASSERT_TRUE(fallback.ok());
   EXPECT_EQ(*fallback, fs::canonical(dir_.file("data") + "/backups").string());
+}
+
+TEST_F(BackupRemovalTest, BlockDigestsGoWithTheirArchive) {
+  Backup b = Make(BackupStatus::kCompleted);
+  std::ofstream(BlockDigestsPath(PathOf(b))) << "digests";
+  ASSERT_TRUE(RemoveBackup(*store_, backups_, b).ok());
+  EXPECT_FALSE(fs::exists(PathOf(b)));
+  EXPECT_FALSE(fs::exists(BlockDigestsPath(PathOf(b)))) << "a deleted backup leaves no block digests behind";
+}
+
+TEST_F(BackupRemovalTest, StartupSweepsBlockDigestsNoCompletedBackupOwnsAndKeepsOwnedOnes) {
+  Backup kept = Make(BackupStatus::kCompleted, 1767225600);
+  std::ofstream(BlockDigestsPath(PathOf(kept))) << "digests";
+  // A crash after the digests were stored, before the archive was published.
+  Backup failed = Make(BackupStatus::kFailed, 1767225700);
+  const std::string orphan = BlockDigestsPath(ArchivePath(backups_, failed));
+  std::ofstream(orphan) << "digests";
+
+  int removed = -1;
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed).ok());
+  EXPECT_EQ(removed, 1);
+  EXPECT_TRUE(fs::exists(BlockDigestsPath(PathOf(kept))));
+  EXPECT_FALSE(fs::exists(orphan));
 }
 
 TEST_F(BackupRemovalTest, MissingBackupsDirIsNotAnError) {
