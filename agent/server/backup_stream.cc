@@ -58,7 +58,7 @@ std::string TrailerNames() {
   for (std::string_view name : {protocol::kTrailerStatus, protocol::kTrailerEntries, protocol::kTrailerBytesRead,
                                 protocol::kTrailerBytesSent, protocol::kTrailerSha256, protocol::kTrailerWarnings,
                                 protocol::kTrailerWarningDetail, protocol::kTrailerDatabases,
-                                protocol::kTrailerDatabasesRaw, protocol::kTrailerError}) {
+                                protocol::kTrailerDatabasesRaw, protocol::kTrailerQuiesced, protocol::kTrailerError}) {
     if (!names.empty()) names += ", ";
     names += name;
   }

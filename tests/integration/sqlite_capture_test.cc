@@ -25,6 +25,7 @@
 
 #include "tests/support/agent_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/live_database.h"
 #include "tests/support/mtls_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
@@ -42,35 +43,6 @@ constexpr char kHome[] = "/home/claworc";
 // The agent's peak RSS bound, whatever the database size.
 constexpr uint64_t kRssBoundKiB = 32 * 1024;
 
-// A helper process killed (SIGTERM, then SIGKILL) and reaped on destruction.
-class Helper {
- public:
-  Helper(const std::vector<std::string>& argv, const std::string& log)
-      : pid_(SpawnLogged(argv, log, SpawnOptions{{}, 0, true})), log_(log) {}
-  ~Helper() { Stop(); }
-  Helper(const Helper&) = delete;
-  Helper& operator=(const Helper&) = delete;
-  bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    WaitOrKill(pid_, 10s, 20ms);
-    pid_ = -1;
-  }
-  std::string Log() const { return ReadWholeFile(log_); }
-
- private:
-  pid_t pid_;
-  std::string log_;
-};
-
-// The highest sequence number the writer has published as committed.
-uint64_t Committed(const std::string& progress) {
-  std::string s = ReadWholeFile(progress);
-  if (s.size() < 20) return 0;
-  return std::strtoull(s.substr(0, 20).c_str(), nullptr, 10);
-}
-
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
@@ -83,55 +55,6 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
 std::string FileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-struct DbCheck {
-  std::string error;      // empty when the database opened and was read
-  std::string integrity;  // PRAGMA integrity_check's first row
-  int64_t count = 0, max_seq = 0, sum_seq = 0;
-  int64_t total_n = -1, total_sum = -1;
-};
-
-// Opens `path` (read-write, as an application would after a restore) and
-// reads what the tests check.
-DbCheck CheckDatabase(const std::string& path) {
-  DbCheck out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    out.error = std::string("open: ") + (db ? sqlite3_errmsg(db) : "no memory");
-    sqlite3_close(db);
-    return out;
-  }
-  auto query = [&](const char* sql, const std::function<void(sqlite3_stmt*)>& row) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
-      out.error = std::string(sql) + ": " + sqlite3_errmsg(db);
-      return;
-    }
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-      row(st);
-    else if (rc != SQLITE_DONE)
-      out.error = std::string(sql) + ": " + sqlite3_errmsg(db);
-    sqlite3_finalize(st);
-  };
-  query("PRAGMA integrity_check",
-        [&](sqlite3_stmt* st) { out.integrity = reinterpret_cast<const char*>(sqlite3_column_text(st, 0)); });
-  if (out.error.empty()) {
-    query("SELECT count(*), coalesce(max(seq), 0), coalesce(sum(seq), 0) FROM t", [&](sqlite3_stmt* st) {
-      out.count = sqlite3_column_int64(st, 0);
-      out.max_seq = sqlite3_column_int64(st, 1);
-      out.sum_seq = sqlite3_column_int64(st, 2);
-    });
-  }
-  if (out.error.empty()) {
-    query("SELECT n, sum FROM total WHERE id = 1", [&](sqlite3_stmt* st) {
-      out.total_n = sqlite3_column_int64(st, 0);
-      out.total_sum = sqlite3_column_int64(st, 1);
-    });
-  }
-  sqlite3_close(db);
-  return out;
 }
 
 // The image's header as documented in docs/live-state.md: the in-header page
@@ -155,14 +78,7 @@ void ExpectConsistent(const std::string& path, uint64_t committed_before_request
   for (const char* sidecar : {"-wal", "-shm", "-journal"})
     EXPECT_FALSE(fs::exists(path + sidecar)) << what << ": the archive holds " << sidecar;
   ExpectSelfContainedHeader(path, wal, what);
-  DbCheck c = CheckDatabase(path);
-  ASSERT_EQ(c.error, "") << what;
-  EXPECT_EQ(c.integrity, "ok") << what;
-  EXPECT_EQ(c.count, c.max_seq) << what << ": a gap in the committed sequence";
-  EXPECT_EQ(c.total_n, c.count) << what << ": total.n disagrees with the rows";
-  EXPECT_EQ(c.total_sum, c.sum_seq) << what << ": total.sum disagrees with the rows";
-  EXPECT_GE(static_cast<uint64_t>(c.max_seq), committed_before_request)
-      << what << ": transactions committed before the request are missing";
+  ExpectWriterInvariant(path, committed_before_request, what);
 }
 
 class SqliteCaptureTest : public ::testing::Test {
@@ -195,12 +111,9 @@ class SqliteCaptureTest : public ::testing::Test {
     return agent.ok() ? std::move(agent).value() : nullptr;
   }
 
-  static std::unique_ptr<Helper> Writer(const std::string& db, const std::string& mode,
-                                        const std::string& progress) {
-    return std::make_unique<Helper>(
-        std::vector<std::string>{"/usr/bin/python3", kWriterScript, "write", db, mode, progress,
-                                 "--autocheckpoint", "10", "--pause-ms", "1"},
-        progress + ".log");
+  static std::unique_ptr<HelperProcess> Writer(const std::string& db, const std::string& mode,
+                                               const std::string& progress) {
+    return std::unique_ptr<HelperProcess>(StartSqliteWriter(db, mode, progress));
   }
 
   // POST /v1/backup with `body`, the archive streamed into `archive`.
@@ -253,7 +166,7 @@ TEST_F(SqliteCaptureTest, LiveWritersAreCapturedConsistentlyInEveryBackup) {
   auto rollback = Writer(dir + "/cron.sqlite", "delete", tmp_->Sub("rollback.progress"));
   ASSERT_TRUE(WaitFor(
       [&] {
-        return Committed(tmp_->Sub("wal.progress")) > 200 && Committed(tmp_->Sub("rollback.progress")) > 50;
+        return CommittedSequence(tmp_->Sub("wal.progress")) > 200 && CommittedSequence(tmp_->Sub("rollback.progress")) > 50;
       },
       60s))
       << wal->Log() << rollback->Log();
@@ -263,8 +176,8 @@ TEST_F(SqliteCaptureTest, LiveWritersAreCapturedConsistentlyInEveryBackup) {
   constexpr int kBackups = 20;
   for (int i = 0; i < kBackups; ++i) {
     const std::string what = "backup " + std::to_string(i);
-    const uint64_t wal_before = Committed(tmp_->Sub("wal.progress"));
-    const uint64_t rollback_before = Committed(tmp_->Sub("rollback.progress"));
+    const uint64_t wal_before = CommittedSequence(tmp_->Sub("wal.progress"));
+    const uint64_t rollback_before = CommittedSequence(tmp_->Sub("rollback.progress"));
     json body = {{"paths", {kHome}}};
     if (i % 2 == 1) body["strict"] = true;  // strict changes nothing when every database is captured
     const std::string archive = tmp_->Sub("live-" + std::to_string(i) + ".tar.zst");
@@ -298,12 +211,12 @@ TEST_F(SqliteCaptureTest, ConcurrentBackupsOfOneDatabaseAreEachConsistent) {
   ASSERT_EQ(fill.exit_code, 0) << fill.output;
   const std::string progress = tmp_->Sub("concurrent.progress");
   auto writer = Writer(db, "delete", progress);
-  ASSERT_TRUE(WaitFor([&] { return Committed(progress) > 20; }, 60s)) << writer->Log();
+  ASSERT_TRUE(WaitFor([&] { return CommittedSequence(progress) > 20; }, 60s)) << writer->Log();
   auto agent = StartAgent(root, {"--max-transfers", "2"});
   ASSERT_TRUE(agent);
 
   for (int round = 0; round < 4; ++round) {
-    const uint64_t before = Committed(progress);
+    const uint64_t before = CommittedSequence(progress);
     std::vector<std::future<HttpResponse>> backups;
     for (int i = 0; i < 2; ++i) {
       const std::string archive = tmp_->Sub("concurrent-" + std::to_string(i) + ".tar.zst");
@@ -341,14 +254,14 @@ TEST_F(SqliteCaptureTest, LargeDatabaseBeingWrittenIsStreamedWithinTheMemoryBoun
   ASSERT_GE(fs::file_size(db), mib << 20);
 
   auto writer = Writer(db, "wal", tmp_->Sub("large.progress"));
-  ASSERT_TRUE(WaitFor([&] { return Committed(tmp_->Sub("large.progress")) > 100; }, 60s)) << writer->Log();
+  ASSERT_TRUE(WaitFor([&] { return CommittedSequence(tmp_->Sub("large.progress")) > 100; }, 60s)) << writer->Log();
   auto agent = StartAgent(root);
   ASSERT_TRUE(agent);
-  const uint64_t before = Committed(tmp_->Sub("large.progress"));
+  const uint64_t before = CommittedSequence(tmp_->Sub("large.progress"));
   const std::string archive = tmp_->Sub("large.tar.zst");
   HttpResponse res = Backup(agent->port(), {{"paths", {kHome}}}, archive);
   const uint64_t peak_kib = agent->PeakRssKiB();
-  const uint64_t during = Committed(tmp_->Sub("large.progress"));
+  const uint64_t during = CommittedSequence(tmp_->Sub("large.progress"));
   ASSERT_TRUE(res.complete) << res.error;
   EXPECT_EQ(Trailer(res, "clawback-status"), "ok");
   EXPECT_EQ(Trailer(res, "clawback-databases"), "1");
@@ -376,7 +289,7 @@ TEST_F(SqliteCaptureTest, DatabaseLockedPastTheTimeoutIsWarnedOrWithStrictFailsT
   ASSERT_EQ(fill.exit_code, 0) << fill.output;
   const std::string original = FileBytes(db);
   const std::string ready = tmp_->Sub("locked.ready");
-  Helper locker({"/usr/bin/python3", kWriterScript, "lock", db, ready}, ready + ".log");
+  HelperProcess locker({"/usr/bin/python3", kWriterScript, "lock", db, ready}, ready + ".log");
   ASSERT_TRUE(WaitFor([&] { return fs::exists(ready); }, 30s)) << locker.Log();
   auto agent = StartAgent(root, {"--db-lock-timeout-ms", "300"});
   ASSERT_TRUE(agent);
