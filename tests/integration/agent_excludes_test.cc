@@ -14,6 +14,7 @@
 
 #include "shared/exclude_rules.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/agent_suite.h"
 #include "tests/support/mtls_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
@@ -62,16 +63,11 @@ const char* const kFiles[] = {
     ".config/chromium/Default/Login Data",
 };
 
-class AgentExcludesTest : public ::testing::Test {
+class AgentExcludesTest : public AgentSuite {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = new TempDir("clawback-excludes-it-");
-    auto pki = TestPki::Create(tmp_->Sub("pki"));
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    pki_ = new TestPki(*pki);
-    auto cert = pki_->IssueInstance("alpha");
-    ASSERT_TRUE(cert.ok()) << cert.status().ToString();
-    cert_ = *cert;
+    CreateAgentSuite("clawback-excludes-it-");
+    if (HasFatalFailure()) return;
     root_ = tmp_->Sub("root");
     for (const char* f : kFiles) {
       fs::path p = fs::path(root_) / "home/claworc" / f;
@@ -80,14 +76,10 @@ class AgentExcludesTest : public ::testing::Test {
     }
     fs::create_directories(fs::path(root_) / "home/claworc/.cache/empty-dir");
   }
-  static void TearDownTestSuite() {
-    delete pki_;
-    delete tmp_;
-  }
 
   void SetUp() override {
     auto agent =
-        AgentProcess::Start({kAgentBinary, tmp_->path(), cert_.cert, cert_.key, pki_->ca_cert(), root_, {}});
+        AgentProcess::Start({kAgentBinary, tmp_->path(), agent_cert_.cert, agent_cert_.key, pki_->ca_cert(), root_, {}});
     ASSERT_TRUE(agent.ok()) << agent.status().ToString();
     agent_ = std::move(agent).value();
   }
@@ -152,16 +144,10 @@ class AgentExcludesTest : public ::testing::Test {
     return out;
   }
 
-  static TempDir* tmp_;
-  static TestPki* pki_;
-  static CertFiles cert_;
   static std::string root_;
   std::unique_ptr<AgentProcess> agent_;
 };
 
-TempDir* AgentExcludesTest::tmp_ = nullptr;
-TestPki* AgentExcludesTest::pki_ = nullptr;
-CertFiles AgentExcludesTest::cert_;
 std::string AgentExcludesTest::root_;
 
 struct ExcludeCase {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/agent_suite.h"
 #include "tests/support/file_tree.h"
 #include "tests/support/mtls_client.h"
 #include "tests/support/temp_dir.h"
@@ -44,21 +45,9 @@ json Sh(const std::string& script) {
   return json::array({"/bin/sh", "-c", script});
 }
 
-class AgentHooksTest : public ::testing::Test {
+class AgentHooksTest : public AgentSuite {
  protected:
-  static void SetUpTestSuite() {
-    tmp_ = new TempDir("clawback-hooks-it-");
-    auto pki = TestPki::Create(tmp_->Sub("pki"));
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    pki_ = new TestPki(*pki);
-    auto agent = pki_->IssueInstance("alpha");
-    ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-    agent_cert_ = *agent;
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    delete tmp_;
-  }
+  static void SetUpTestSuite() { CreateAgentSuite("clawback-hooks-it-"); }
 
   void SetUp() override {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -144,15 +133,9 @@ class AgentHooksTest : public ::testing::Test {
     return archive;
   }
 
-  static TempDir* tmp_;
-  static TestPki* pki_;
-  static CertFiles agent_cert_;
   std::string dir_, root_, hook_log_;
 };
 
-TempDir* AgentHooksTest::tmp_ = nullptr;
-TestPki* AgentHooksTest::pki_ = nullptr;
-CertFiles AgentHooksTest::agent_cert_;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/agent_suite.h"
 #include "tests/support/mtls_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
@@ -22,21 +23,9 @@ using json = nlohmann::json;
 
 constexpr char kAgentBinary[] = CLAWBACK_AGENT_BINARY;
 
-class AgentPathResolutionTest : public ::testing::Test {
+class AgentPathResolutionTest : public AgentSuite {
  protected:
-  static void SetUpTestSuite() {
-    tmp_ = new TempDir("clawback-resolve-it-");
-    auto pki = TestPki::Create(tmp_->Sub("pki"));
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    pki_ = new TestPki(*pki);
-    auto agent = pki_->IssueInstance("alpha");
-    ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-    agent_cert_ = *agent;
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    delete tmp_;
-  }
+  static void SetUpTestSuite() { CreateAgentSuite("clawback-resolve-it-"); }
 
   std::unique_ptr<AgentProcess> StartAgent(const std::string& root) {
     auto agent = AgentProcess::Start(
@@ -79,15 +68,9 @@ class AgentPathResolutionTest : public ::testing::Test {
     EXPECT_NE(body.value("error", "").find("excluded system directory"), std::string::npos) << res.body;
   }
 
-  static TempDir* tmp_;
-  static TestPki* pki_;
-  static CertFiles agent_cert_;
   int archives_ = 0;
 };
 
-TempDir* AgentPathResolutionTest::tmp_ = nullptr;
-TestPki* AgentPathResolutionTest::pki_ = nullptr;
-CertFiles AgentPathResolutionTest::agent_cert_;
 
 void WriteText(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());

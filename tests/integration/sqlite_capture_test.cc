@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/agent_suite.h"
 #include "tests/support/child_process.h"
 #include "tests/support/live_database.h"
 #include "tests/support/mtls_client.h"
@@ -81,21 +82,9 @@ void ExpectConsistent(const std::string& path, uint64_t committed_before_request
   ExpectWriterInvariant(path, committed_before_request, what);
 }
 
-class SqliteCaptureTest : public ::testing::Test {
+class SqliteCaptureTest : public AgentSuite {
  protected:
-  static void SetUpTestSuite() {
-    tmp_ = new TempDir("clawback-sqlite-it-");
-    auto pki = TestPki::Create(tmp_->Sub("pki"));
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    pki_ = new TestPki(*pki);
-    auto cert = pki_->IssueInstance("alpha");
-    ASSERT_TRUE(cert.ok()) << cert.status().ToString();
-    cert_ = *cert;
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    delete tmp_;
-  }
+  static void SetUpTestSuite() { CreateAgentSuite("clawback-sqlite-it-"); }
 
   // A fresh root with an empty home; returns its path.
   std::string NewRoot(const std::string& name) {
@@ -106,7 +95,7 @@ class SqliteCaptureTest : public ::testing::Test {
 
   std::unique_ptr<AgentProcess> StartAgent(const std::string& root, std::vector<std::string> extra = {}) {
     auto agent = AgentProcess::Start(
-        {kAgentBinary, tmp_->path(), cert_.cert, cert_.key, pki_->ca_cert(), root, std::move(extra)});
+        {kAgentBinary, tmp_->path(), agent_cert_.cert, agent_cert_.key, pki_->ca_cert(), root, std::move(extra)});
     EXPECT_TRUE(agent.ok()) << agent.status().ToString();
     return agent.ok() ? std::move(agent).value() : nullptr;
   }
@@ -147,14 +136,8 @@ class SqliteCaptureTest : public ::testing::Test {
     return it == r.trailers.end() ? "" : it->second;
   }
 
-  static TempDir* tmp_;
-  static TestPki* pki_;
-  static CertFiles cert_;
 };
 
-TempDir* SqliteCaptureTest::tmp_ = nullptr;
-TestPki* SqliteCaptureTest::pki_ = nullptr;
-CertFiles SqliteCaptureTest::cert_;
 
 // 20+ backups while a WAL-mode writer (checkpointing every 10 pages) and a
 // rollback-journal writer commit: every archive holds both databases as sound,
