@@ -505,24 +505,8 @@ TEST_F(AgentAbuseTest, TransferCodingsOtherThanChunkedAreRefused) {
   ASSERT_TRUE(agent);
   const RawTls tls = ControllerTls();
   const std::string smuggled = "GET /v1/info HTTP/1.1\r\nHost: agent\r\n\r\n";
-  // Each with whether the parser reaches our check (Beast may refuse some itself, also with 400).
-  const std::pair<std::string, bool> codings[] = {{"chunked, identity", true},
-                                                  {"identity", true},
-                                                  {"gzip, chunked", true},
-                                                  {"chunked\r\nTransfer-Encoding: chunked", false},
-                                                  {"chunked, chunked", false}};
-  for (const auto& [te, ours] : codings) {
-    SCOPED_TRACE(te);
-    RawReply reply = RawExchange(agent->port(),
-                                 "POST /v1/backup HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
-                                 "Transfer-Encoding: " + te + "\r\n\r\n" + smuggled,
-                                 15s, &tls);
-    EXPECT_EQ(reply.status, 400) << reply.text.substr(0, 300);
-    if (ours) {
-      EXPECT_NE(reply.text.find("Transfer-Encoding"), std::string::npos) << reply.text.substr(0, 300);
-    }
-    EXPECT_EQ(reply.text.find("HTTP/1.1 200"), std::string::npos) << "a smuggled request was answered";
-  }
+  ExpectOnlyChunkedTransferCodingAccepted(
+      agent->port(), "POST /v1/backup HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n", smuggled, &tls);
   // Exactly "chunked" (any case) still frames a body: "{}" is a backup request of the default paths.
   RawReply ok = RawExchange(agent->port(),
                             "POST /v1/backup HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"

@@ -811,24 +811,8 @@ TEST(ApiTransferCodingTest, TransferCodingsOtherThanChunkedAreRefused) {
   ASSERT_TRUE(started.ok()) << started.ToString();
   const uint16_t port = stack.controller()->port();
   const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  // Each with whether the parser reaches our check (Beast may refuse some itself, also with 400).
-  const std::pair<std::string, bool> codings[] = {{"chunked, identity", true},
-                                                  {"identity", true},
-                                                  {"gzip, chunked", true},
-                                                  {"chunked\r\nTransfer-Encoding: chunked", false},
-                                                  {"chunked, chunked", false}};
-  for (const auto& [te, ours] : codings) {
-    SCOPED_TRACE(te);
-    RawReply reply = RawExchange(port,
-                                 "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                 "Transfer-Encoding: " + te + "\r\n\r\n" + smuggled,
-                                 15s);
-    EXPECT_EQ(reply.status, 400) << reply.text.substr(0, 300);
-    if (ours) {
-      EXPECT_NE(reply.text.find("Transfer-Encoding"), std::string::npos) << reply.text.substr(0, 300);
-    }
-    EXPECT_EQ(reply.text.find("HTTP/1.1 200"), std::string::npos) << "a smuggled request was answered";
-  }
+  ExpectOnlyChunkedTransferCodingAccepted(
+      port, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n", smuggled);
   const std::string body = R"({"username":"admin","password":"wrong-password-123"})";
   char size[16];
   std::snprintf(size, sizeof size, "%zx", body.size());

@@ -28,6 +28,15 @@ struct RawTls {
 RawReply RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout,
                      const RawTls* tls = nullptr);
 
+// gtest expectations: a request whose Transfer-Encoding is anything but
+// exactly "chunked" ("chunked, identity", "identity", "gzip, chunked", a
+// repeated header ...) is answered 400, and the bytes after its header
+// (`smuggled`, a complete second request) are never answered as one.
+// `request_head` is the request line and headers up to, not including, the
+// Transfer-Encoding header.
+void ExpectOnlyChunkedTransferCodingAccepted(uint16_t port, const std::string& request_head,
+                                             const std::string& smuggled, const RawTls* tls = nullptr);
+
 // An open connection that sends a little at a time (slowloris).
 class SlowClient {
  public:

@@ -331,4 +331,13 @@ std::string BuildTarZstd(const std::vector<TarSpec>& entries) {
   return ZstdCompress(raw);
 }
 
+std::string ResolutionName(Resolution resolution) {
+  switch (resolution) {
+    case Resolution::kOpenat2: return "Openat2";
+    case Resolution::kComponentWalk: return "ComponentWalk";
+    case Resolution::kAuto: return "Auto";
+  }
+  return "Unknown";
+}
+
 }  // namespace clawback::agent::testing

@@ -102,6 +102,10 @@ int RunProcess(const std::vector<std::string>& argv, std::string* output);
 
 bool XattrsSupported(const std::string& dir);
 
+// Test-name suffix for suites run on both restore resolutions ("Openat2",
+// "ComponentWalk"), for INSTANTIATE_TEST_SUITE_P.
+std::string ResolutionName(Resolution resolution);
+
 // Builds an uncompressed pax tar in memory from entry specs, then zstd-compresses it.
 struct TarSpec {
   std::string name;

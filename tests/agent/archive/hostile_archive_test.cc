@@ -169,8 +169,7 @@ TEST_P(HostileArchiveTest, RootEntryMustBeADirectory) {
 INSTANTIATE_TEST_SUITE_P(BothResolutions, HostileArchiveTest,
                          ::testing::Values(Resolution::kOpenat2, Resolution::kComponentWalk),
                          [](const ::testing::TestParamInfo<Resolution>& info) {
-                           return info.param == Resolution::kOpenat2 ? std::string("Openat2")
-                                                                     : std::string("ComponentWalk");
+                           return testing::ResolutionName(info.param);
                          });
 
 }  // namespace

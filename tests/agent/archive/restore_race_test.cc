@@ -183,8 +183,7 @@ TEST_P(RestoreRaceTest, SwappingDirectoriesForSymlinksNeverRedirectsAWrite) {
 INSTANTIATE_TEST_SUITE_P(BothResolutions, RestoreRaceTest,
                          ::testing::Values(Resolution::kOpenat2, Resolution::kComponentWalk),
                          [](const ::testing::TestParamInfo<Resolution>& info) {
-                           return info.param == Resolution::kOpenat2 ? std::string("Openat2")
-                                                                     : std::string("ComponentWalk");
+                           return testing::ResolutionName(info.param);
                          });
 
 // ---- SQLite sidecars ----
