@@ -62,6 +62,10 @@ struct BackupOptions {
   // (FailedPrecondition) instead of being archived as plain bytes + warning.
   bool strict = false;
   ExcludeRules excludes;        // entries (and subtrees) left out; the request's "excludes"
+  // Frame input bounds (seekable_compressor.h); 0 = its kMinFrameInput /
+  // kMaxFrameInput. Tests and benchmarks set them; the agent never does.
+  size_t min_frame_input = 0;
+  size_t max_frame_input = 0;
 };
 
 struct BackupSummary {

@@ -456,7 +456,9 @@ Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vecto
                                   ChunkSink& sink) {
   int threads = options.threads > 0 ? options.threads : DefaultCompressionThreads();
   Result<std::unique_ptr<SeekableCompressor>> compressor =
-      SeekableCompressor::Create(options.compression_level, threads, sink);
+      SeekableCompressor::Create(options.compression_level, threads, sink,
+                                 options.min_frame_input > 0 ? options.min_frame_input : SeekableCompressor::kMinFrameInput,
+                                 options.max_frame_input > 0 ? options.max_frame_input : SeekableCompressor::kMaxFrameInput);
   if (!compressor.ok()) return compressor.status();
   Result<std::unique_ptr<archive_index::IndexWriter>> index = archive_index::IndexWriter::Create();
   if (!index.ok()) return index.status();
