@@ -39,7 +39,9 @@ SeekableCompressor::~SeekableCompressor() {
     stop_ = true;
   }
   work_cv_.notify_all();
+  done_cv_.notify_all();
   for (std::thread& t : workers_) t.join();
+  if (emitter_.joinable()) emitter_.join();
   for (void* c : cctxs_) ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(c));
 }
 
@@ -80,6 +82,7 @@ Result<std::unique_ptr<SeekableCompressor>> SeekableCompressor::Create(int level
     void* cctx = c->cctxs_[i];
     c->workers_.emplace_back([raw = c.get(), cctx] { raw->WorkerLoop(cctx); });
   }
+  if (workers > 0) c->emitter_ = std::thread([raw = c.get()] { raw->EmitterLoop(); });
   return c;
 }
 
@@ -116,10 +119,9 @@ void SeekableCompressor::WorkerLoop(void* cctx) {
 }
 
 Status SeekableCompressor::SendInPlace(char* data, size_t size) {
-  if (abandoned_) return Fail(Status::Canceled("archive abandoned"));
+  if (abandoned_) return Status::Canceled("archive abandoned");
   EVP_DigestUpdate(hash_->ctx, data, size);
-  Status s = sink_.Write(data, size);
-  if (!s.ok()) return Fail(s);
+  CLAWBACK_RETURN_IF_ERROR(sink_.Write(data, size));
   bytes_out_ += size;
   return Status::Ok();
 }
@@ -136,22 +138,37 @@ Status SeekableCompressor::Send(const char* data, size_t size) {
   return Status::Ok();
 }
 
-Status SeekableCompressor::EmitReady(bool wait_one) {
-  while (!in_order_.empty()) {
-    Slot* front = in_order_.front();
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (wait_one) done_cv_.wait(lock, [&] { return front->state == Slot::State::kDone; });
-      if (front->state != Slot::State::kDone) return Status::Ok();
-    }
-    wait_one = false;
-    in_order_.pop_front();
-    front->state = Slot::State::kFree;
-    if (!front->error.ok()) return Fail(front->error);
-    CLAWBACK_RETURN_IF_ERROR(SendInPlace(front->out.get() + ChunkSink::kHeadroom, front->out_size));
-    sizes_.push_back({static_cast<uint32_t>(front->out_size), static_cast<uint32_t>(front->in_size)});
-  }
+Status SeekableCompressor::SendFrame(Slot& slot) {
+  CLAWBACK_RETURN_IF_ERROR(slot.error);
+  CLAWBACK_RETURN_IF_ERROR(SendInPlace(slot.out.get() + ChunkSink::kHeadroom, slot.out_size));
+  sizes_.push_back({static_cast<uint32_t>(slot.out_size), static_cast<uint32_t>(slot.in_size)});
   return Status::Ok();
+}
+
+void SeekableCompressor::EmitterLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    done_cv_.wait(lock, [&] { return stop_ || (!in_order_.empty() && in_order_.front()->state == Slot::State::kDone); });
+    if (stop_) return;
+    Slot* slot = in_order_.front();
+    const bool failed = failed_;
+    lock.unlock();
+    // After a failure frames are dropped unsent; the producer stops on the error.
+    Status sent = failed ? Status::Ok() : SendFrame(*slot);
+    lock.lock();
+    in_order_.pop_front();
+    slot->state = Slot::State::kFree;
+    if (!sent.ok() && shared_error_.ok()) {
+      shared_error_ = sent;
+      failed_ = true;
+    }
+    free_cv_.notify_all();
+  }
+}
+
+Status SeekableCompressor::SharedError() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Fail(shared_error_);
 }
 
 Status SeekableCompressor::Submit() {
@@ -160,36 +177,34 @@ Status SeekableCompressor::Submit() {
   ++frames_sealed_;
   if (workers_.empty()) {
     Compress(*slot, cctxs_[0]);
-    if (!slot->error.ok()) return Fail(slot->error);
-    CLAWBACK_RETURN_IF_ERROR(SendInPlace(slot->out.get() + ChunkSink::kHeadroom, slot->out_size));
-    sizes_.push_back({static_cast<uint32_t>(slot->out_size), static_cast<uint32_t>(slot->in_size)});
+    Status sent = SendFrame(*slot);
+    if (!sent.ok()) return Fail(sent);
     slot->in_size = 0;
     return Status::Ok();
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    slot->state = Slot::State::kQueued;
-    queue_.push_back(slot);
-  }
-  work_cv_.notify_one();
+  std::unique_lock<std::mutex> lock(mu_);
+  slot->state = Slot::State::kQueued;
+  queue_.push_back(slot);
   in_order_.push_back(slot);
   filling_ = nullptr;
-  CLAWBACK_RETURN_IF_ERROR(EmitReady(false));
-  for (;;) {
-    for (auto& s : slots_) {
-      if (s->state == Slot::State::kFree) {
-        filling_ = s.get();
-        filling_->state = Slot::State::kFilling;
-        filling_->in_size = 0;
-        return Status::Ok();
-      }
-    }
-    CLAWBACK_RETURN_IF_ERROR(EmitReady(true));
-  }
+  work_cv_.notify_one();
+  Slot* free = nullptr;
+  free_cv_.wait(lock, [&] {
+    if (failed_) return true;
+    for (auto& s : slots_)
+      if (s->state == Slot::State::kFree) free = s.get();
+    return free != nullptr;
+  });
+  if (failed_) return Fail(shared_error_);
+  filling_ = free;
+  filling_->state = Slot::State::kFilling;
+  filling_->in_size = 0;
+  return Status::Ok();
 }
 
 Status SeekableCompressor::Write(const void* data, size_t size) {
   if (!error_.ok()) return error_;
+  if (failed_.load(std::memory_order_relaxed)) return SharedError();
   if (finished_) return Fail(Status::Internal("write after finish"));
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
@@ -206,6 +221,7 @@ Status SeekableCompressor::Write(const void* data, size_t size) {
 
 Status SeekableCompressor::MemberBoundary() {
   if (!error_.ok()) return error_;
+  if (failed_.load(std::memory_order_relaxed)) return SharedError();
   if (filling_->in_size >= min_frame_) return Submit();
   return Status::Ok();
 }
@@ -215,13 +231,20 @@ Status SeekableCompressor::Finish(std::string_view index_frame) {
   if (finished_) return Fail(Status::Internal("finish called twice"));
   finished_ = true;
   CLAWBACK_RETURN_IF_ERROR(Submit());
-  while (!in_order_.empty()) CLAWBACK_RETURN_IF_ERROR(EmitReady(true));
+  if (!workers_.empty()) {
+    // The emitter sends what is left; after that only this thread uses the sink.
+    std::unique_lock<std::mutex> lock(mu_);
+    free_cv_.wait(lock, [&] { return failed_ || in_order_.empty(); });
+    if (failed_) return Fail(shared_error_);
+  }
   if (sizes_.empty()) return Fail(Status::Internal("archive without data frames"));
-  CLAWBACK_RETURN_IF_ERROR(Send(index_frame.data(), index_frame.size()));
+  Status sent = Send(index_frame.data(), index_frame.size());
+  if (!sent.ok()) return Fail(sent);
   sizes_.push_back({static_cast<uint32_t>(index_frame.size()), 0});
   Result<std::string> table = seek_table::EncodeSeekTable(sizes_);
   if (!table.ok()) return Fail(table.status());
-  CLAWBACK_RETURN_IF_ERROR(Send(table->data(), table->size()));
+  sent = Send(table->data(), table->size());
+  if (!sent.ok()) return Fail(sent);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_DigestFinal_ex(hash_->ctx, digest, &len) != 1) return Fail(Status::Internal("SHA-256 failed"));

@@ -8,29 +8,37 @@
 // kMinFrameInput bytes, or is cut where it is at kMaxFrameInput (a member
 // larger than max - min spans frames). Each frame is compressed on its own
 // (single-threaded ZSTD_CCtx per worker, content checksum and content size
-// set) by a pool of `threads` workers and handed to the ChunkSink in order,
-// on the producer's thread, hashing the bytes with SHA-256 as they leave.
-// zstd's own multithreading cannot do this: ZSTD_e_end per frame waits for
-// all its jobs, so frames would be compressed one after the other.
+// set) by a pool of `threads` workers; an emitter thread hands them to the
+// ChunkSink in order, hashing the bytes with SHA-256 as they leave, so the
+// producer (the tar writer) never waits on the network. zstd's own
+// multithreading cannot do this: ZSTD_e_end per frame waits for all its jobs,
+// so frames would be compressed one after the other.
 //
-// Frame sizes, chosen by measurement (bench/agent/run.sh and the ratio line
-// it prints; figures in bench/README.md): min 1 MiB / max 2 MiB costs 0.1 %
-// of archive size against the old single-frame stream (which already cut
-// its input into independent 2 MiB zstd jobs), and keeps files up to 1 MiB in
-// one frame, so fetching one reads a single frame. Smaller frames cost ratio
-// quickly (512 KiB: ~1 %); larger ones memory.
+// Frame sizes, chosen by measurement (bench/agent/frame_sizes.cc and
+// bench/agent/run.sh, 256 MiB bench data set, figures in bench/README.md):
+//   min:max KiB   256:512  512:1024  1024:2048  2048:4096  4096:8192
+//   archive B     110.58M  110.41M   110.39M    110.37M    110.35M
+// against 109.47M from the old single-frame stream (which already cut its
+// input into independent 2 MiB zstd jobs): 1 MiB / 2 MiB costs 0.84 %
+// (target <= 2 %), of which ~0.8 % is the index frame (54 bytes per entry,
+// most of it the SHA-256), and keeps files up to 1 MiB in one frame, so
+// fetching one decompresses a single frame of at most 2 MiB.
 //
 // Memory: threads + 1 frame slots, each an input buffer of kMaxFrameInput
 // and an output buffer of ZSTD_compressBound(kMaxFrameInput) (pages touched
 // only as used), plus one compression context per worker (~1.2 MiB at
 // level 3 for 2 MiB frames): about 12 MiB with 2 workers.
 //
-// Thread safety: one producer thread calls everything; the workers only touch
-// the slots handed to them (guarded by mu_). Errors are sticky: after a sink,
-// zstd or worker failure every call returns the first error and nothing more
-// reaches the sink. The destructor stops and joins the workers.
+// Thread safety: one producer thread calls the public methods; workers and
+// the emitter touch only the slots handed to them, under mu_. The ChunkSink
+// is called from the emitter thread while frames flow and from the calling
+// thread in Finish (after the emitter is idle), never from two at once.
+// Errors are sticky: after a sink, zstd or worker failure every call returns
+// the first error and nothing more reaches the sink. The destructor stops and
+// joins all threads.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -92,10 +100,12 @@ class SeekableCompressor {
   struct Hash;
   SeekableCompressor(ChunkSink& sink, size_t min_frame, size_t max_frame);
   Status Submit();                   // queues the filling slot, takes a free one
-  Status EmitReady(bool wait_one);   // sends finished frames in order
   Status Send(const char* data, size_t size);  // copies through a framed scratch buffer
   Status SendInPlace(char* data, size_t size);
+  Status SendFrame(Slot& slot);
   void WorkerLoop(void* cctx);
+  void EmitterLoop();
+  Status SharedError();              // the emitter's or a worker's error, if any
   void Compress(Slot& slot, void* cctx);
   Status Fail(Status s);
 
@@ -105,21 +115,25 @@ class SeekableCompressor {
   int level_ = 3;
   std::vector<std::unique_ptr<Slot>> slots_;
   Slot* filling_ = nullptr;
-  std::deque<Slot*> in_order_;   // queued or compressed, oldest first (producer only)
   std::vector<std::thread> workers_;
   std::vector<void*> cctxs_;  // ZSTD_CCtx*: one per worker, or one for inline compression
   std::unique_ptr<Hash> hash_;
   std::vector<seek_table::FrameSize> sizes_;
   std::vector<char> scratch_;  // ChunkSink::kHeadroom + piece + kTailroom
 
-  std::mutex mu_;  // guards queue_, stop_ and the state of every Slot
-  std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
-  std::deque<Slot*> queue_;  // waiting for a worker
+  std::thread emitter_;
+  std::mutex mu_;  // guards queue_, in_order_, stop_, shared_error_ and the state of every Slot
+  std::condition_variable work_cv_;   // workers: queue_ has a slot
+  std::condition_variable done_cv_;   // emitter: a slot is compressed
+  std::condition_variable free_cv_;   // producer: a slot is free, or in_order_ drained, or an error
+  std::deque<Slot*> queue_;     // waiting for a worker
+  std::deque<Slot*> in_order_;  // submitted and not yet sent, oldest first
   bool stop_ = false;
+  Status shared_error_;         // first error of a worker or the emitter
+  std::atomic<bool> failed_{false};     // shared_error_ is set (cheap check for Write)
+  std::atomic<bool> abandoned_{false};
 
   Status error_;
-  bool abandoned_ = false;
   bool finished_ = false;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
