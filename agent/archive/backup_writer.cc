@@ -6,10 +6,12 @@
 //   archive_write (pax, unblocked, uncompressed) -> WriteToCompressor
 //   -> SeekableCompressor (frames at member boundaries, worker pool) -> ChunkSink.
 // The archive is format 2 (docs/archive-format.md): as each entry is written
-// its index line is made (archive_index::IndexWriter, compressed as it
-// grows) with the tar offsets counted through WriteToCompressor — exact,
-// since the writer is unblocked — and the SHA-256 of the content fed to
-// archive_write_data; the index frame and seek table end the stream.
+// its index line is made with the tar offsets counted through
+// WriteToCompressor — exact, since the writer is unblocked — and handed to
+// the compressor, which fills in the SHA-256 of the content from the frames
+// it sends (a sparse file's is computed here) and passes the line on to the
+// archive_index::IndexWriter (compressed as it grows); the index frame and
+// seek table end the stream.
 // File data is read by us with large reads rather than through
 // archive_read_data_block, so shrinking/growing files are handled explicitly.
 // A file starting with the SQLite header is written instead as a consistent
@@ -111,9 +113,8 @@ const char* LookupGname(void* db, la_int64_t gid) { return static_cast<OwnerDb*>
 
 class BackupArchiver final : public WalkVisitor {
  public:
-  BackupArchiver(const BackupOptions& options, SeekableCompressor& compressor, archive_index::IndexWriter& index,
-                 BackupSummary& summary)
-      : options_(options), compressor_(compressor), index_(index), summary_(summary), buffer_(kReadBufferBytes) {}
+  BackupArchiver(const BackupOptions& options, SeekableCompressor& compressor, BackupSummary& summary)
+      : options_(options), compressor_(compressor), summary_(summary), buffer_(kReadBufferBytes) {}
 
   Status Open() {
     owners_ = OwnerDb::Load(options_.root);
@@ -225,9 +226,14 @@ class BackupArchiver final : public WalkVisitor {
     std::optional<archive_index::EntryType> type = IndexType(to_write);
     if (!type) return Status::Internal("archived an entry of unknown type: " + e.container_path);
     const bool has_data = archive_entry_hardlink(to_write) == nullptr;
-    const bool hashed = *type == archive_index::EntryType::kFile;
-    if (hashed) CLAWBACK_RETURN_IF_ERROR(content_hash_.Begin());
-    hashing_ = hashed;
+    const bool file = *type == archive_index::EntryType::kFile;
+    // Content that lies as is in the tar stream is hashed by the compressor
+    // as its frames go out; a sparse file's holes are not in the stream, so
+    // its content is hashed here, as fed to the writer.
+    const bool stream_hashed = file && archive_entry_sparse_count(to_write) == 0;
+    if (stream_hashed) compressor_.HashContent(static_cast<uint64_t>(archive_entry_size(to_write)));
+    if (file && !stream_hashed) CLAWBACK_RETURN_IF_ERROR(content_hash_.Begin());
+    hashing_ = file && !stream_hashed;
     Status copied;
     if (snapshot != nullptr && has_data) {
       copied = CopySnapshot(e, *snapshot);
@@ -238,7 +244,7 @@ class BackupArchiver final : public WalkVisitor {
     CLAWBACK_RETURN_IF_ERROR(copied);
 
     if (archive_write_finish_entry(writer_.get()) == ARCHIVE_FATAL) return WriterError();
-    return AddIndexLine(std::move(line), *type, to_write);
+    return AddIndexLine(std::move(line), *type, to_write, stream_hashed);
   }
 
   // The image of a captured database already holds what its -wal had, and a
@@ -255,7 +261,8 @@ class BackupArchiver final : public WalkVisitor {
   }
 
   // The index line of the entry just written (offsets already set).
-  Status AddIndexLine(archive_index::IndexEntry line, archive_index::EntryType type, archive_entry* entry) {
+  Status AddIndexLine(archive_index::IndexEntry line, archive_index::EntryType type, archive_entry* entry,
+                      bool stream_hashed) {
     line.path = archive_entry_pathname(entry);
     // The pax writer names directories "dir/" in the header it writes.
     while (line.path.size() > 1 && line.path.back() == '/') line.path.pop_back();
@@ -269,15 +276,17 @@ class BackupArchiver final : public WalkVisitor {
     line.mtime_nsec = static_cast<uint32_t>(archive_entry_mtime_nsec(entry));
     if (type == archive_index::EntryType::kFile) {
       line.size = static_cast<uint64_t>(archive_entry_size(entry));
-      Result<std::string> sha = content_hash_.Finish(line.size);
-      if (!sha.ok()) return sha.status();
-      line.sha256 = std::move(*sha);
+      if (!stream_hashed) {
+        Result<std::string> sha = content_hash_.Finish(line.size);
+        if (!sha.ok()) return sha.status();
+        line.sha256 = std::move(*sha);
+      }
     } else if (type == archive_index::EntryType::kSymlink) {
       line.target = archive_entry_symlink(entry);
     } else if (type == archive_index::EntryType::kHardlink) {
       line.target = archive_entry_hardlink(entry);
     }
-    return index_.Add(line).WithContext(line.path);
+    return compressor_.AddEntry(std::move(line), stream_hashed);
   }
 
   void FinishWarnings() {
@@ -428,9 +437,8 @@ class BackupArchiver final : public WalkVisitor {
 
   const BackupOptions& options_;
   SeekableCompressor& compressor_;
-  archive_index::IndexWriter& index_;
   BackupSummary& summary_;
-  ContentHash content_hash_;  // of the file entry being written, while hashing_
+  ContentHash content_hash_;  // of the sparse file being written, while hashing_
   bool hashing_ = false;
   OwnerDb owners_;  // outlives disk_ (its lookups point here)
   ArchiveReader disk_;
@@ -463,10 +471,15 @@ Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vecto
   Result<std::unique_ptr<archive_index::IndexWriter>> index = archive_index::IndexWriter::Create();
   if (!index.ok()) return index.status();
 
+  archive_index::IndexWriter& index_writer = **index;
+  (*compressor)->OnEntry([&index_writer](archive_index::IndexEntry&& e) {
+    return index_writer.Add(e).WithContext(e.path);
+  });
+
   BackupSummary summary;
   Status status;
   {
-    BackupArchiver archiver(options, **compressor, **index, summary);
+    BackupArchiver archiver(options, **compressor, summary);
     status = archiver.Open();
     for (size_t i = 0; status.ok() && i < paths.size(); ++i)
       status = WalkTree(options.root, paths[i], archiver, options.cancel, &options.excludes);
@@ -476,6 +489,7 @@ Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vecto
     // otherwise emit an end-of-archive marker after a broken entry.
     if (!status.ok()) (*compressor)->Abandon();
   }
+  if (status.ok()) status = (*compressor)->FinishData();
   if (!status.ok()) return status;
   summary.index_entries = (*index)->entries();
   summary.index_bytes = (*index)->compressed_bytes();

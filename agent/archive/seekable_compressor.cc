@@ -18,11 +18,25 @@ struct SeekableCompressor::Slot {
   enum class State { kFree, kFilling, kQueued, kDone };
   std::unique_ptr<char[]> in;   // uninitialized: pages become resident only as filled
   size_t in_size = 0;
+  uint64_t tar_begin = 0;       // tar offset of in[0]
   std::unique_ptr<char[]> out;  // kHeadroom + compressBound + kTailroom
   size_t out_capacity = 0;      // compressBound(max frame)
   size_t out_size = 0;
   State state = State::kFree;
   Status error;
+};
+
+// One file's content range in the tar stream and its running hash.
+struct SeekableCompressor::ContentJob {
+  uint64_t begin = 0, end = 0;  // tar offsets
+  uint64_t hashed = 0;          // bytes hashed so far (from begin)
+  EVP_MD_CTX* ctx = nullptr;
+  ~ContentJob() { EVP_MD_CTX_free(ctx); }
+};
+
+struct SeekableCompressor::PendingEntry {
+  archive_index::IndexEntry entry;
+  ContentJob* job = nullptr;  // set when its sha256 comes from a content range
 };
 
 struct SeekableCompressor::Hash {
@@ -155,6 +169,7 @@ void SeekableCompressor::EmitterLoop() {
     lock.unlock();
     // After a failure frames are dropped unsent; the producer stops on the error.
     Status sent = failed ? Status::Ok() : SendFrame(*slot);
+    if (sent.ok() && !failed) sent = AfterFrame(*slot);
     lock.lock();
     in_order_.pop_front();
     slot->state = Slot::State::kFree;
@@ -175,9 +190,11 @@ Status SeekableCompressor::Submit() {
   Slot* slot = filling_;
   if (slot->in_size == 0) return Status::Ok();
   ++frames_sealed_;
+  slot->tar_begin = bytes_in_ - slot->in_size;
   if (workers_.empty()) {
     Compress(*slot, cctxs_[0]);
     Status sent = SendFrame(*slot);
+    if (sent.ok()) sent = AfterFrame(*slot);
     if (!sent.ok()) return Fail(sent);
     slot->in_size = 0;
     return Status::Ok();
@@ -226,10 +243,89 @@ Status SeekableCompressor::MemberBoundary() {
   return Status::Ok();
 }
 
-Status SeekableCompressor::Finish(std::string_view index_frame) {
+void SeekableCompressor::HashContent(uint64_t size) {
+  auto job = std::make_unique<ContentJob>();
+  job->begin = bytes_in_;
+  job->end = bytes_in_ + size;
+  last_job_ = job.get();
+  std::lock_guard<std::mutex> lock(entries_mu_);
+  jobs_.push_back(std::move(job));
+}
+
+Status SeekableCompressor::AddEntry(archive_index::IndexEntry entry, bool hashed) {
   if (!error_.ok()) return error_;
-  if (finished_) return Fail(Status::Internal("finish called twice"));
-  finished_ = true;
+  if (hashed && last_job_ == nullptr) return Fail(Status::Internal("AddEntry: no content range to hash"));
+  std::lock_guard<std::mutex> lock(entries_mu_);
+  entries_.push_back({std::move(entry), hashed ? last_job_ : nullptr});
+  last_job_ = nullptr;
+  return Status::Ok();
+}
+
+Status SeekableCompressor::AfterFrame(const Slot& slot) {
+  const uint64_t fs = slot.tar_begin, fe = slot.tar_begin + slot.in_size;
+  std::vector<ContentJob*> overlapping;
+  {
+    std::lock_guard<std::mutex> lock(entries_mu_);
+    for (auto& job : jobs_) {
+      if (job->begin >= fe) break;
+      if (job->end > fs) overlapping.push_back(job.get());
+    }
+  }
+  for (ContentJob* job : overlapping) {
+    const uint64_t from = std::max(job->begin + job->hashed, fs), to = std::min(job->end, fe);
+    if (to <= from) continue;
+    if (job->ctx == nullptr) {
+      job->ctx = EVP_MD_CTX_new();
+      if (job->ctx == nullptr || EVP_DigestInit_ex(job->ctx, EVP_sha256(), nullptr) != 1)
+        return Status::Internal("SHA-256 unavailable");
+    }
+    EVP_DigestUpdate(job->ctx, slot.in.get() + (from - fs), to - from);
+    job->hashed = to - job->begin;
+  }
+  return DeliverReady(fe);
+}
+
+// Hands on, in order, every entry whose content (if any) is all hashed.
+Status SeekableCompressor::DeliverReady(uint64_t emitted_end) {
+  for (;;) {
+    PendingEntry pending;
+    {
+      std::lock_guard<std::mutex> lock(entries_mu_);
+      if (entries_.empty()) return Status::Ok();
+      PendingEntry& front = entries_.front();
+      if (front.job != nullptr && front.job->end > emitted_end) return Status::Ok();
+      pending = std::move(front);
+      entries_.pop_front();
+    }
+    if (ContentJob* job = pending.job) {
+      if (job->ctx == nullptr) {  // an empty range
+        job->ctx = EVP_MD_CTX_new();
+        if (job->ctx == nullptr || EVP_DigestInit_ex(job->ctx, EVP_sha256(), nullptr) != 1)
+          return Status::Internal("SHA-256 unavailable");
+      }
+      unsigned char digest[EVP_MAX_MD_SIZE];
+      unsigned int len = 0;
+      if (job->hashed != job->end - job->begin || EVP_DigestFinal_ex(job->ctx, digest, &len) != 1)
+        return Status::Internal("content hash incomplete for " + pending.entry.path);
+      static const char kHex[] = "0123456789abcdef";
+      pending.entry.sha256.clear();
+      for (unsigned int i = 0; i < len; ++i) {
+        pending.entry.sha256 += kHex[digest[i] >> 4];
+        pending.entry.sha256 += kHex[digest[i] & 15];
+      }
+      std::lock_guard<std::mutex> lock(entries_mu_);
+      // Jobs end in order: everything before this one is done too.
+      while (!jobs_.empty() && jobs_.front().get() != job) jobs_.pop_front();
+      if (!jobs_.empty()) jobs_.pop_front();
+    }
+    if (on_entry_) CLAWBACK_RETURN_IF_ERROR(on_entry_(std::move(pending.entry)));
+  }
+}
+
+Status SeekableCompressor::FinishData() {
+  if (!error_.ok()) return error_;
+  if (data_finished_) return Fail(Status::Internal("FinishData called twice"));
+  data_finished_ = true;
   CLAWBACK_RETURN_IF_ERROR(Submit());
   if (!workers_.empty()) {
     // The emitter sends what is left; after that only this thread uses the sink.
@@ -237,6 +333,19 @@ Status SeekableCompressor::Finish(std::string_view index_frame) {
     free_cv_.wait(lock, [&] { return failed_ || in_order_.empty(); });
     if (failed_) return Fail(shared_error_);
   }
+  // Entries after the last byte (none carry content there) go out now.
+  Status delivered = DeliverReady(bytes_in_);
+  if (!delivered.ok()) return Fail(delivered);
+  std::lock_guard<std::mutex> lock(entries_mu_);
+  if (!entries_.empty()) return Fail(Status::Internal("index entries left undelivered"));
+  return Status::Ok();
+}
+
+Status SeekableCompressor::Finish(std::string_view index_frame) {
+  if (!error_.ok()) return error_;
+  if (finished_) return Fail(Status::Internal("finish called twice"));
+  if (!data_finished_) CLAWBACK_RETURN_IF_ERROR(FinishData());
+  finished_ = true;
   if (sizes_.empty()) return Fail(Status::Internal("archive without data frames"));
   Status sent = Send(index_frame.data(), index_frame.size());
   if (!sent.ok()) return Fail(sent);
