@@ -64,6 +64,8 @@ inline constexpr std::string_view kFieldStrict = "strict";      // fail on any d
 inline constexpr std::string_view kFieldQuiesce = "quiesce";    // run the agent's own hooks (default true)
 // Restore query parameter (same meaning as kFieldQuiesce).
 inline constexpr std::string_view kQueryQuiesce = "quiesce";
+// Restore query parameter: "1" asks for a preview (compare, report, write nothing).
+inline constexpr std::string_view kQueryDryRun = "dry_run";
 
 // SPIFFE-style identities carried as URI SANs.
 inline constexpr std::string_view kControllerIdentity = "spiffe://claworc/controller";

@@ -1,12 +1,17 @@
 #include "controller/browse/browse.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <map>
 #include <mutex>
 #include <set>
 
 #include "controller/browse/catalog_build.h"
+#include "controller/browse/catalog_import.h"
 #include "controller/browse/tar_stream.h"
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/archive_location.h"
@@ -67,6 +72,32 @@ Result<BlockDigests> UsableDigests(const Backup& b, const std::string& path) {
   return fresh;
 }
 
+// Ranged reads over verified blocks (each byte checked before it is used).
+seek_table::ReadAtFn VerifiedReadAt(VerifiedBlocks& blocks) {
+  return [&blocks](uint64_t offset, size_t size, std::string& out) -> Status {
+    out.clear();
+    while (out.size() < size) {
+      auto piece = blocks.ReadAt(offset + out.size());
+      if (!piece.ok()) return piece.status();
+      if (piece->empty()) return Status::Corruption("archive ends before byte " + std::to_string(offset + size));
+      out.append(piece->substr(0, size - out.size()));
+    }
+    return Status::Ok();
+  };
+}
+
+// The index frame when the archive has one (format 2), else a scan.
+Status BuildCatalog(VerifiedBlocks& blocks, const Backup& b, const std::string& catalog_path) {
+  Status imported = ImportArchiveIndex(blocks.size(), VerifiedReadAt(blocks),
+                                       b.entries > 0 ? std::optional<uint64_t>(b.entries) : std::nullopt, b.sha256,
+                                       catalog_path);
+  if (imported.ok()) return imported;
+  if (imported.code() != Status::Code::kNotFound) {
+    log::Warn("archive index unusable; scanning the archive instead", {{"backup_id", b.id}, {"error", imported.message()}});
+  }
+  return ScanIntoCatalog(blocks, b.sha256, catalog_path);
+}
+
 bool CatalogDescribes(const Catalog& c, const Backup& b) {
   return c.meta().archive_sha256 == b.sha256 && c.meta().archive_size == b.size_bytes;
 }
@@ -123,10 +154,10 @@ Result<std::unique_ptr<BackupArchive>> OpenBackupArchive(const std::string& back
       if (!d.ok()) return UserFacing(backup, d.status(), "cannot verify a backup's archive");
       auto blocks = VerifiedBlocks::Open(*path, *d);
       if (!blocks.ok()) return UserFacing(backup, blocks.status(), "cannot open a backup's archive");
-      Status built = ScanIntoCatalog(**blocks, backup.sha256, catalog_path);
+      Status built = BuildCatalog(**blocks, backup, catalog_path);
       if (built.ok()) built = SyncDirectory(DirOf(*path));
       if (!built.ok()) return UserFacing(backup, built, "cannot build a backup's file index");
-      log::Info("built a backup's file index by scanning its archive", {{"backup_id", backup.id}});
+      log::Info("built a backup's file index", {{"backup_id", backup.id}});
       digests = std::move(d).value();
       catalog = Catalog::Open(catalog_path);
       if (!catalog.ok()) return UserFacing(backup, catalog.status(), "cannot open a backup's file index");
@@ -143,6 +174,36 @@ Result<std::unique_ptr<BackupArchive>> OpenBackupArchive(const std::string& back
   out->blocks_ = std::move(blocks).value();
   out->stream_ = std::make_unique<TarStream>(*out->blocks_, out->catalog_->frames(), out->catalog_->meta().tar_size);
   return out;
+}
+
+Status IndexWrittenArchive(const std::string& written_path, const std::string& final_archive_path,
+                           uint64_t expected_entries, const std::string& archive_sha256) {
+  int fd = ::open(written_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open " + written_path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  if (size < 0) return Status::IoError("cannot size " + written_path + ": " + std::strerror(errno));
+  auto read_at = [fd, &written_path](uint64_t offset, size_t n, std::string& out) -> Status {
+    out.resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(offset + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::IoError("read " + written_path + " failed: " + std::strerror(errno));
+      if (r == 0) return Status::Corruption("archive ends before byte " + std::to_string(offset + n));
+      got += static_cast<size_t>(r);
+    }
+    return Status::Ok();
+  };
+  Status st = ImportArchiveIndex(static_cast<uint64_t>(size), read_at, expected_entries, archive_sha256,
+                                 CatalogPath(final_archive_path));
+  if (st.code() == Status::Code::kNotFound) {
+    return Status::Corruption("archive says it is format 2 but has no seek table: " + st.message());
+  }
+  return st;
 }
 
 Result<std::string> CatalogPathFromQuery(const std::string& query_path) {

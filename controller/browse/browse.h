@@ -57,6 +57,16 @@ class BackupArchive {
 
 Result<std::unique_ptr<BackupArchive>> OpenBackupArchive(const std::string& backups_dir, const Backup& backup);
 
+// For the backup job, before a format 2 archive is published: reads the seek
+// table and index frame back from `written_path` (the .partial file, with
+// pread), checks them (catalog_import.h) against `expected_entries` (the
+// trailers' count) and writes "<final_archive_path>.index" (.partial, fsync,
+// rename; the caller's directory fsync makes it durable with the archive).
+// Corruption naming what is wrong, e.g. "archive index lists 9 entries, the
+// agent reported 10".
+Status IndexWrittenArchive(const std::string& written_path, const std::string& final_archive_path,
+                           uint64_t expected_entries, const std::string& archive_sha256);
+
 // "/home/claworc/x" or "home/claworc/x" -> "home/claworc/x"; "/" or "" -> "".
 // InvalidArgument for "..", NUL, control characters or an overlong path
 // (shared/path_rules.h rules).

@@ -10,6 +10,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "controller/jobs/archive_location.h"
+
 namespace clawback::controller::browse {
 namespace {
 
@@ -90,7 +92,7 @@ std::string IndexEntry::Name() const {
 }
 std::string IndexEntry::Parent() const { return ParentOf(path); }
 
-std::string CatalogPath(const std::string& archive_path) { return archive_path + ".index"; }
+std::string CatalogPath(const std::string& archive_path) { return ArchiveIndexPath(archive_path); }
 
 // ---- CatalogWriter ----
 

@@ -6,6 +6,7 @@
 
 #include <unordered_set>
 
+#include "controller/agents/agent_connector.h"
 #include "controller/browse/tar_reader.h"
 #include "controller/browse/tar_stream.h"
 #include "shared/path_rules.h"
@@ -233,6 +234,35 @@ Result<std::span<const char>> SubtreeArchive::Next() {
   auto piece = impl_->Next(&written_);
   if (piece.ok() && piece->empty()) finished_sent_ = true;
   return piece;
+}
+
+namespace {
+
+class SelectionProvider final : public ArchiveProvider {
+ public:
+  explicit SelectionProvider(std::unique_ptr<SubtreeArchive> archive) : archive_(std::move(archive)) {}
+  std::optional<uint64_t> TotalSize() const override { return std::nullopt; }
+  Result<std::span<const char>> Next() override { return archive_->Next(); }
+
+ private:
+  std::unique_ptr<SubtreeArchive> archive_;
+};
+
+}  // namespace
+
+ArchiveIndexer MakeArchiveIndexer() { return IndexWrittenArchive; }
+
+SelectionOpener MakeSelectionOpener(std::string backups_dir) {
+  return [dir = std::move(backups_dir)](const Backup& backup,
+                                        const std::vector<std::string>& paths) -> Result<std::unique_ptr<ArchiveProvider>> {
+    auto archive = OpenBackupArchive(dir, backup);
+    if (!archive.ok()) return archive.status();
+    auto entries = SelectSubtrees((*archive)->catalog(), paths);
+    if (!entries.ok()) return entries.status();
+    auto stream = SubtreeArchive::Open(std::move(archive).value(), std::move(entries).value());
+    if (!stream.ok()) return stream.status();
+    return std::unique_ptr<ArchiveProvider>(new SelectionProvider(std::move(stream).value()));
+  };
 }
 
 }  // namespace clawback::controller::browse

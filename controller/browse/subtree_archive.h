@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "controller/browse/browse.h"
+#include "controller/jobs/transfers.h"
 #include "shared/status.h"
 
 namespace clawback::controller::browse {
@@ -50,5 +51,12 @@ class SubtreeArchive {
   uint64_t written_ = 0;
   bool finished_sent_ = false;
 };
+
+// The transfer service's hooks (controller/jobs/transfers.h), wired by the
+// service: format 2 archives indexed before they are published
+// (IndexWrittenArchive), and partial restores streamed from a selection
+// (a SubtreeArchive over OpenBackupArchive, sent chunked).
+ArchiveIndexer MakeArchiveIndexer();
+SelectionOpener MakeSelectionOpener(std::string backups_dir);
 
 }  // namespace clawback::controller::browse
