@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "tests/abuse/hostile_tar.h"
 #include "tests/controller/auth/auth_e2e.h"
 #include "tests/controller/e2e/e2e_fixture.h"
 #include "tests/support/file_tree.h"
@@ -73,6 +74,16 @@ std::string TypeOf(const fs::directory_entry& e) {
 TEST_F(BrowseE2eTest, EveryListingAndFileMatchesTheSourceTreeByteForByte) {
   ASSERT_NO_FATAL_FAILURE(BackUpSmallRoot());
   const std::string home = root_ + "/home/claworc";
+  // The agent sent a format 2 archive: its index was checked and stored
+  // with it, before the record said completed.
+  ASSERT_TRUE(fs::exists(IndexOf(backup_))) << IndexOf(backup_);
+  {
+    SQLite::Database db(IndexOf(backup_), SQLite::OPEN_READONLY);
+    EXPECT_EQ(db.execAndGet("SELECT value FROM meta WHERE key = 'archive_format'").getString(), "2");
+    EXPECT_GT(db.execAndGet("SELECT count(*) FROM frames").getInt(), 0);
+    EXPECT_EQ(db.execAndGet("SELECT value FROM meta WHERE key = 'entries'").getString(),
+              std::to_string(backup_["entries"].get<int64_t>()));
+  }
 
   // The root and the implied parents list down to the backed-up path.
   PlainResponse top = List(id_, "/");
@@ -81,8 +92,6 @@ TEST_F(BrowseE2eTest, EveryListingAndFileMatchesTheSourceTreeByteForByte) {
   ASSERT_EQ(top.Json()["entries"].size(), 1u) << top.body;
   EXPECT_EQ(top.Json()["entries"][0]["name"], "home");
   EXPECT_EQ(top.Json()["entries"][0]["type"], "dir");
-  // The index was built once, beside the archive.
-  EXPECT_TRUE(fs::exists(IndexOf(backup_))) << IndexOf(backup_);
 
   int files = 0, dirs = 0;
   std::vector<std::string> to_list = {home};
@@ -400,6 +409,66 @@ TEST_F(BrowseE2eTest, CallersWhoMayNotSeeTheBackupAreDenied) {
   PlainResponse restore = Send(port, "POST", Base(id_) + "/restore",
                                {{"instance_id", gamma["id"]}, {"paths", {"/home/claworc/bin"}}}, BearerHeaders(token));
   EXPECT_EQ(restore.status, 404) << restore.Describe();
+}
+
+TEST_F(BrowseE2eTest, AFormatOneArchiveGetsItsIndexByAScan) {
+  ASSERT_NO_FATAL_FAILURE(BackUpSmallRoot());
+  // Replace the stored archive with a format 1 one (one zstd frame, no
+  // index), written with libarchive directly, and the record to match, the
+  // way a backup from before format 2 looks; no .blocks, no .index.
+  std::vector<TarEntry> entries;
+  const std::string home = root_ + "/home/claworc";
+  entries.push_back({"home/claworc", TarEntry::Type::kDir, "", 0, "", 0755, {}});
+  for (auto it = fs::recursive_directory_iterator(home); it != fs::recursive_directory_iterator(); ++it) {
+    const std::string name = it->path().string().substr(root_.size() + 1);
+    if (it->is_symlink()) {
+      entries.push_back({name, TarEntry::Type::kSymlink, "", 0, fs::read_symlink(it->path()).string(), 0777, {}});
+    } else if (it->is_directory()) {
+      entries.push_back({name, TarEntry::Type::kDir, "", 0, "", 0755, {}});
+    } else if (it->is_regular_file()) {
+      entries.push_back({name, TarEntry::Type::kFile, ReadFile(it->path().string()), 0, "", 0644, {}});
+    }
+  }
+  const std::string archive = BuildTarZstd(entries);
+  const std::string stored = StoredFile(backup_);
+  stack_->KillController();
+  std::ofstream(stored, std::ios::binary | std::ios::trunc) << archive;
+  fs::remove(stored + ".blocks");
+  fs::remove(stored + ".index");
+  const std::string sha = Sha256OfFile(stored);
+  {
+    SQLite::Database db(stack_->data_dir() + "/clawback.db", SQLite::OPEN_READWRITE);
+    SQLite::Statement q(db, "UPDATE backups SET sha256 = ?, size_bytes = ?, entries = ? WHERE id = ?");
+    q.bind(1, sha);
+    q.bind(2, static_cast<int64_t>(archive.size()));
+    q.bind(3, static_cast<int64_t>(entries.size()));
+    q.bind(4, id_);
+    ASSERT_EQ(q.exec(), 1);
+  }
+  ASSERT_TRUE(stack_->StartController().ok());
+
+  PlainResponse listed = List(id_, "/home/claworc/bin");
+  ASSERT_EQ(listed.status, 200) << listed.Describe();
+  EXPECT_EQ(listed.Json()["total"], 2);
+  for (const auto& e : entries) {
+    if (e.type != TarEntry::Type::kFile) continue;
+    PlainResponse got = Content(id_, "/" + e.name);
+    ASSERT_EQ(got.status, 200) << got.Describe();
+    EXPECT_TRUE(got.body == e.content) << e.name;
+  }
+  // Built once by a scan, with the block digests it lacked.
+  SQLite::Database db(IndexOf(backup_), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT value FROM meta WHERE key = 'archive_format'").getString(), "1");
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM frames").getInt(), 1);
+  EXPECT_TRUE(fs::exists(stored + ".blocks"));
+  const std::string sub = stack_->tmp().Sub("f1-bin");
+  fs::create_directories(sub);
+  const std::string file = stack_->tmp().Sub("f1.tar.zst");
+  PlainResponse dl = stack_->Download(Base(id_) + "/files/archive?path=/home/claworc/bin", file);
+  ASSERT_EQ(dl.status, 200);
+  ProcessOutput tar = RunProcess({"tar", "--zstd", "-xf", file, "-C", sub});
+  EXPECT_EQ(tar.exit_code, 0) << tar.output;
+  EXPECT_EQ(ReadFile(sub + "/home/claworc/bin/tool.sh"), ReadFile(home + "/bin/tool.sh"));
 }
 
 }  // namespace
