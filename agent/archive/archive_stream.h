@@ -121,6 +121,9 @@ struct RestoreOptions {
   // unless testing the fallback a container's seccomp profile forces.
   Resolution resolution = Resolution::kAuto;
   const std::atomic<bool>* cancel = nullptr;
+  // Preview only (restore_preview.h): read the whole stream, classify each
+  // entry against the target, write nothing.
+  bool dry_run = false;
 };
 
 struct SkippedEntry {
@@ -128,9 +131,26 @@ struct SkippedEntry {
   std::string reason;  // why it was not written
 };
 
+// Entries of one kind of change: how many, and (dry run) the first names.
+struct ChangeList {
+  static constexpr size_t kMaxFirst = 100;
+  uint64_t count = 0;
+  std::vector<std::string> first;  // printable archive names, at most kMaxFirst
+};
+
+// What a restore does to the target, per entry written (or, dry run, that
+// would be): created where nothing was, replacing what was there, or (dry
+// run only) already identical. A real restore rewrites identical entries
+// too, so its replace = a preview's replace + unchanged.
+struct RestoreChanges {
+  ChangeList create, replace, unchanged;
+};
+
 struct RestoreSummary {
+  uint64_t entries = 0;          // archive entries read (skipped ones included)
   uint64_t entries_written = 0;
   uint64_t bytes_written = 0;
+  RestoreChanges changes;
   std::vector<SkippedEntry> skipped;
   std::vector<std::string> warnings;
 };
@@ -147,6 +167,11 @@ struct RestoreSummary {
 // reason, never written. The restored tree is flushed (syncfs) before success
 // is returned. A truncated or corrupt stream returns Corruption; `partial`
 // (if non-null) then holds what had been written.
+//
+// With options.dry_run nothing is written: each entry the same rules allow
+// is classified read-only against the target (restore_preview.h) into
+// changes.create / replace / unchanged (with the first names of each), the
+// skipped list is what a real restore would skip, entries_written stays 0.
 Result<RestoreSummary> ExtractRestore(const RestoreOptions& options, ChunkSource& source,
                                       RestoreSummary* partial = nullptr);
 

@@ -68,6 +68,7 @@ class RestorePreview {
   bool UnderFreshDirectory(const std::string& path) const;
   // Opens the parent directory of `path` (O_PATH); -1 with errno on failure.
   int OpenParent(const std::string& path, std::string* name) const;
+  Status LookupError(int err, const std::string& path) const;
   Result<Change> CompareFile(int parent, const std::string& name, const DiskEntry& entry, const DataBlocks& data);
   Result<Change> Decided(const std::string& path, bool is_file, Result<Change> change);
 
