@@ -229,6 +229,58 @@ TEST_F(BrowseE2eTest, PartialRestoreWritesExactlyTheSelectedPaths) {
   EXPECT_EQ(ReadFile(beta_root + "/etc/app/app.conf"), ReadFile(root_ + "/etc/app/app.conf"));
 }
 
+TEST_F(BrowseE2eTest, APreviewWritesNothingAndItsCountsMatchTheRestoreThatFollows) {
+  ASSERT_NO_FATAL_FAILURE(StartStack());
+  root_ = MakeSmallRoot(stack_->tmp().Sub("root-alpha"));
+  const auto [alpha, beta, beta_root] = AddAlphaAndEmptyBeta(root_);
+  ASSERT_FALSE(HasFailure());
+  json b = CompletedBackup(alpha["id"].get<int64_t>());
+  ASSERT_FALSE(HasFailure());
+  const int64_t id = b["id"].get<int64_t>();
+  // The target already holds bin/ as backed up (unchanged), a different
+  // app.log (replaced), and a file the selection does not touch.
+  fs::create_directories(beta_root + "/home/claworc");
+  fs::copy(root_ + "/home/claworc/bin", beta_root + "/home/claworc/bin",
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::create_directories(beta_root + "/home/claworc/logs");
+  std::ofstream(beta_root + "/home/claworc/logs/app.log") << "not the backed-up log\n";
+  std::ofstream(beta_root + "/home/claworc/keep.txt") << "mine\n";
+  const std::string before = stack_->tmp().Sub("beta-before");
+  fs::copy(beta_root, before, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+
+  const json selection = {"/home/claworc/bin", "/home/claworc/logs", "/home/claworc/pkg0"};
+  PlainResponse previewed = stack_->Call(
+      "POST", Base(id) + "/restore", json{{"instance_id", beta["id"]}, {"paths", selection}, {"dry_run", true}});
+  ASSERT_EQ(previewed.status, 202) << previewed.Describe();
+  bool ok = false;
+  json p = stack_->WaitRestoreFinal(previewed.Json()["id"].get<int64_t>(), 60s, &ok);
+  ASSERT_TRUE(ok && p["status"] == "completed") << p.dump();
+  EXPECT_EQ(p["dry_run"], true);
+  EXPECT_EQ(p["paths"], selection);
+  ASSERT_TRUE(p["changes"].is_object()) << p.dump();
+  const uint64_t create = p["changes"]["create"]["count"].get<uint64_t>();
+  const uint64_t replace = p["changes"]["replace"]["count"].get<uint64_t>();
+  const uint64_t unchanged = p["changes"]["unchanged"]["count"].get<uint64_t>();
+  EXPECT_GT(create, 0u) << p.dump();
+  EXPECT_GE(replace, 1u) << p.dump();
+  EXPECT_GE(unchanged, 2u) << p.dump();
+  EXPECT_EQ(CompareTrees(before, beta_root), "") << "a preview wrote to the target";
+  // Audited as a preview.
+  PlainResponse audit = stack_->Call("GET", "/api/v1/audit?action=restore.preview");
+  EXPECT_NE(audit.body.find("restore.preview"), std::string::npos) << audit.Describe();
+
+  PlainResponse started =
+      stack_->Call("POST", Base(id) + "/restore", json{{"instance_id", beta["id"]}, {"paths", selection}});
+  ASSERT_EQ(started.status, 202) << started.Describe();
+  json r = stack_->WaitRestoreFinal(started.Json()["id"].get<int64_t>(), 60s, &ok);
+  ASSERT_TRUE(ok && r["status"] == "completed") << r.dump();
+  EXPECT_EQ(r["dry_run"], false);
+  EXPECT_EQ(r["changes"]["create"]["count"].get<uint64_t>(), create) << r.dump();
+  EXPECT_EQ(r["changes"]["replace"]["count"].get<uint64_t>(), replace + unchanged) << r.dump();
+  EXPECT_EQ(ReadFile(beta_root + "/home/claworc/logs/app.log"), ReadFile(root_ + "/home/claworc/logs/app.log"));
+  EXPECT_EQ(ReadFile(beta_root + "/home/claworc/keep.txt"), "mine\n");
+}
+
 // Rewrites one entry of a stored index (the controller opens it per request).
 void Tamper(const std::string& index, const std::string& sql) {
   SQLite::Database db(index, SQLite::OPEN_READWRITE);
