@@ -202,6 +202,12 @@ HttpResponse Content(ApiContext& ctx, Call& call) {
     auto bytes = browse::ReadWholeFile((*archive)->stream(), *entry);
     AuditCall(ctx, call, "backup.file_download", target, bytes.status(), detail);
     if (!bytes.ok()) return BrowseFail(call, bytes.status());
+    const browse::ReadCounters& read = (*archive)->counters();
+    log::Info("file content read", {{"backup_id", b.id},
+                                    {"bytes", size},
+                                    {"archive_bytes_read", read.compressed_bytes_read},
+                                    {"blocks_verified", read.blocks_verified},
+                                    {"frames", read.frames_touched}});
     r.body = bytes->substr(static_cast<size_t>(range.first), static_cast<size_t>(range.length));
     return r;
   }
