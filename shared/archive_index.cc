@@ -201,6 +201,7 @@ Status ValidateEntry(const IndexEntry& e) {
   const bool file = e.type == EntryType::kFile;
   if (!file && e.size != 0) return Status::InvalidArgument("size is not 0 for a " + std::string(TypeName(e.type)));
   if (file != !e.sha256.empty()) return Status::InvalidArgument("sha256 must be given exactly for files");
+  if (e.sparse && !file) return Status::InvalidArgument("only files can be sparse");
   if (file && (e.sha256.size() != 64 || !IsLowerHex(e.sha256)))
     return Status::InvalidArgument("sha256 is not 64 lowercase hex digits");
   const bool link = e.type == EntryType::kSymlink || e.type == EntryType::kHardlink;
@@ -243,6 +244,7 @@ std::string EncodeEntryLine(const IndexEntry& e) {
     out += e.sha256;
     out += '"';
   }
+  if (e.sparse) out += ",\"sparse\":true";
   out += '}';
   return out;
 }
@@ -314,6 +316,10 @@ Result<IndexEntry> ParseEntryLine(std::string_view line) {
     if (!sha.ok()) return sha.status();
     e.sha256 = std::move(*sha);
     if (e.sha256.empty()) return LineError("\"sha256\" is empty");
+  }
+  if (auto sparse = j.find("sparse"); sparse != j.end()) {
+    if (!sparse->is_boolean()) return LineError("\"sparse\" is not true or false");
+    e.sparse = sparse->get<bool>();
   }
   Status valid = ValidateEntry(e);
   if (!valid.ok()) return LineError(valid.message());

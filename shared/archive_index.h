@@ -51,6 +51,10 @@ struct IndexEntry {
   uint64_t frame = 0;        // data frame holding `offset`
   std::string target;        // symlink text or hardlink target path; empty otherwise
   std::string sha256;        // lowercase hex SHA-256 of the content; kFile only
+  // kFile only: archived as a pax sparse file, so the bytes at data_offset
+  // are its sparse map and data segments, not `size` bytes of content; a
+  // reader must decode the member (libarchive) to get the content.
+  bool sparse = false;
 
   bool operator==(const IndexEntry&) const = default;
 };

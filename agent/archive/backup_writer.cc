@@ -244,6 +244,7 @@ class BackupArchiver final : public WalkVisitor {
     CLAWBACK_RETURN_IF_ERROR(copied);
 
     if (archive_write_finish_entry(writer_.get()) == ARCHIVE_FATAL) return WriterError();
+    line.sparse = file && !stream_hashed;
     return AddIndexLine(std::move(line), *type, to_write, stream_hashed);
   }
 

@@ -15,10 +15,15 @@
 # ratio baseline/agent per run (>= 1: the agent is faster; target >= 0.95) as
 # median and min-max, CPU-seconds (user+sys) of every process on each side,
 # archive sizes and the agents' peak RSS (VmHWM; target <= 32 MiB).
+# Archive size: the agent's seekable archive (frames at member boundaries,
+# index, seek table) against the baseline's single zstd stream, and with
+# BENCH_REF_AGENT=<older clawback-agent> against that agent's archive of the
+# same data (the cost of the format change; target <= 2 %).
 #
 #   bench/agent/run.sh [BUILD_DIR]
 #   env: AGENT=path/to/clawback-agent  BENCH_SIZE_MIB=1024  BENCH_RUNS=5
 #        BENCH_THREADS=<zstd threads>  BENCH_SKIP_EXT4=1  BENCH_SKIP_COLD=1  BENCH_SKIP_SCALING=1
+#        BENCH_REF_AGENT=path/to/older/clawback-agent  BENCH_SKIP_RESTORE=1
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -162,7 +167,19 @@ for i in $(seq "$RUNS"); do
 done
 report "backup" bb_w ab_w bb_c ab_c
 report "backup (baseline + sha256sum tee)" bs_w ab_w bs_c ab_c
-echo "archive sizes: agent $(stat -c %s "$WORK/agent.tar.zst") B, baseline $(stat -c %s "$WORK/baseline.tar.zst") B"
+AGENT_SIZE=$(stat -c %s "$WORK/agent.tar.zst") BASE_SIZE=$(stat -c %s "$WORK/baseline.tar.zst")
+printf 'archive sizes: agent %s B, baseline %s B; agent/baseline %.4f (%+.2f %%)\n' "$AGENT_SIZE" "$BASE_SIZE" \
+  "$(echo "$AGENT_SIZE / $BASE_SIZE" | bc -l)" "$(echo "($AGENT_SIZE - $BASE_SIZE) * 100 / $BASE_SIZE" | bc -l)"
+if [ -n "${BENCH_REF_AGENT:-}" ]; then
+  REAL_AGENT=$AGENT AGENT=$BENCH_REF_AGENT
+  start_agent "$DATA" "$WORK/ref.port" "$WORK/ref-agent.log"
+  REF_PID=$AGENT_PID; AGENT=$REAL_AGENT
+  bash -c "$(AGENT_BACKUP_CMD "$AGENT_PORT" "$WORK/ref.tar.zst")"
+  kill "$REF_PID"; wait "$REF_PID" 2>/dev/null || true
+  REF_SIZE=$(stat -c %s "$WORK/ref.tar.zst")
+  printf 'archive size vs reference agent (%s): %s B vs %s B, cost %+.2f %% (target <= 2 %%)\n' "$BENCH_REF_AGENT" \
+    "$AGENT_SIZE" "$REF_SIZE" "$(echo "($AGENT_SIZE - $REF_SIZE) * 100 / $REF_SIZE" | bc -l)"
+fi
 
 # ---- restore: tmpfs and ext4, warm and cold ----
 restore_into() {  # fs_label dir
@@ -186,8 +203,8 @@ restore_into() {  # fs_label dir
   echo "peak RSS (VmHWM) restore agent ($1): $(peak_rss_mib "$rpid") MiB (target <= 32 MiB)"
   kill "$rpid"; wait "$rpid" 2>/dev/null || true
 }
-restore_into tmpfs "$TMPFS_RESTORE"
-if [ -z "${BENCH_SKIP_EXT4:-}" ]; then
+[ -z "${BENCH_SKIP_RESTORE:-}" ] && restore_into tmpfs "$TMPFS_RESTORE"
+if [ -z "${BENCH_SKIP_EXT4:-}" ] && [ -z "${BENCH_SKIP_RESTORE:-}" ]; then
   rm -f "$EXT4_IMG"; truncate -s $((DATA_BYTES * 3 + (512 << 20))) "$EXT4_IMG"
   mkfs.ext4 -q -F "$EXT4_IMG"; mkdir -p "$EXT4_RESTORE"
   if mount -o loop "$EXT4_IMG" "$EXT4_RESTORE" 2>/dev/null; then

@@ -267,6 +267,23 @@ TEST_F(AgentHooksTest, FailingPreRestoreHookRestoresNothing) {
   EXPECT_EQ(Lines(HookLog()), (std::vector<std::string>{"pre-restore", "post-restore"}));
 }
 
+TEST_F(AgentHooksTest, RestoreDryRunRunsNoHook) {
+  const std::string archive = MakeArchive();
+  auto agent = StartAgent({
+      {"pre-restore", Logging("pre-restore")},
+      {"post-restore", Logging("post-restore")},
+  });
+  ASSERT_TRUE(agent);
+  HttpResponse res = Restore(agent->port(), archive, "?dry_run=1");
+  ASSERT_EQ(res.status, 200) << res.body;
+  json body = json::parse(res.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << res.body;
+  EXPECT_EQ(body["dry_run"], true);
+  EXPECT_EQ(body["quiesced"], false);
+  EXPECT_GT(body["changes"]["create"]["count"].get<uint64_t>(), 0u);
+  EXPECT_EQ(HookLog(), "") << "a dry run ran a hook";
+}
+
 TEST_F(AgentHooksTest, HangingHookIsKilledWithItsProcessGroup) {
   const std::string archive = MakeArchive();
   const std::string pid_file = dir_ + "/helper.pid";

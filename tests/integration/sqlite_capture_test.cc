@@ -23,7 +23,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "shared/archive_index.h"
+#include "shared/seek_table.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/file_tree.h"
 #include "tests/support/agent_suite.h"
 #include "tests/support/child_process.h"
 #include "tests/support/live_database.h"
@@ -131,6 +134,27 @@ class SqliteCaptureTest : public AgentSuite {
     return dir;
   }
 
+  // The sha256 the archive's index gives `path` (archive name), "" if absent.
+  static std::string IndexSha256(const std::string& archive, const std::string& path) {
+    std::ifstream in(archive, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto layout = seek_table::LocateArchive(bytes.size(), [&](uint64_t off, size_t n, std::string& out) {
+      out = bytes.substr(off, n);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(layout.ok()) << layout.status().ToString();
+    if (!layout.ok()) return "";
+    std::string sha;
+    auto end = archive_index::ReadIndexPayload(
+        std::string_view(bytes).substr(layout->index_payload_offset(), layout->index_payload_size()),
+        [&](archive_index::IndexEntry&& e) {
+          if (e.path == path) sha = e.sha256;
+          return Status::Ok();
+        });
+    EXPECT_TRUE(end.ok()) << end.status().ToString();
+    return sha;
+  }
+
   static std::string Trailer(const HttpResponse& r, const std::string& name) {
     auto it = r.trailers.find(name);
     return it == r.trailers.end() ? "" : it->second;
@@ -174,6 +198,11 @@ TEST_F(SqliteCaptureTest, LiveWritersAreCapturedConsistentlyInEveryBackup) {
         << what << ": " << Trailer(res, "clawback-warning-detail");
 
     const std::string x = Extract(archive) + kHome + "/.openclaw";
+    // The index hashes the captured image as archived, not the file on disk.
+    for (const char* db : {"agent.sqlite", "cron.sqlite"}) {
+      EXPECT_EQ(IndexSha256(archive, std::string(kHome).substr(1) + "/.openclaw/" + db), Sha256OfFile(x + "/" + db))
+          << what << " " << db;
+    }
     ExpectConsistent(x + "/agent.sqlite", wal_before, what + " (WAL)", true);
     ExpectConsistent(x + "/cron.sqlite", rollback_before, what + " (rollback journal)", false);
     fs::remove_all(archive + ".x");

@@ -52,6 +52,11 @@ TEST(ArchiveIndex, EntryLinesRoundTrip) {
       Link("home/node/h", EntryType::kHardlink, "home/node/caf\xc3\xa9"),
       Link("dev/fifo", EntryType::kFifo, ""),
       Link(".", EntryType::kDir, ""),  // the root, when "/" is backed up
+      [] {
+        IndexEntry e = File("home/node/sparse.img");
+        e.sparse = true;
+        return e;
+      }(),
   };
   for (const IndexEntry& e : entries) {
     std::string line = EncodeEntryLine(e);
@@ -115,6 +120,7 @@ TEST(ArchiveIndex, RejectsMalformedEntryLines) {
       {"file with target", with("\"frame\":0", "\"frame\":0,\"target\":\"x\"")},
       {"empty target", with("\"frame\":0", "\"frame\":0,\"target\":\"\"")},
       {"missing uname", with("\"uname\":\"node\",", "")},
+      {"sparse not bool", with("\"frame\":0", "\"frame\":0,\"sparse\":1")},
   };
   for (const auto& [name, line] : cases) {
     Result<IndexEntry> r = ParseEntryLine(line);
