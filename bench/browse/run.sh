@@ -12,7 +12,10 @@
 #   4. restore one small directory (paths: [...]) vs the whole backup into an
 #      empty second instance: time to `completed`, median of BENCH_RUNS.
 #   bench/browse/run.sh [BUILD_DIR]
-#   env: CLAWBACK= AGENT= BENCH_SIZE_MIB=1024 BENCH_RUNS=7 BENCH_DIR_ENTRIES=10000
+#   5. with BENCH_VERIFY_ALL=1: fetch every regular file of the backup singly
+#      and compare it with the source file byte for byte (exit 1 on any
+#      difference).
+#   env: CLAWBACK= AGENT= BENCH_SIZE_MIB=1024 BENCH_RUNS=7 BENCH_DIR_ENTRIES=10000 BENCH_VERIFY_ALL=0
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -94,7 +97,7 @@ SRC_ID=$(add_instance source "$ROOT")
 DST_ID=$(add_instance target "$TARGET")
 sleep 1.5  # first health probe
 
-export API TOKEN RUNS SRC_ID DST_ID WORK
+export API TOKEN RUNS SRC_ID DST_ID WORK ROOT BENCH_VERIFY_ALL=${BENCH_VERIFY_ALL:-0}
 python3 - <<'PY'
 import http.client, json, os, sqlite3, statistics, sys, time, urllib.parse
 api, token, runs = os.environ["API"], os.environ["TOKEN"], int(os.environ["RUNS"])
@@ -170,4 +173,13 @@ for _ in range(2):
     dt, r = restore({}); full.append(dt)
 print("full restore (%d entries): %s" % (r["entries_written"], med(full)))
 print("partial / full: %.4f" % (statistics.median(part) / statistics.median(full)))
+
+if os.environ["BENCH_VERIFY_ALL"] == "1":
+    root, n, bad, t = os.environ["ROOT"], 0, [], time.monotonic()
+    for (path,) in db.execute("SELECT path FROM entries WHERE type='file' ORDER BY offset"):
+        body = req("GET", "/backups/%d/files/content?path=%s" % (bid, urllib.parse.quote("/" + path)), raw=True)
+        if body != open(os.path.join(root, path), "rb").read(): bad.append(path)
+        n += 1
+    print("every file fetched singly: %d files, %d differ from the source (%.0f s)" % (n, len(bad), time.monotonic() - t))
+    if bad: sys.exit("differ: %s" % bad[:10])
 PY
