@@ -368,6 +368,10 @@ const std::vector<RouteSpec>& Routes() {
       {"POST", "/api/v1/backups/{backup}/cancel"},
       {"GET", "/api/v1/backups/{backup}/download"},
       {"POST", "/api/v1/backups/{backup}/restore", true},
+      {"GET", "/api/v1/backups/{backup}/files"},
+      {"GET", "/api/v1/backups/{backup}/files/content"},
+      {"GET", "/api/v1/backups/{backup}/files/archive"},
+      {"GET", "/api/v1/backups/{backup}/diff"},
       {"GET", "/api/v1/restores", false, false, true},
       {"GET", "/api/v1/restores/{restore}"},
       {"GET", "/api/v1/backup-schedules"},
@@ -483,7 +487,12 @@ std::map<std::string, std::vector<json>> BadFields(const std::string& pattern) {
                                                      : not_string)}, {"agent_url", strings(BadAgentUrls(), not_string)}};
   if (pattern == "/api/v1/instances/{instance}/backups")
     return {{"paths", bad_paths}, {"note", {1, true, json::array(), json::object(), std::string(1001, 'n')}}};
-  if (pattern == "/api/v1/backups/{backup}/restore") return {{"instance_id", not_id}};
+  if (pattern == "/api/v1/backups/{backup}/restore")
+    return {{"instance_id", not_id},
+            {"paths", {"/home", 1, json::object(), json::array({1}), json::array({"../etc"}),
+                       json::array({"/home/../etc"}), json::array({"/home/claworc/\x01"}), json::array({""}),
+                       json::array({"/not/in/the/backup"}), json::array({std::string(5000, 'p')})}},
+            {"dry_run", not_bool}};
   if (pattern == "/api/v1/backup-schedules" || pattern == "/api/v1/backup-schedules/{schedule}") {
     std::vector<json> sched_paths(bad_paths.begin(), bad_paths.begin() + 40);
     return {{"name", strings({"", std::string(101, 's')},
@@ -686,6 +695,20 @@ TEST_F(ApiAbuseTest, HostileRequestsAreRefusedAndChangeNothing) {
     Run({"query", "GET", "/api/v1/audit?" + q, std::nullopt, Auth::kAdmin});
   for (const std::string& q : std::vector<std::string>{"backup_id=abc", "backup_id=-1", "limit=0", "limit=9999"})
     Run({"query", "GET", "/api/v1/restores?" + q, std::nullopt, Auth::kAdmin});
+  // Looking inside a backup: paths are validated like every other path.
+  for (const std::string& route : {"/files", "/files/content", "/files/archive"}) {
+    for (const std::string& q : std::vector<std::string>{
+             "path=..", "path=/home/..", "path=%2e%2e%2fetc", "path=/home/claworc/%00", "path=%0a", "path=a%zz",
+             "path=" + std::string(5000, 'p'), "path=/home/claworc/../../etc/passwd"}) {
+      Run({"browse query", "GET", "/api/v1/backups/" + id("backup") + route + "?" + q, std::nullopt, Auth::kAdmin});
+    }
+  }
+  for (const std::string& q : std::vector<std::string>{"limit=0", "limit=abc", "limit=501", "offset=-1",
+                                                       "q=" + std::string(2000, 'q')}) {
+    Run({"browse query", "GET", "/api/v1/backups/" + id("backup") + "/files?" + q, std::nullopt, Auth::kAdmin});
+  }
+  for (const std::string& q : std::vector<std::string>{"against=abc", "against=-1", "against=99999", "against=1%20OR%201=1"})
+    Run({"query", "GET", "/api/v1/backups/" + id("backup") + "/diff?" + q, std::nullopt, Auth::kAdmin});
   Checkpoint("queries");
 
   // 8. Unknown API paths and path tricks in the URL itself.

@@ -226,6 +226,24 @@ TEST_F(BackupRemovalTest, StartupSweepsBlockDigestsNoCompletedBackupOwnsAndKeeps
   EXPECT_FALSE(fs::exists(orphan));
 }
 
+TEST_F(BackupRemovalTest, FileIndexesGoWithTheirArchiveAndOrphansAreSwept) {
+  Backup kept = Make(BackupStatus::kCompleted, 1767225600);
+  std::ofstream(ArchiveIndexPath(PathOf(kept))) << "index";
+  Backup deleted = Make(BackupStatus::kCompleted, 1767225650);
+  std::ofstream(ArchiveIndexPath(PathOf(deleted))) << "index";
+  ASSERT_TRUE(RemoveBackup(*store_, backups_, deleted).ok());
+  EXPECT_FALSE(fs::exists(ArchiveIndexPath(PathOf(deleted)))) << "a deleted backup leaves no .index behind";
+  Backup failed = Make(BackupStatus::kFailed, 1767225700);
+  const std::string orphan = ArchiveIndexPath(ArchivePath(backups_, failed));
+  std::ofstream(orphan) << "index";
+
+  int removed = -1;
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, backups_, &removed).ok());
+  EXPECT_EQ(removed, 1);
+  EXPECT_TRUE(fs::exists(ArchiveIndexPath(PathOf(kept))));
+  EXPECT_FALSE(fs::exists(orphan));
+}
+
 TEST_F(BackupRemovalTest, MissingBackupsDirIsNotAnError) {
   int removed = -1;
   EXPECT_TRUE(RemoveOrphanArchives(*store_, dir_.file("nowhere"), &removed).ok());
