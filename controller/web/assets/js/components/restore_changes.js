@@ -26,7 +26,7 @@ export function previewEl(changes) {
     if (!n[kind]) return null;
     return h('details', {class: 'change-list', open: kind !== 'unchanged' ? true : null, dataset: {kind}},
       h('summary', null, `${title} (${n[kind]})`),
-      h('ul', {class: 'mono small'}, first.map((p) => h('li', null, p)),
+      h('ul', {class: 'mono small'}, first.map((p) => h('li', null, `/${String(p).replace(/^\/+/, '')}`)),
         n[kind] > first.length ? h('li', {class: 'muted'}, `… and ${n[kind] - first.length} more`) : null));
   });
   return h('div', {class: 'preview restore-preview', 'data-testid': 'restore-preview', dataset: {replace: n.replace, create: n.create, unchanged: n.unchanged}},

@@ -135,7 +135,7 @@ export function backupFilesPage({main, params, query}) {
     const b = backup;
     const whole = h('a', {class: 'button', href: apiUrl(`/backups/${b.id}/download`), download: b.file_name || '',
                           'data-testid': 'browse-download-backup'}, icon('download'), 'Download backup');
-    const folder = dir ? h('a', {class: 'button', href: apiUrl(`/backups/${b.id}/files/archive`, {path: dir}), download: '',
+    const folder = dir && !q ? h('a', {class: 'button', href: apiUrl(`/backups/${b.id}/files/archive`, {path: dir}), download: '',
                                  'data-testid': 'browse-download-folder'}, icon('download'), `Download “${baseName(dir)}” (.tar.zst)`) : null;
     replace(head, pageHead(h('span', {class: 'inline'}, `Backup #${b.id} of ${b.instance_name}`, ' ', statusBadge(b.status)),
       b.status === 'completed' ? [folder, whole] : [],
@@ -146,7 +146,8 @@ export function backupFilesPage({main, params, query}) {
 
   function renderListing() {
     // Breadcrumbs: the backup's top, then each folder; the current one is not a link.
-    const segs = pathSegments(dir);
+    // A search covers the whole backup, so its trail is just Top › search.
+    const segs = q ? [] : pathSegments(dir);
     const items = [segs.length || q ? link(url({path: '', q: ''}), 'Top', {'data-path': ''})
                                     : h('span', {'aria-current': 'page'}, 'Top')];
     segs.forEach((s, i) => {
