@@ -231,6 +231,12 @@ test('select two paths, preview the restore, then restore exactly those', async 
   await assertText(dialog.getByTestId('restore-paths'), /\/home\/claworc\/notes\.txt.*\/home\/claworc\/projects/s);
   assert.equal(await dialog.getByRole('button', {name: /and overwrite/}).count(), 0, 'no restore before the preview');
   await dialog.getByLabel(/^beta/).check();
+  const restorePosts = [];  // {body, id} of every POST .../restore the page makes
+  page.on('response', async (res) => {
+    if (res.request().method() === 'POST' && res.url().endsWith(`/api/v1/backups/${backupId}/restore`)) {
+      restorePosts.push({body: res.request().postDataJSON(), id: (await res.json()).id});
+    }
+  });
   await dialog.getByRole('button', {name: 'Preview changes'}).click();
   const preview = dialog.getByTestId('restore-preview');
   await preview.waitFor({timeout: 60000});
@@ -238,11 +244,11 @@ test('select two paths, preview the restore, then restore exactly those', async 
   assert.deepEqual(snapshot(), before, 'the preview wrote nothing');
 
   // The counts shown are the dry run's, as the API reports it.
-  const {restores} = await stack.admin.get(`/restores?backup_id=${backupId}`);
-  const dry = restores.filter((r) => r.dry_run).sort((a, b) => b.id - a.id)[0];
-  assert.ok(dry, 'the preview is a dry-run restore record');
-  const dryRecord = await stack.admin.get(`/restores/${dry.id}`);
+  assert.equal(restorePosts.length, 1, 'one request: the dry run');
+  assert.equal(restorePosts[0].body.dry_run, true);
+  const dryRecord = await stack.admin.get(`/restores/${restorePosts[0].id}`);
   assert.equal(dryRecord.status, 'completed');
+  assert.equal(dryRecord.dry_run, true);
   assert.deepEqual(dryRecord.paths.map(bare).sort(), ['home/claworc/notes.txt', 'home/claworc/projects']);
   const shown = {replace: Number(await preview.getAttribute('data-replace')), create: Number(await preview.getAttribute('data-create')),
                  unchanged: Number(await preview.getAttribute('data-unchanged'))};
@@ -270,10 +276,12 @@ test('select two paths, preview the restore, then restore exactly those', async 
   await assertText(dialog.getByTestId('restore-quiesced'), /Not quiesced: switched off for this restore/);
   await shot(page, '25-restore-selected-done');
 
-  const {restores: after} = await stack.admin.get(`/restores?backup_id=${backupId}`);
-  const real = after.filter((r) => !r.dry_run).sort((a, b) => b.id - a.id)[0];
-  const realRecord = await stack.admin.get(`/restores/${real.id}`);
+  assert.equal(restorePosts.length, 2, 'then one real restore');
+  assert.equal(restorePosts[1].body.dry_run, false);
+  assert.deepEqual(restorePosts[1].body.paths, restorePosts[0].body.paths, 'the same paths as previewed');
+  const realRecord = await stack.admin.get(`/restores/${restorePosts[1].id}`);
   assert.equal(realRecord.status, 'completed', realRecord.error_message);
+  assert.equal(realRecord.dry_run, false);
   assert.equal(realRecord.quiesce, false);
   assert.deepEqual(realRecord.paths.map(bare).sort(), ['home/claworc/notes.txt', 'home/claworc/projects']);
   if (realRecord.changes) {
@@ -328,4 +336,37 @@ test('a regular user cannot browse another instance\'s backup and gets no restor
   await shot(page, '26-browse-user');
   assert.deepEqual(page.errors, []);
   await dave.context.close();
+});
+
+test('compare two backups of an instance', async () => {
+  const {page} = admin;
+  const home = path.join(rootOf('alpha'), 'home/claworc');
+  fs.writeFileSync(path.join(home, 'added.txt'), 'added later\n');
+  fs.rmSync(path.join(home, '.config/settings.json'));
+  fs.writeFileSync(path.join(home, 'notes.txt'), 'notes of alpha, edited and longer\n');
+  const alpha = await stack.instance('alpha');
+  const {id} = await stack.admin.post(`/instances/${alpha.id}/backups`, {paths: ['HOME', '/etc/app'], note: 'after edits'});
+  await waitFor('second alpha backup', async () => (await stack.admin.get(`/backups/${id}`)).status === 'completed', {timeoutMs: 60000, intervalMs: 200});
+
+  await page.goto(`${stack.baseUrl}/backups/${id}/files`);
+  await page.getByTestId('browse-compare').click();
+  const dialog = page.getByRole('dialog', {name: `Compare backup #${id}`});
+  await dialog.waitFor();
+  assert.equal(await dialog.getByLabel('With backup').inputValue(), String(backupId), 'the previous backup is preselected');
+  await dialog.getByRole('button', {name: 'Compare', exact: true}).click();
+  const summary = dialog.getByTestId('diff-summary');
+  await summary.waitFor({timeout: 30000});
+  await shot(page, '27-browse-compare');
+
+  const diff = await stack.admin.get(`/backups/${id}/diff?against=${backupId}`);
+  const list = (kind) => (Array.isArray(diff[kind]) ? diff[kind] : diff[kind].entries || diff[kind].first || []).map((c) => bare(c.path));
+  const n = (kind) => (Array.isArray(diff[kind]) ? (diff.counts ? diff.counts[kind] : diff[kind].length) : diff[kind].count);
+  assert.equal(await summary.textContent(), `Since #${backupId}: ${n('added')} added, ${n('removed')} removed, ${n('changed')} changed.`);
+  assert.ok(list('added').includes('home/claworc/added.txt'), `added: ${list('added')}`);
+  assert.ok(list('removed').includes('home/claworc/.config/settings.json'), `removed: ${list('removed')}`);
+  assert.ok(list('changed').includes('home/claworc/notes.txt'), `changed: ${list('changed')}`);
+  for (const [kind, p] of [['added', 'added.txt'], ['removed', '.config/settings.json'], ['changed', 'notes.txt']]) {
+    await assertText(dialog.locator(`details[data-kind="${kind}"]`), new RegExp(`/home/claworc/${p.replace(/\./g, '\\.')}`));
+  }
+  assert.deepEqual(page.errors, []);
 });

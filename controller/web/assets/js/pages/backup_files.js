@@ -5,7 +5,8 @@
 // .tar.zst), and checkboxes that collect paths for a partial restore with a
 // preview (dialogs/restore.js). The URL holds folder, search and page, so
 // Back/Forward and deep links work; the selection lives per backup in this
-// module and survives moving between folders.
+// module and survives moving between folders. "Compare with…" opens the diff
+// against another backup of the instance (dialogs/backup_diff.js).
 import {h, icon, iconButton, replace} from '../dom.js';
 import {api, apiUrl} from '../api.js';
 import {session} from '../session.js';
@@ -14,6 +15,7 @@ import {pageHead} from '../layout.js';
 import {formatBytes, timeEl, plural, statusBadge} from '../format.js';
 import {normalizePath, pathSegments, baseName, entryPath, entryType, modeString, mtimeIso, searchGlob} from '../archive_entry.js';
 import {openRestoreDialog} from '../dialogs/restore.js';
+import {openDiffDialog} from '../dialogs/backup_diff.js';
 
 const PAGE = 100;
 const selections = new Map();  // backup id -> Map(path -> entry type), kept across folder changes
@@ -138,7 +140,8 @@ export function backupFilesPage({main, params, query}) {
     const folder = dir && !q ? h('a', {class: 'button', href: apiUrl(`/backups/${b.id}/files/archive`, {path: dir}), download: '',
                                  'data-testid': 'browse-download-folder'}, icon('download'), `Download “${baseName(dir)}” (.tar.zst)`) : null;
     replace(head, pageHead(h('span', {class: 'inline'}, `Backup #${b.id} of ${b.instance_name}`, ' ', statusBadge(b.status)),
-      b.status === 'completed' ? [folder, whole] : [],
+      b.status === 'completed' ? [folder, whole,
+        h('button', {type: 'button', onclick: () => openDiffDialog(b), 'data-testid': 'browse-compare'}, 'Compare with…')] : [],
       [link('/backups', 'Backups'), ' / ', link(`/backups?instance=${encodeURIComponent(b.instance_name)}`, b.instance_name)]),
     h('p', {class: 'muted small'}, 'Made ', timeEl(b.created_at), b.note ? ` · ${b.note}` : '',
       b.size_bytes ? ` · ${formatBytes(b.size_bytes)}` : ''));
