@@ -49,6 +49,13 @@ inline constexpr std::string_view kTrailerDatabasesRaw = "Clawback-Databases-Raw
 inline constexpr std::string_view kTrailerQuiesced = "Clawback-Quiesced";
 // With Clawback-Status: error, why the agent failed the stream (one line).
 inline constexpr std::string_view kTrailerError = "Clawback-Error";
+// The archive's format (docs/archive-format.md): "2" for a seekable archive
+// ending with an index frame and a seek table (shared/archive_index.h,
+// shared/seek_table.h). Absent: format 1 (one zstd frame, no index).
+inline constexpr std::string_view kTrailerArchiveFormat = "Clawback-Archive-Format";
+inline constexpr std::string_view kArchiveFormatSeekable = "2";
+// Format 2: entry lines in the archive's index (decimal; equals Clawback-Entries).
+inline constexpr std::string_view kTrailerIndexEntries = "Clawback-Index-Entries";
 
 // Backup request body fields.
 inline constexpr std::string_view kFieldPaths = "paths";        // aliases or absolute paths
@@ -57,6 +64,8 @@ inline constexpr std::string_view kFieldStrict = "strict";      // fail on any d
 inline constexpr std::string_view kFieldQuiesce = "quiesce";    // run the agent's own hooks (default true)
 // Restore query parameter (same meaning as kFieldQuiesce).
 inline constexpr std::string_view kQueryQuiesce = "quiesce";
+// Restore query parameter: "1" asks for a preview (compare, report, write nothing).
+inline constexpr std::string_view kQueryDryRun = "dry_run";
 
 // SPIFFE-style identities carried as URI SANs.
 inline constexpr std::string_view kControllerIdentity = "spiffe://claworc/controller";

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -97,6 +98,15 @@ Result<StreamSummary> SummaryFromTrailers(const FieldReader& field, uint64_t rec
   }
   StreamSummary summary;
   summary.entries = ParseDecimal(field(protocol::kTrailerEntries));
+  const std::string format = field(protocol::kTrailerArchiveFormat);
+  if (!format.empty() && format != "1") {
+    if (format != protocol::kArchiveFormatSeekable) {
+      return Status::Corruption(where + " sent an archive of unknown format " + format);
+    }
+    summary.archive_format = 2;
+    const std::string count = field(protocol::kTrailerIndexEntries);
+    if (!count.empty()) summary.index_entries = ParseDecimal(count);
+  }
   summary.bytes_read = ParseDecimal(field(protocol::kTrailerBytesRead));
   summary.bytes_sent = ParseDecimal(field(protocol::kTrailerBytesSent));
   summary.sha256 = field(protocol::kTrailerSha256);
@@ -135,6 +145,8 @@ Result<AgentRestoreResult> RestoreResultFrom(int http_status, const std::string&
   result.bytes_written = number("bytes_written");
   if (json.contains("skipped") && json["skipped"].is_array()) result.skipped_json = json["skipped"].dump();
   result.quiesced = json.contains("quiesced") && json["quiesced"].is_boolean() && json["quiesced"].get<bool>();
+  result.dry_run = json.contains("dry_run") && json["dry_run"].is_boolean() && json["dry_run"].get<bool>();
+  if (json.contains("changes") && json["changes"].is_object()) result.changes_json = json["changes"].dump();
   if (json.contains("warnings") && json["warnings"].is_array()) {
     for (const auto& w : json["warnings"]) {
       if (w.is_string()) result.warnings.push_back(w.get<std::string>());
@@ -212,33 +224,47 @@ class AgentCall {
     return SummaryFromTrailers([&](std::string_view name) { return conn_->Field(name); }, received, where_);
   }
 
-  Result<AgentRestoreResult> StreamRestore(ArchiveProvider& provider, bool quiesce, seconds stall,
-                                           const std::function<void(uint64_t)>& on_progress) {
+  Result<AgentRestoreResult> StreamRestore(ArchiveProvider& provider, const AgentRestoreOptions& options,
+                                           seconds stall, const std::function<void(uint64_t)>& on_progress) {
     conn_->set_stall_timeout(stall);
-    const uint64_t total = provider.TotalSize();
-    https::RequestHead head{"POST",
-                            std::string(protocol::kRestorePath) + "?" + std::string(protocol::kQueryQuiesce) +
-                                (quiesce ? "=1" : "=0"),
-                            host_header_,
-                            {{"User-Agent", "clawback-controller"},
-                             {"Content-Type", std::string(protocol::kArchiveContentType)}},
-                            total};
+    const std::optional<uint64_t> size = provider.TotalSize();
+    const bool chunked = !size.has_value();
+    const uint64_t total = size.value_or(UINT64_MAX);
+    std::vector<std::pair<std::string, std::string>> fields{
+        {"User-Agent", "clawback-controller"}, {"Content-Type", std::string(protocol::kArchiveContentType)}};
+    if (chunked) fields.emplace_back("Transfer-Encoding", "chunked");
+    std::string target = std::string(protocol::kRestorePath) + "?" + std::string(protocol::kQueryQuiesce) +
+                         (options.quiesce ? "=1" : "=0");
+    if (options.dry_run) target += "&" + std::string(protocol::kQueryDryRun) + "=1";
+    https::RequestHead head{"POST", target, host_header_, fields, size};
     Status st = conn_->WriteAll(https::EncodeRequestHead(head));
     if (!st.ok()) return AfterWriteFailure(st, stall, 0);
 
     uint64_t sent = 0;
+    char chunk_head[32];
     for (;;) {
       if (cancel_ != nullptr && cancel_->load()) return Status::Canceled("restore canceled");
       auto piece = provider.Next();
       if (!piece.ok()) return piece.status();  // the agent sees a cut stream and keeps nothing whole
       if (piece->empty()) break;
       if (sent + piece->size() > total) return Status::IoError("archive grew while being sent");
-      st = conn_->WriteAll(piece->data(), piece->size());
+      if (chunked) {
+        int n = std::snprintf(chunk_head, sizeof chunk_head, "%zx\r\n", piece->size());
+        st = conn_->WriteAll(chunk_head, static_cast<size_t>(n));
+        if (st.ok()) st = conn_->WriteAll(piece->data(), piece->size());
+        if (st.ok()) st = conn_->WriteAll("\r\n", 2);
+      } else {
+        st = conn_->WriteAll(piece->data(), piece->size());
+      }
       if (!st.ok()) return AfterWriteFailure(st, stall, sent);
       sent += piece->size();
       if (on_progress) on_progress(sent);
     }
-    if (sent != total) {
+    if (chunked) {
+      // The final chunk only after the whole selection was produced and checked.
+      st = conn_->WriteAll("0\r\n\r\n", 5);
+      if (!st.ok()) return AfterWriteFailure(st, stall, sent);
+    } else if (sent != total) {
       return Status::IoError("archive shrank while being sent: " + std::to_string(sent) + " of " +
                              std::to_string(total) + " bytes");
     }
@@ -374,12 +400,13 @@ class MtlsAgentConnector final : public AgentConnector {
     return result;
   }
 
-  Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider, bool quiesce,
-                                     const std::atomic<bool>& cancel, std::chrono::seconds stall_timeout,
+  Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider,
+                                     const AgentRestoreOptions& options, const std::atomic<bool>& cancel,
+                                     std::chrono::seconds stall_timeout,
                                      std::function<void(uint64_t)> on_progress) override {
     AgentCall call(ctx_->native_handle(), instance, &cancel);
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
-    auto result = call.StreamRestore(provider, quiesce, stall_timeout, on_progress);
+    auto result = call.StreamRestore(provider, options, stall_timeout, on_progress);
     if (!result.ok() && cancel.load()) return Status::Canceled("restore canceled");
     return result;
   }

@@ -52,6 +52,8 @@ struct StreamSummary {
   uint64_t databases_captured = 0;  // Clawback-Databases
   uint64_t databases_raw = 0;       // Clawback-Databases-Raw
   std::vector<std::string> warnings;
+  int archive_format = 1;                    // Clawback-Archive-Format (absent: 1)
+  std::optional<uint64_t> index_entries;     // Clawback-Index-Entries (format 2)
 };
 
 // What a backup asks the agent for (the POST /v1/backup body).
@@ -66,10 +68,12 @@ struct AgentBackupRequest {
 // handed out); they stay valid until the next call. An empty span means the
 // whole archive was handed out and checked. An error (Corruption for a
 // digest mismatch) stops the restore before the bad bytes are sent.
+// TotalSize() is nullopt for a stream whose length is not known up front (a
+// selection re-encoded as it goes): it is then sent chunked.
 class ArchiveProvider {
  public:
   virtual ~ArchiveProvider() = default;
-  virtual uint64_t TotalSize() const = 0;
+  virtual std::optional<uint64_t> TotalSize() const = 0;
   virtual Result<std::span<const char>> Next() = 0;
 };
 
@@ -79,6 +83,16 @@ struct AgentRestoreResult {
   std::string skipped_json = "[]";
   std::vector<std::string> warnings;
   bool quiesced = false;  // the agent's pre-restore hook ran and succeeded
+  // The agent's "changes" summary ({"create":{"count",...},"replace":...}),
+  // as JSON text; "" when it sent none.
+  std::string changes_json;
+  bool dry_run = false;   // the agent answered a preview (wrote nothing)
+};
+
+// How a restore is asked of the agent (query parameters of POST /v1/restore).
+struct AgentRestoreOptions {
+  bool quiesce = true;   // let the agent run its restore hooks
+  bool dry_run = false;  // compare with the target and report, writing nothing
 };
 
 class AgentConnector {
@@ -108,11 +122,13 @@ class AgentConnector {
   virtual Result<StreamSummary> Backup(const Instance& instance, const AgentBackupRequest& request,
                                        ArchiveReceiver& receiver, const std::atomic<bool>& cancel,
                                        std::chrono::seconds stall_timeout) = 0;
-  // POST /v1/restore?quiesce=0|1 with the provider's bytes; returns the
-  // agent's summary. `quiesce` lets the agent run its own restore hooks.
+  // POST /v1/restore?quiesce=0|1[&dry_run=1] with the provider's bytes;
+  // returns the agent's summary. `quiesce` lets the agent run its own
+  // restore hooks; `dry_run` asks for a preview that writes nothing.
   // on_progress(bytes sent so far) runs on the transfer thread after each
   // write: keep it cheap (store an atomic; persist elsewhere).
-  virtual Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider, bool quiesce,
+  virtual Result<AgentRestoreResult> Restore(const Instance& instance, ArchiveProvider& provider,
+                                             const AgentRestoreOptions& options,
                                              const std::atomic<bool>& cancel,
                                              std::chrono::seconds stall_timeout,
                                              std::function<void(uint64_t)> on_progress) = 0;

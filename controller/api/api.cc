@@ -8,7 +8,7 @@ namespace clawback::controller::api {
 
 RequestHandler MakeApiHandler(ApiContext& context) {
   std::vector<Route> routes;
-  for (auto table : {AuthRoutes, InstanceRoutes, BackupRoutes, RestoreRoutes, ScheduleRoutes, UserRoutes,
+  for (auto table : {AuthRoutes, InstanceRoutes, BackupRoutes, BrowseRoutes, RestoreRoutes, ScheduleRoutes, UserRoutes,
                      AuditRoutes, SystemRoutes}) {
     for (Route& r : table()) routes.push_back(std::move(r));
   }

@@ -150,42 +150,6 @@ HttpResponse Delete(ApiContext& ctx, Call& call) {
   return finish(RemoveBackup(ctx.store, ctx.backups_dir, b));
 }
 
-struct ByteRange {
-  uint64_t first = 0;
-  uint64_t length = 0;
-};
-
-// "bytes=N-", "bytes=N-M" or "bytes=-S" against a file of `size` bytes.
-// nullopt when unsatisfiable or malformed (416); multiple ranges are not
-// supported (also 416).
-std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
-  constexpr std::string_view kPrefix = "bytes=";
-  if (header.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  std::string_view spec = header.substr(kPrefix.size());
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos || spec.find(',') != std::string_view::npos) return std::nullopt;
-  auto number = [](std::string_view t, uint64_t* out) {
-    if (t.empty()) return false;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
-    return ec == std::errc() && p == t.data() + t.size();
-  };
-  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
-  uint64_t first = 0, last = 0;
-  if (a.empty()) {  // suffix: the last N bytes
-    uint64_t n = 0;
-    if (!number(b, &n) || n == 0 || size == 0) return std::nullopt;
-    n = std::min(n, size);
-    return ByteRange{size - n, n};
-  }
-  if (!number(a, &first) || first >= size) return std::nullopt;
-  last = size - 1;
-  if (!b.empty()) {
-    if (!number(b, &last) || last < first) return std::nullopt;
-    last = std::min(last, size - 1);
-  }
-  return ByteRange{first, last - first + 1};
-}
-
 HttpResponse Download(ApiContext& ctx, Call& call) {
   const Backup& b = *call.backup;
   const std::string target = "backup:" + std::to_string(b.id);
@@ -221,11 +185,7 @@ HttpResponse Download(ApiContext& ctx, Call& call) {
   if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
     auto parsed = ParseRange(range_header, size);
     if (!parsed) {
-      HttpResponse r = ErrorResponse(Status::InvalidArgument("range not satisfiable: " + range_header +
-                                                             " (archive is " + std::to_string(size) + " bytes)"),
-                                     {}, 416);
-      r.AddHeader("Content-Range", "bytes */" + std::to_string(size));
-      return r;
+      return RangeNotSatisfiable(range_header, size, "archive");
     }
     range = *parsed;
     partial = true;

@@ -113,4 +113,41 @@ void AuditCall(ApiContext& ctx, const Call& call, std::string_view action, std::
   ctx.audit.Record(call.caller(), call.source(), action, target, auth::AuditLog::Outcome(status), detail);
 }
 
+std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
+  constexpr std::string_view kPrefix = "bytes=";
+  if (header.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view spec = header.substr(kPrefix.size());
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos || spec.find(',') != std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view t, uint64_t* out) {
+    if (t.empty()) return false;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
+    return ec == std::errc() && p == t.data() + t.size();
+  };
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  if (a.empty()) {  // suffix: the last N bytes
+    uint64_t n = 0;
+    if (!number(b, &n) || n == 0 || size == 0) return std::nullopt;
+    n = std::min(n, size);
+    return ByteRange{size - n, n};
+  }
+  if (!number(a, &first) || first >= size) return std::nullopt;
+  last = size - 1;
+  if (!b.empty()) {
+    if (!number(b, &last) || last < first) return std::nullopt;
+    last = std::min(last, size - 1);
+  }
+  return ByteRange{first, last - first + 1};
+}
+
+HttpResponse RangeNotSatisfiable(const std::string& range_header, uint64_t size, std::string_view what) {
+  HttpResponse r = ErrorResponse(Status::InvalidArgument("range not satisfiable: " + range_header + " (" +
+                                                         std::string(what) + " is " + std::to_string(size) +
+                                                         " bytes)"),
+                                 {}, 416);
+  r.AddHeader("Content-Range", "bytes */" + std::to_string(size));
+  return r;
+}
+
 }  // namespace clawback::controller::api

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,17 @@ Status Missing(const Status& status, std::string_view noun, Id id);
 // so a non-admin learns nothing from 404 versus 403.)
 Resolver ResolveInstanceParam();   // call.instance
 Resolver ResolveBackupParam();     // call.backup
+
+// One byte range of a resource of `size` bytes.
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t length = 0;
+};
+// A Range header: "bytes=N-", "bytes=N-M" or "bytes=-S". nullopt when
+// unsatisfiable or malformed (416); multiple ranges are not supported (416).
+std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size);
+// The 416 answer for `range_header` against `size` bytes (with Content-Range).
+HttpResponse RangeNotSatisfiable(const std::string& range_header, uint64_t size, std::string_view what);
 
 // Records an audit event for the caller of `call`: outcome "ok" or
 // AuditLog::Outcome(status).

@@ -12,9 +12,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "shared/status.h"
 
 namespace clawback::controller::api {
 
@@ -42,6 +45,18 @@ struct FileSlice {
   uint64_t length = 0;
 };
 
+// A body produced while it is sent (a file checked as it is read, an archive
+// encoded as it goes). The session calls Next() on a worker thread, one call
+// at a time; the piece stays valid until the next call. An empty span ends
+// the body. An error cuts the connection without ending the body (no final
+// chunk, or fewer bytes than Content-Length), so the client sees a broken
+// transfer, never a complete-looking one.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual Result<std::span<const char>> Next() = 0;
+};
+
 struct HttpRequest {
   std::string method;                         // "GET", "POST", ...
   std::string path;                           // percent-decoded, no query string
@@ -63,6 +78,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string body;
   std::optional<FileSlice> file;              // when set, streamed instead of body
+  std::shared_ptr<BodySource> stream;         // when set, streamed instead of body
+  std::optional<uint64_t> stream_length;      // its Content-Length; none: chunked
 
   void AddHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

@@ -85,6 +85,19 @@ Json BackupJson(const Backup& b, std::optional<uint64_t> live_progress) {
           {"completed_at", TimeJson(b.completed_at)}};
 }
 
+namespace {
+Json PathsJson(const std::string& text) {
+  Json paths = Json::parse(text, nullptr, false);
+  return paths.is_array() ? paths : Json::array();
+}
+// The agent's summary, or null when there is none (yet).
+Json ChangesJson(const std::string& text) {
+  if (text.empty()) return nullptr;
+  Json changes = Json::parse(text, nullptr, false);
+  return changes.is_object() ? changes : Json(nullptr);
+}
+}  // namespace
+
 Json RestoreJson(const Restore& r) {
   Json skipped = Json::parse(r.skipped_json, nullptr, false);
   if (skipped.is_discarded() || !skipped.is_array()) skipped = Json::array();
@@ -103,7 +116,10 @@ Json RestoreJson(const Restore& r) {
           {"started_at", TimeJson(r.started_at)},
           {"completed_at", TimeJson(r.completed_at)},
           {"quiesce", r.quiesce},
-          {"quiesced", r.quiesced}};
+          {"quiesced", r.quiesced},
+          {"dry_run", r.dry_run},
+          {"paths", PathsJson(r.paths_json)},
+          {"changes", ChangesJson(r.changes_json)}};
 }
 
 Json ScheduleJson(const Schedule& s, const std::string& description, const Json& next_runs) {

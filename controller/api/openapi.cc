@@ -74,7 +74,27 @@ Json Schemas() {
                       {"started_at", time},
                       {"completed_at", time},
                       {"quiesce", {{"type", "boolean"}}},
-                      {"quiesced", {{"type", "boolean"}}}});
+                      {"quiesced", {{"type", "boolean"}}},
+                      {"dry_run", {{"type", "boolean"}}},
+                      {"paths", strings},
+                      {"changes", {{"type", "object"}, {"nullable", true}}}});
+  s["FileEntry"] = obj({{"name", {{"type", "string"}}},
+                        {"path", {{"type", "string"}}},
+                        {"type", {{"type", "string"}, {"enum", {"file", "dir", "symlink", "hardlink", "char", "block", "fifo"}}}},
+                        {"size", {{"type", "integer"}}},
+                        {"mode", {{"type", "integer"}}},
+                        {"mtime", time},
+                        {"target", {{"type", "string"}}}});
+  s["FileList"] = obj({{"path", {{"type", "string"}}},
+                       {"entries", {{"type", "array"}, {"items", Ref("FileEntry")}}},
+                       {"total", {{"type", "integer"}}},
+                       {"limit", {{"type", "integer"}}},
+                       {"offset", {{"type", "integer"}}}});
+  Json change = obj({{"path", {{"type", "string"}}}, {"type", {{"type", "string"}}}, {"size", {{"type", "integer"}}},
+                     {"old_size", {{"type", "integer"}}}});
+  s["BackupDiff"] = obj({{"added", {{"type", "array"}, {"items", change}}},
+                         {"removed", {{"type", "array"}, {"items", change}}},
+                         {"changed", {{"type", "array"}, {"items", change}}}});
   s["Schedule"] = obj({{"id", {{"type", "integer"}}},
                        {"name", {{"type", "string"}}},
                        {"all_instances", {{"type", "boolean"}}},

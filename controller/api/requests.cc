@@ -89,10 +89,37 @@ Decoded<RestoreCreateBody> DecodeRestoreCreate(const Json& body) {
     if (!q->is_boolean()) return Refused(Status::InvalidArgument("quiesce: must be true or false"));
     out.quiesce = q->get<bool>();
   }
+  if (auto d = body.find("dry_run"); d != body.end() && !d->is_null()) {
+    if (!d->is_boolean()) return Refused(Status::InvalidArgument("dry_run: must be true or false"));
+    out.dry_run = d->get<bool>();
+  }
+  if (auto p = body.find("paths"); p != body.end() && !p->is_null()) {
+    if (!p->is_array()) return Refused(Status::InvalidArgument("paths: must be an array of absolute paths"));
+    if (p->size() > kMaxRestorePaths) {
+      return Refused(Status::InvalidArgument("paths: at most " + std::to_string(kMaxRestorePaths) + " paths"));
+    }
+    for (const auto& item : *p) {
+      if (!item.is_string()) return Refused(Status::InvalidArgument("paths: must be an array of absolute paths"));
+      const std::string text = item.get<std::string>();
+      for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+          return Refused(Status::InvalidArgument("paths: control characters are not allowed: " + PrintablePath(text)));
+        }
+      }
+      auto normal = NormalizeAbsolutePath(text);
+      if (!normal.ok()) return Refused(Status::InvalidArgument("paths: " + normal.status().message()));
+      out.paths.push_back(*normal);
+    }
+  }
   return out;
 }
 
-Json EncodeRestoreCreate(const RestoreCreateBody& b) { return {{"instance_id", b.instance_id}, {"quiesce", b.quiesce}}; }
+Json EncodeRestoreCreate(const RestoreCreateBody& b) {
+  Json j = {{"instance_id", b.instance_id}, {"quiesce", b.quiesce}};
+  if (!b.paths.empty()) j["paths"] = b.paths;
+  if (b.dry_run) j["dry_run"] = true;
+  return j;
+}
 
 namespace {
 

@@ -69,11 +69,16 @@ struct BackupCreateBody {
 Decoded<BackupCreateBody> DecodeBackupCreate(const Json& body);
 Json EncodeBackupCreate(const BackupCreateBody& b);
 
-// POST /api/v1/backups/{id}/restore {instance_id, quiesce}: a positive id,
-// required; quiesce optional (default true).
+// POST /api/v1/backups/{id}/restore {instance_id, quiesce, paths, dry_run}:
+// a positive id, required; quiesce optional (default true); paths optional
+// (absolute paths in the backup, at most kMaxRestorePaths, normalized here;
+// whether they are in the backup is the handler's check); dry_run optional.
+inline constexpr size_t kMaxRestorePaths = 1000;
 struct RestoreCreateBody {
   Id instance_id = 0;
   bool quiesce = true;  // run the target agent's quiesce hooks (when it has any)
+  std::vector<std::string> paths;  // normalized absolute ("/home/claworc/x"); empty: everything
+  bool dry_run = false;
   bool operator==(const RestoreCreateBody&) const = default;
 };
 Decoded<RestoreCreateBody> DecodeRestoreCreate(const Json& body);

@@ -2,8 +2,10 @@
 // an instance and following the restore.
 #include "controller/api/handler_support.h"
 #include "controller/api/requests.h"
+#include "controller/browse/browse.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
+#include "shared/path_rules.h"
 
 namespace clawback::controller::api {
 namespace {
@@ -44,6 +46,32 @@ Result<auth::ResourceRef> ResolveRestore(ApiContext& ctx, Call& call) {
   return auth::ResourceRef::Restore(restore->id, *source, restore->target_instance_id);
 }
 
+// The requested paths as archive names, each checked against the backup's
+// index (400 naming the first one it does not hold). "/" selects everything.
+Result<std::vector<std::string>> SelectedPaths(ApiContext& ctx, const Backup& backup,
+                                               const std::vector<std::string>& requested) {
+  std::vector<std::string> out;
+  if (requested.empty()) return out;
+  for (const std::string& p : requested) {
+    if (p == "/") return std::vector<std::string>();
+  }
+  auto archive = browse::OpenBackupArchive(ctx.backups_dir, backup);
+  if (!archive.ok()) return archive.status();
+  for (const std::string& p : requested) {
+    auto name = browse::CatalogPathFromQuery(p);
+    if (!name.ok()) return name.status();
+    auto entry = (*archive)->catalog().Lookup(*name);
+    if (!entry.ok()) {
+      if (entry.status().code() == Status::Code::kNotFound) {
+        return Status::InvalidArgument("paths: not in backup " + std::to_string(backup.id) + ": " + PrintablePath(p));
+      }
+      return entry.status();
+    }
+    out.push_back(*name);
+  }
+  return out;
+}
+
 HttpResponse Start(ApiContext& ctx, Call& call) {
   RestoreRequest request;
   request.backup = *call.backup;
@@ -53,11 +81,32 @@ HttpResponse Start(ApiContext& ctx, Call& call) {
   // Validated by ResolveRestoreInto before anything was loaded.
   auto body = DecodeRestoreCreate(call.body);
   request.quiesce = !body.ok() || body->quiesce;
+  request.dry_run = body.ok() && body->dry_run;
+  const std::string action = request.dry_run ? "restore.preview" : "restore.start";
+  Json detail = {{"backup_id", call.backup->id},
+                 {"target_instance", call.target->name},
+                 {"quiesce", request.quiesce && !request.dry_run},
+                 {"dry_run", request.dry_run}};
+  if (body.ok() && !body->paths.empty()) detail["paths"] = body->paths;
+  if (body.ok() && !body->paths.empty()) {
+    Result<std::vector<std::string>> selected = Status::Ok();
+    if (call.backup->status != BackupStatus::kCompleted) {
+      selected = Status::FailedPrecondition("backup " + std::to_string(call.backup->id) + " is " +
+                                            std::string(BackupStatusName(call.backup->status)) +
+                                            "; only completed backups can be restored");
+    } else {
+      selected = SelectedPaths(ctx, *call.backup, body->paths);
+    }
+    if (!selected.ok()) {
+      AuditCall(ctx, call, action, "backup:" + std::to_string(call.backup->id), selected.status(), detail);
+      return Fail(selected.status());
+    }
+    request.paths = std::move(selected).value();
+  }
   auto restore = ctx.transfers.StartRestore(request);
   const std::string target = restore.ok() ? "restore:" + std::to_string(restore->id)
                                           : "backup:" + std::to_string(call.backup->id);
-  AuditCall(ctx, call, "restore.start", target, restore.status(),
-            {{"backup_id", call.backup->id}, {"target_instance", call.target->name}, {"quiesce", request.quiesce}});
+  AuditCall(ctx, call, action, target, restore.status(), detail);
   if (!restore.ok()) return Fail(restore.status());
   return JsonResponse(202, {{"id", restore->id}});
 }

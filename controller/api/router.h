@@ -45,6 +45,7 @@ struct Call {
   // Loaded by the route's resolver and authorized.
   std::optional<Instance> instance;
   std::optional<Backup> backup;
+  std::optional<Backup> other_backup;  // /backups/{id}/diff?against=
   std::optional<Restore> restore;
   std::optional<Instance> target;  // restore target
   std::optional<User> user;        // /users/{id}
@@ -81,6 +82,7 @@ std::vector<Route> AuthRoutes();
 std::vector<Route> InstanceRoutes();
 std::vector<Route> BackupRoutes();
 std::vector<Route> RestoreRoutes();
+std::vector<Route> BrowseRoutes();
 std::vector<Route> ScheduleRoutes();
 std::vector<Route> UserRoutes();
 std::vector<Route> AuditRoutes();

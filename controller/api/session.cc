@@ -199,10 +199,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void DoWrite(HttpResponse r) {
     if (r.file && !head_only_) return DoWriteFile(std::move(r));
+    if (r.stream && !head_only_) return DoWriteStream(std::move(r));
     auto res = std::make_shared<http::response<http::string_body>>();
     FillHeaders(*res, r);
     if (r.file) {
       res->content_length(r.file->length);
+    } else if (r.stream) {
+      if (r.stream_length) res->content_length(*r.stream_length);
     } else if (head_only_) {
       res->content_length(r.body.size());
     } else {
@@ -273,6 +276,67 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     });
   }
 
+  void DoWriteStream(HttpResponse r) {
+    body_source_ = std::move(r.stream);
+    stream_left_ = r.stream_length;
+    file_res_.emplace();
+    FillHeaders(*file_res_, r);
+    if (r.stream_length) {
+      file_res_->content_length(*r.stream_length);
+    } else {
+      file_res_->chunked(true);
+    }
+    file_res_->body().data = nullptr;
+    file_res_->body().more = true;
+    file_sr_.emplace(*file_res_);
+    Lowest().expires_after(shared_.options.write_timeout);
+    http::async_write_header(stream_, *file_sr_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      self->DoNextStreamPiece();
+    });
+  }
+
+  // The next piece is produced on a worker (it may read and decompress),
+  // then written from this connection's strand.
+  void DoNextStreamPiece() {
+    net::post(*shared_.workers, [self = this->shared_from_this()] {
+      Result<std::span<const char>> piece = Status::Internal("no piece");
+      try {
+        piece = self->body_source_->Next();
+      } catch (const std::exception& e) {
+        piece = Status::Internal(e.what());
+      }
+      net::post(self->stream_.get_executor(), [self, piece = std::move(piece)]() mutable {
+        self->OnStreamPiece(std::move(piece));
+      });
+    });
+  }
+
+  void OnStreamPiece(Result<std::span<const char>> piece) {
+    auto& body = file_res_->body();
+    if (!piece.ok() || (stream_left_ && piece->size() > *stream_left_) ||
+        (stream_left_ && piece->empty() && *stream_left_ != 0)) {
+      // Cut the connection: the client sees a broken body, never a whole one.
+      log::Warn("response stream failed; closing the connection",
+                {{"remote", remote_}, {"error", piece.ok() ? "length mismatch" : piece.status().message()}});
+      return Close();
+    }
+    if (stream_left_) *stream_left_ -= piece->size();
+    body.data = piece->empty() ? nullptr : const_cast<char*>(piece->data());
+    body.size = piece->size();
+    body.more = !piece->empty();
+    Lowest().expires_after(shared_.options.write_timeout);
+    http::async_write(stream_, *file_sr_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return self->Close();
+      if (!self->file_sr_->is_done()) return self->DoNextStreamPiece();
+      self->file_sr_.reset();
+      self->file_res_.reset();
+      self->body_source_.reset();
+      self->OnWriteDone({});
+    });
+  }
+
   void OnWriteDone(beast::error_code ec) {
     if (ec || !keep_alive_) return Close();
     DoReadHeader();
@@ -312,6 +376,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   uint64_t file_pos_ = 0;
   uint64_t file_left_ = 0;
   std::unique_ptr<std::array<char, kFileChunk>> chunk_;
+  // A produced body in progress (BodySource); Next() runs on a worker while
+  // nothing else touches it.
+  std::shared_ptr<BodySource> body_source_;
+  std::optional<uint64_t> stream_left_;
   std::optional<http::response<http::buffer_body>> file_res_;
   std::optional<http::response_serializer<http::buffer_body>> file_sr_;
 };

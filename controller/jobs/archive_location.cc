@@ -100,4 +100,6 @@ std::string WithoutBackupsDir(const std::string& message, const std::string& bac
   return out;
 }
 
+std::string ArchiveIndexPath(const std::string& archive_path) { return archive_path + ".index"; }
+
 }  // namespace clawback::controller

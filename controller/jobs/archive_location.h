@@ -36,6 +36,10 @@ std::string ArchiveFileName(const std::string& instance_name, Id backup_id, Unix
 // "<instance>/<file name>". This is what Backup::file_path stores.
 std::string ArchiveRelativeName(const Backup& backup);
 
+// "<archive path>.index": the archive's file index (controller/browse,
+// docs/archive-format.md), kept, removed and swept like its ".blocks".
+std::string ArchiveIndexPath(const std::string& archive_path);
+
 // The backup id in an archive file name, or nullopt when `file_name` is not
 // named like one of our archives (an instance directory's other files).
 std::optional<Id> ArchiveIdFromFileName(std::string_view file_name);

@@ -79,12 +79,36 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
     return Status::Corruption("archive from agent is corrupted: sha256 of the received bytes " + digests->sha256 +
                               " differs from the agent's " + summary->sha256);
   }
-  // The digests go first, so a published archive always has them; one
-  // directory fsync in Publish() makes both names durable.
-  CLAWBACK_RETURN_IF_ERROR(WriteBlockDigests((*file)->final_path(), *digests));
+  const std::string index_path = ArchiveIndexPath((*file)->final_path());
+  if (summary->archive_format == 2) {
+    // A format 2 archive must carry an index that checks out against the
+    // trailers and its own seek table; it is stored before the archive is
+    // published, so a completed record always has it.
+    if (!summary->index_entries || *summary->index_entries != summary->entries) {
+      return Status::Corruption("archive from agent is inconsistent: Clawback-Index-Entries " +
+                                (summary->index_entries ? std::to_string(*summary->index_entries) : "missing") +
+                                " differs from Clawback-Entries " + std::to_string(summary->entries));
+    }
+    if (settings.index_archive) {
+      Status indexed = settings.index_archive((*file)->partial_path(), (*file)->final_path(), summary->entries,
+                                              digests->sha256);
+      if (!indexed.ok()) {
+        ::unlink(index_path.c_str());
+        return Status::Corruption("archive from agent has an unusable index: " + indexed.message());
+      }
+    }
+  }
+  // The digests and the index go first, so a published archive always has
+  // them; one directory fsync in Publish() makes all three names durable.
+  Status digests_written = WriteBlockDigests((*file)->final_path(), *digests);
+  if (!digests_written.ok()) {
+    ::unlink(index_path.c_str());
+    return digests_written;
+  }
   Status published = (*file)->Publish();
   if (!published.ok()) {
     ::unlink(BlockDigestsPath((*file)->final_path()).c_str());
+    ::unlink(index_path.c_str());
     return published;
   }
   backup.file_path = ArchiveRelativeName(backup);
@@ -139,6 +163,7 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
     const std::string path = ArchivePath(settings.backups_dir, backup);
     ::unlink(path.c_str());
     ::unlink(BlockDigestsPath(path).c_str());
+    ::unlink(ArchiveIndexPath(path).c_str());
     outcome = st.WithContext("recording the completed backup");
   }
 

@@ -70,8 +70,8 @@ Result<RecordedArchives> LoadRecordedArchives(Store& store) {
   return out;
 }
 
-// Regular files named like archives, or like an archive's block digests
-// ("<archive>.blocks", block_digests.h), as "<instance>/<file>" with their ids
+// Regular files named like archives, or like an archive's sidecars ("<archive>.blocks",
+// block_digests.h; "<archive>.index", archive_location.h), as "<instance>/<file>" with their ids
 // and the archive name that owns them (the file itself for an archive).
 struct FoundArchive {
   std::string name;
@@ -105,9 +105,12 @@ Result<std::vector<FoundArchive>> ListArchiveFiles(const std::string& backups_di
     }
     while (dirent* e = ::readdir(d)) {
       const std::string name = e->d_name;
-      static const std::string kDigestsSuffix = BlockDigestsPath("");
-      const bool digests = name.size() > kDigestsSuffix.size() && name.ends_with(kDigestsSuffix);
-      const std::string archive = digests ? name.substr(0, name.size() - kDigestsSuffix.size()) : name;
+      // Sidecars: block digests and the file index.
+      static const std::string kSuffixes[] = {BlockDigestsPath(""), ArchiveIndexPath("")};
+      std::string archive = name;
+      for (const std::string& suffix : kSuffixes) {
+        if (name.size() > suffix.size() && name.ends_with(suffix)) archive = name.substr(0, name.size() - suffix.size());
+      }
       auto id = ArchiveIdFromFileName(archive);
       if (!id) continue;
       struct stat st {};
@@ -136,9 +139,11 @@ Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& 
     log::Warn("backup record deleted but its file is still there; it is removed at the next start",
               {{"backup_id", backup.id}, {"file", *path}, {"error", std::strerror(errno)}});
   }
-  if (!path->empty() && ::unlink(BlockDigestsPath(*path).c_str()) != 0 && errno != ENOENT) {
-    log::Warn("backup record deleted but its block digests are still there; they are removed at the next start",
-              {{"backup_id", backup.id}, {"file", BlockDigestsPath(*path)}, {"error", std::strerror(errno)}});
+  for (const std::string& sidecar : {BlockDigestsPath(*path), ArchiveIndexPath(*path)}) {
+    if (!path->empty() && ::unlink(sidecar.c_str()) != 0 && errno != ENOENT) {
+      log::Warn("backup record deleted but its sidecar file is still there; it is removed at the next start",
+                {{"backup_id", backup.id}, {"file", sidecar}, {"error", std::strerror(errno)}});
+    }
   }
   return Status::Ok();
 }

@@ -61,10 +61,23 @@ std::optional<BlockDigests> UsableBlockDigests(const Backup& backup, const std::
   return std::move(digests).value();
 }
 
+// Only the selected subtrees, re-encoded from verified blocks as they are sent.
+Result<AgentRestoreResult> TransferSelection(AgentConnector& agents, const TransferSettings& settings,
+                                             const Backup& backup, const Instance& target, const Restore& restore,
+                                             const std::vector<std::string>& paths, JobControl& control) {
+  if (!settings.open_selection) return Status::Unavailable("partial restores are not available in this controller");
+  auto provider = settings.open_selection(backup, paths);
+  if (!provider.ok()) return provider.status();
+  AgentRestoreOptions options{restore.quiesce, restore.dry_run};
+  return agents.Restore(target, **provider, options, control.cancel, settings.stall_timeout,
+                        [&control](uint64_t sent) { control.progress.store(sent); });
+}
+
 Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const TransferSettings& settings,
                                     const Backup& backup, const Instance& target, const Restore& restore,
-                                    JobControl& control) {
+                                    const std::vector<std::string>& paths, JobControl& control) {
   CLAWBACK_RETURN_IF_ERROR(CheckTargetRunning(agents, target));
+  if (!paths.empty()) return TransferSelection(agents, settings, backup, target, restore, paths, control);
   auto path = ArchiveAbsolutePath(settings.backups_dir, backup.file_path);
   if (!path.ok()) {
     log::Error("cannot locate a backup's archive", {{"backup_id", backup.id}, {"error", path.status().message()}});
@@ -99,7 +112,8 @@ Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const 
   }
   // A corrupt first block fails here, before the agent is contacted.
   CLAWBACK_RETURN_IF_ERROR((*reader)->WaitForFirst());
-  return agents.Restore(target, **reader, restore.quiesce, control.cancel, settings.stall_timeout,
+  AgentRestoreOptions options{restore.quiesce, restore.dry_run};
+  return agents.Restore(target, **reader, options, control.cancel, settings.stall_timeout,
                         [&control](uint64_t sent) { control.progress.store(sent); });
 }
 
@@ -121,7 +135,8 @@ Status CheckTargetRunning(AgentConnector& agents, const Instance& target) {
 }
 
 Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
-                      const Backup& backup, const Instance& target, Restore restore, JobControl& control) {
+                      const Backup& backup, const Instance& target, Restore restore,
+                      const std::vector<std::string>& paths, JobControl& control) {
   Status outcome;
   if (control.cancel.load()) {
     outcome = Status::Canceled("canceled before it started");
@@ -132,8 +147,9 @@ Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettin
     outcome = store.UpdateRestore(restore);
     if (outcome.ok()) {
       log::Info("restore started", {{"restore_id", restore.id}, {"backup_id", backup.id}, {"target", target.name}});
-      auto result = Transfer(store, agents, settings, backup, target, restore, control);
+      auto result = Transfer(store, agents, settings, backup, target, restore, paths, control);
       if (result.ok()) {
+        restore.changes_json = result->changes_json;
         restore.entries_written = result->entries_written;
         restore.bytes_written = result->bytes_written;
         restore.skipped_json = result->skipped_json;

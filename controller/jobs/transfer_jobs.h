@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "controller/jobs/transfers.h"
 #include "controller/store/model.h"
@@ -38,7 +39,11 @@ Status CheckTargetLive(AgentConnector& agents, const Instance& target, std::chro
 // "running"; Conflict "instance web-2 is not running (unreachable: ...)".
 Status CheckTargetRunning(AgentConnector& agents, const Instance& target);
 
+// `paths` (archive names) restores only those subtrees, re-encoded through
+// settings.open_selection; empty restores the whole archive as stored.
+// restore.dry_run asks the agent for a preview (no hooks, nothing written).
 Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettings& settings,
-                      const Backup& backup, const Instance& target, Restore restore, JobControl& control);
+                      const Backup& backup, const Instance& target, Restore restore,
+                      const std::vector<std::string>& paths, JobControl& control);
 
 }  // namespace clawback::controller

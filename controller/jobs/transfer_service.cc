@@ -10,6 +10,8 @@
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/jobs/transfer_queue.h"
 #include "controller/jobs/transfers.h"
+
+#include <nlohmann/json.hpp>
 #include "controller/store/store.h"
 #include "shared/exclude_rules.h"
 #include "shared/log.h"
@@ -107,7 +109,11 @@ class TransferServiceImpl final : public TransferService {
     restore.status = RestoreStatus::kQueued;
     restore.created_by = request.created_by;
     restore.created_by_name = request.created_by_name;
-    restore.quiesce = request.quiesce;
+    restore.quiesce = request.quiesce && !request.dry_run;
+    restore.dry_run = request.dry_run;
+    nlohmann::json shown = nlohmann::json::array();
+    for (const std::string& p : request.paths) shown.push_back("/" + p);
+    restore.paths_json = shown.dump();
     restore.created_at = NowUnix();
     auto created = store_.CreateRestore(restore);
     if (!created.ok()) return created.status();
@@ -117,8 +123,9 @@ class TransferServiceImpl final : public TransferService {
     ActiveRestore& active = restores_[restore.id];
     active.record = restore;
     active.control = control;
-    active.ticket = queue_.Push(request.target.id, [this, control, backup, target = request.target, restore] {
-      Restore final = RunRestoreJob(store_, agents_, settings_, backup, target, restore, *control);
+    active.ticket = queue_.Push(request.target.id, [this, control, backup, target = request.target, restore,
+                                                    paths = request.paths] {
+      Restore final = RunRestoreJob(store_, agents_, settings_, backup, target, restore, paths, *control);
       {
         std::lock_guard done_lock(mu_);
         restores_.erase(final.id);

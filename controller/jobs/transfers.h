@@ -40,11 +40,27 @@ class Store;
 class AgentConnector;
 class Clock;
 
+class ArchiveProvider;
+
+// Checks a just-received format 2 archive's index and stores it beside the
+// archive (controller/browse IndexWrittenArchive): (written .partial path,
+// final archive path, entries the agent reported, archive sha256).
+using ArchiveIndexer = std::function<Status(const std::string&, const std::string&, uint64_t, const std::string&)>;
+// Opens the selected paths ("home/claworc/x" archive names) of a completed
+// backup as a verified .tar.zst stream (controller/browse SubtreeArchive).
+using SelectionOpener =
+    std::function<Result<std::unique_ptr<ArchiveProvider>>(const Backup&, const std::vector<std::string>&)>;
+
 struct TransferSettings {
   std::string backups_dir;                       // CLAWORC_BACKUPS_PATH or <data>/backups
   int max_concurrent = 4;                        // global cap
   std::chrono::seconds stall_timeout{60};
   std::chrono::milliseconds progress_interval{500};  // how often progress hits the store
+  // Format 2 archives are indexed before they are published; without an
+  // indexer they are stored unindexed (browsing builds the index later).
+  ArchiveIndexer index_archive;
+  // Needed for restores with `paths`; without it they fail (Unavailable).
+  SelectionOpener open_selection;
 };
 
 struct BackupRequest {
@@ -65,6 +81,10 @@ struct RestoreRequest {
   Id created_by = 0;
   std::string created_by_name;
   bool quiesce = true;              // ask the target agent to run its quiesce hooks
+  // Archive names ("home/claworc/x") of the files and directories to restore,
+  // already checked against the backup's index; empty: the whole backup.
+  std::vector<std::string> paths;
+  bool dry_run = false;             // preview: the agent compares and reports, writing nothing
 };
 
 // Called when a transfer reaches a final state (audit log, retention, metrics).

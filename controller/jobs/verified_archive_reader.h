@@ -49,7 +49,7 @@ class VerifiedArchiveReader final : public ArchiveProvider {
   VerifiedArchiveReader(const VerifiedArchiveReader&) = delete;
   VerifiedArchiveReader& operator=(const VerifiedArchiveReader&) = delete;
 
-  uint64_t TotalSize() const override { return size_; }
+  std::optional<uint64_t> TotalSize() const override { return size_; }
   Result<std::span<const char>> Next() override;
   // Waits until the first block is verified (or failed): lets the caller
   // refuse a corrupt archive before contacting the agent at all.

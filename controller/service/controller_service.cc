@@ -9,6 +9,7 @@
 
 #include "controller/agents/agent_connector.h"
 #include "controller/api/api.h"
+#include "controller/browse/subtree_archive.h"
 #include "controller/auth/audit.h"
 #include "controller/auth/rate_limiter.h"
 #include "controller/auth/session_manager.h"
@@ -88,6 +89,8 @@ class ControllerServiceImpl final : public ControllerService {
     settings.backups_dir = backups_dir;
     settings.max_concurrent = o.max_concurrent_transfers;
     settings.stall_timeout = o.stall_timeout;
+    settings.index_archive = browse::MakeArchiveIndexer();
+    settings.open_selection = browse::MakeSelectionOpener(backups_dir);
     TransferObserver observer;
     observer.on_backup_finished = [this](const Backup& b) { OnBackupFinished(b); };
     observer.on_restore_finished = [this](const Restore& r) { OnRestoreFinished(r); };

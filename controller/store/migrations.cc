@@ -180,6 +180,13 @@ ALTER TABLE schedules ADD COLUMN excludes_json        TEXT    NOT NULL DEFAULT '
 ALTER TABLE schedules ADD COLUMN exclude_presets_json TEXT    NOT NULL DEFAULT '[]';
 ALTER TABLE schedules ADD COLUMN strict               INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // Partial restores and previews (issue 17): dry_run, the selected paths
+    // (JSON array, [] for the whole backup) and the agent's change summary.
+    {6, "restores record dry_run, paths and changes", R"sql(
+ALTER TABLE restores ADD COLUMN dry_run      INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1));
+ALTER TABLE restores ADD COLUMN paths_json   TEXT    NOT NULL DEFAULT '[]';
+ALTER TABLE restores ADD COLUMN changes_json TEXT    NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -109,6 +109,9 @@ struct Restore {
   UnixTime completed_at = 0;
   bool quiesce = true;    // asked the agent to run its quiesce hooks (pre-/post-restore)
   bool quiesced = false;  // the agent said its pre-restore hook ran and succeeded
+  bool dry_run = false;   // a preview: the agent compared and reported, writing nothing
+  std::string paths_json = "[]";  // selected paths ("/home/claworc/x"); [] = the whole backup
+  std::string changes_json;       // the agent's {"create","replace","unchanged"} summary, "" when none
 };
 
 struct RetentionPolicy {

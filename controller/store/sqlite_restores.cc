@@ -8,7 +8,7 @@ namespace {
 constexpr const char* kRestoreColumns =
     "id, backup_id, target_instance_id, target_instance_name, status, entries_written, bytes_written, "
     "progress_bytes, skipped_json, error_message, created_by, created_by_name, created_at, started_at, "
-    "completed_at, quiesce, quiesced";
+    "completed_at, quiesce, quiesced, dry_run, paths_json, changes_json";
 
 Restore ReadRestore(SQLite::Statement& q) {
   Restore r;
@@ -29,6 +29,9 @@ Restore ReadRestore(SQLite::Statement& q) {
   r.completed_at = q.getColumn(14).getInt64();
   r.quiesce = q.getColumn(15).getInt() != 0;
   r.quiesced = q.getColumn(16).getInt() != 0;
+  r.dry_run = q.getColumn(17).getInt() != 0;
+  r.paths_json = q.getColumn(18).getString();
+  r.changes_json = q.getColumn(19).getString();
   return r;
 }
 
@@ -37,7 +40,8 @@ Restore ReadRestore(SQLite::Statement& q) {
 constexpr const char* kRestoreMutableAssignments =
     "backup_id = ?, target_instance_id = ?, target_instance_name = ?, status = ?, entries_written = ?, "
     "bytes_written = ?, progress_bytes = ?, skipped_json = ?, error_message = ?, created_by = ?, "
-    "created_by_name = ?, started_at = ?, completed_at = ?, quiesce = ?, quiesced = ?";
+    "created_by_name = ?, started_at = ?, completed_at = ?, quiesce = ?, quiesced = ?, dry_run = ?, paths_json = ?, "
+    "changes_json = ?";
 
 // Binds from parameter 1; returns the next index. InvalidArgument when
 // skipped_json is not a JSON array.
@@ -47,7 +51,8 @@ int BindRestoreMutable(SQLite::Statement& q, const Restore& r) {
   return BindFrom(q, 1, r.backup_id, r.target_instance_id, r.target_instance_name,
                   std::string(BackupStatusName(r.status)), U64(r.entries_written), U64(r.bytes_written),
                   U64(r.progress_bytes), r.skipped_json, r.error_message, r.created_by, r.created_by_name,
-                  r.started_at, r.completed_at, r.quiesce ? 1 : 0, r.quiesced ? 1 : 0);
+                  r.started_at, r.completed_at, r.quiesce ? 1 : 0, r.quiesced ? 1 : 0, r.dry_run ? 1 : 0,
+                  r.paths_json, r.changes_json);
 }
 
 }  // namespace
@@ -59,8 +64,8 @@ Result<Restore> SqliteStore::CreateRestore(const Restore& restore) {
     SQLite::Statement q(*db_,
                         "INSERT INTO restores (backup_id, target_instance_id, target_instance_name, status, "
                         "entries_written, bytes_written, progress_bytes, skipped_json, error_message, created_by, "
-                        "created_by_name, started_at, completed_at, quiesce, quiesced, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "created_by_name, started_at, completed_at, quiesce, quiesced, dry_run, paths_json, changes_json, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     BindFrom(q, BindRestoreMutable(q, r), r.created_at);
     q.exec();
     r.id = db_->getLastInsertRowid();

@@ -48,7 +48,7 @@ class UnreachableAgents final : public AgentConnector {
                                const std::atomic<bool>&, std::chrono::seconds) override {
     return Status::Unavailable("fake agent");
   }
-  Result<AgentRestoreResult> Restore(const Instance&, ArchiveProvider&, bool, const std::atomic<bool>&,
+  Result<AgentRestoreResult> Restore(const Instance&, ArchiveProvider&, const AgentRestoreOptions&, const std::atomic<bool>&,
                                      std::chrono::seconds, std::function<void(uint64_t)>) override {
     return Status::Unavailable("fake agent");
   }

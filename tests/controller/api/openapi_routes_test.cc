@@ -78,7 +78,7 @@ class OpenApiRoutesTest : public ::testing::Test {
   // its order, then the OpenAPI document's own route.
   static std::vector<Route> RegisteredRoutes() {
     std::vector<Route> routes;
-    for (auto table : {AuthRoutes, InstanceRoutes, BackupRoutes, RestoreRoutes, ScheduleRoutes, UserRoutes,
+    for (auto table : {AuthRoutes, InstanceRoutes, BackupRoutes, BrowseRoutes, RestoreRoutes, ScheduleRoutes, UserRoutes,
                        AuditRoutes, SystemRoutes}) {
       for (Route& r : table()) routes.push_back(std::move(r));
     }
