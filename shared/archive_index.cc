@@ -192,7 +192,9 @@ Result<EntryType> ParseTypeName(std::string_view name) {
 }
 
 Status ValidateEntry(const IndexEntry& e) {
-  if (!IsCanonicalPath(e.path)) return Status::InvalidArgument("entry name is not a canonical relative path");
+  // "." is the root directory itself, archived when "/" is backed up.
+  const bool root = e.path == "." && e.type == EntryType::kDir;
+  if (!root && !IsCanonicalPath(e.path)) return Status::InvalidArgument("entry name is not a canonical relative path");
   if (e.mode > kMaxMode) return Status::InvalidArgument("mode has bits beyond 07777");
   if (e.mtime_nsec >= kNsecPerSec) return Status::InvalidArgument("mtime_nsec is not below 1e9");
   if (e.data_offset < e.offset) return Status::InvalidArgument("data_offset is before offset");

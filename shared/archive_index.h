@@ -77,7 +77,7 @@ Result<IndexEnd> ParseEndLine(std::string_view line);
 
 // The field rules ParseEntryLine enforces after decoding: canonical relative
 // path (non-empty, no NUL, no leading or trailing '/', no empty, "." or ".."
-// component), mode <= 07777, mtime_nsec < 1e9, data_offset >= offset, size 0
+// component; the one exception is "." for a dir, the root when "/" is backed up), mode <= 07777, mtime_nsec < 1e9, data_offset >= offset, size 0
 // unless file, sha256 (64 lowercase hex) exactly for files, target non-empty
 // without NUL exactly for symlinks and hardlinks (a hardlink's also canonical).
 Status ValidateEntry(const IndexEntry& entry);

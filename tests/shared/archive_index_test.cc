@@ -51,6 +51,7 @@ TEST(ArchiveIndex, EntryLinesRoundTrip) {
       Link("home/node/s", EntryType::kSymlink, "../x/\xff"),
       Link("home/node/h", EntryType::kHardlink, "home/node/caf\xc3\xa9"),
       Link("dev/fifo", EntryType::kFifo, ""),
+      Link(".", EntryType::kDir, ""),  // the root, when "/" is backed up
   };
   for (const IndexEntry& e : entries) {
     std::string line = EncodeEntryLine(e);
@@ -96,6 +97,7 @@ TEST(ArchiveIndex, RejectsMalformedEntryLines) {
       {"trailing slash", with("a/b", "a/b/")},
       {"double slash", with("a/b", "a//b")},
       {"dot", with("a/b", "./b")},
+      {"dot file", with("a/b", ".")},
       {"NUL", with("a/b", "a\\u0000b")},
       {"unknown type", with("\"file\"", "\"socket\"")},
       {"negative size", with("\"size\":5", "\"size\":-5")},
