@@ -284,10 +284,13 @@ test('select two paths, preview the restore, then restore exactly those', async 
   assert.equal(realRecord.dry_run, false);
   assert.equal(realRecord.quiesce, false);
   assert.deepEqual(realRecord.paths.map(bare).sort(), ['home/claworc/notes.txt', 'home/claworc/projects']);
-  if (realRecord.changes) {
-    assert.equal(count(realRecord.changes, 'create'), api.create, 'created what the preview said');
-    assert.equal(count(realRecord.changes, 'replace'), api.replace, 'replaced what the preview said');
-  }
+  // A real restore counts what it created and every entry that was already
+  // there and got rewritten: the preview's "replace" plus its "unchanged".
+  assert.ok(realRecord.changes, 'a real restore reports its changes');
+  assert.equal(count(realRecord.changes, 'create'), api.create, 'created what the preview said');
+  assert.equal(count(realRecord.changes, 'replace'), api.replace + api.unchanged, 'rewrote what the preview found there');
+  await assertText(dialog.getByTestId('restore-outcome-changes'),
+    new RegExp(`${api.create} created, ${api.replace + api.unchanged} already there and rewritten`));
 
   // Exactly the selected paths were written.
   for (const rel of ['home/claworc/notes.txt', 'home/claworc/projects/app/main.py', 'home/claworc/projects/app/only-in-alpha.txt',

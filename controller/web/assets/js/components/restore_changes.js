@@ -36,8 +36,11 @@ export function previewEl(changes) {
     lists);
 }
 
-// After a real restore: "3 created, 12 replaced", or null without counts.
+// After a real restore: "3 created, 12 already there and rewritten", or null
+// without counts. A real restore's "replace" counts every entry that existed
+// and was written again, identical ones included (the preview's "replace"
+// plus its "unchanged").
 export function outcomeText(changes) {
   if (!changes) return null;
-  return `${changeCount(changes, 'create')} created, ${changeCount(changes, 'replace')} replaced`;
+  return `${changeCount(changes, 'create')} created, ${changeCount(changes, 'replace')} already there and rewritten`;
 }

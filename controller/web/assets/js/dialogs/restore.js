@@ -3,7 +3,8 @@
 // followed on GET /restores/{id} until done), confirm that files are
 // overwritten at their original paths, then follow the real restore
 // (GET /restores/{id} every second) to its outcome.
-// With `paths` (from the archive browser) only those files and folders are
+// With `paths` (archive paths from the archive browser, sent to the API as
+// absolute container paths) only those files and folders are
 // restored, and the preview is required: the first button runs the dry run,
 // the second, shown with its result, starts the real restore of the same paths.
 import {h, replace} from '../dom.js';
@@ -15,6 +16,8 @@ import {previewEl, outcomeText} from '../components/restore_changes.js';
 
 export async function openRestoreDialog(backup, {paths = null} = {}) {
   const partial = Array.isArray(paths) && paths.length > 0;
+  // The API takes restore paths as absolute container paths ("/home/claworc/x").
+  const apiPaths = partial ? paths.map((p) => `/${String(p).replace(/^\/+/, '')}`) : [];
   let instances = [];
   let loadError = null;
   try {
@@ -50,7 +53,7 @@ export async function openRestoreDialog(backup, {paths = null} = {}) {
     h('dt', null, 'Folders'), h('dd', null, pathsEl(backup.paths)),
     h('dt', null, 'Size'), h('dd', null, formatBytes(backup.size_bytes)),
     partial ? [h('dt', null, 'Only'), h('dd', {'data-testid': 'restore-paths'},
-      h('ul', {class: 'plain mono small'}, paths.slice(0, 20).map((p) => h('li', null, `/${p}`)),
+      h('ul', {class: 'plain mono small'}, apiPaths.slice(0, 20).map((p) => h('li', null, p)),
         paths.length > 20 ? h('li', {class: 'muted'}, `… and ${paths.length - 20} more`) : null))] : null,
     backup.note ? [h('dt', null, 'Note'), h('dd', null, backup.note)] : null);
 
@@ -85,7 +88,7 @@ export async function openRestoreDialog(backup, {paths = null} = {}) {
       busy(submit, async () => {
         try {
           const res = await api.post(`/backups/${backup.id}/restore`, {instance_id: Number(chosen.value), quiesce: quiesce.checked,
-                                                                       ...(partial ? {paths, dry_run: false} : {})});
+                                                                       ...(partial ? {paths: apiPaths, dry_run: false} : {})});
           const target = instances.find((i) => String(i.id) === chosen.value);
           showProgress(res.id, target);
         } catch (e) {
@@ -130,7 +133,7 @@ export async function openRestoreDialog(backup, {paths = null} = {}) {
       let record;
       try {
         const res = await api.post(`/backups/${backup.id}/restore`, {instance_id: Number(chosen.value), quiesce: false, dry_run: true,
-                                                                     ...(partial ? {paths} : {})});
+                                                                     ...(partial ? {paths: apiPaths} : {})});
         record = await followRestore(res.id, 500);
       } catch (e) {
         previewSlot.replaceChildren();
