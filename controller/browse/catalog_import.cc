@@ -34,6 +34,7 @@ Status ImportArchiveIndex(uint64_t file_size, const seek_table::ReadAtFn& read_a
     }
     auto frame = seek_table::FrameAt(*layout, in.offset);
     if (!frame.ok() || *frame != in.frame) return bad("names frame " + std::to_string(in.frame) + ", which does not hold its offset");
+    if (in.path == ".") return Status::Ok();  // the root directory itself: implied, never listed
     IndexEntry e;
     e.path = in.path;
     e.type = std::string(archive_index::TypeName(in.type));

@@ -52,6 +52,8 @@ struct RestoreOptions {
   std::string target;
   bool wait = false;
   bool no_quiesce = false;
+  std::vector<std::string> paths;  // only these files/directories of the backup
+  bool dry_run = false;            // preview: what would be created, replaced, left unchanged
 };
 
 std::string BackupPath(int64_t id) { return "/backups/" + std::to_string(id); }
@@ -585,15 +587,51 @@ Status WaitForRestore(CommandContext& ctx, ApiClient& api, int64_t restore_id, u
   }
 }
 
+// "12 files will be replaced, 3 created, 40 unchanged" and the first of each.
+void PrintPreview(CommandContext& ctx, const Json& r) {
+  const Json changes = r.value("changes", Json::object());
+  auto count = [&](const char* key) {
+    return changes.contains(key) && changes[key].is_object() ? changes[key].value("count", uint64_t{0}) : 0;
+  };
+  ctx.out() << "Preview of restoring backup " << Field(r, "backup_id") << " into " << Field(r, "target_instance_name")
+            << " (nothing was written): " << count("replace") << " will be replaced, " << count("create")
+            << " created, " << count("unchanged") << " unchanged.\n";
+  for (const char* key : {"replace", "create"}) {
+    if (!changes.contains(key) || !changes[key].is_object()) continue;
+    for (const auto& p : changes[key].value("first", Json::array())) {
+      ctx.out() << "  " << key << " " << (p.is_string() ? p.get<std::string>() : p.dump()) << "\n";
+    }
+  }
+}
+
 Status Restore(CommandContext& ctx, const RestoreOptions& opts) {
   auto api = ctx.Api();
   if (!api.ok()) return api.status();
   auto target = (*api)->InstanceId(opts.target);
   if (!target.ok()) return target.status();
-  auto started =
-      (*api)->Post(BackupPath(opts.id) + "/restore", {{"instance_id", *target}, {"quiesce", !opts.no_quiesce}});
+  Json body = {{"instance_id", *target}, {"quiesce", !opts.no_quiesce}};
+  if (!opts.paths.empty()) body["paths"] = opts.paths;
+  if (opts.dry_run) body["dry_run"] = true;
+  auto started = (*api)->Post(BackupPath(opts.id) + "/restore", body);
   if (!started.ok()) return started.status();
   int64_t restore_id = (*started)["id"].get<int64_t>();
+  if (opts.dry_run) {
+    for (;;) {
+      auto r = GetPolledJob(**api, "/restores/" + std::to_string(restore_id));
+      if (!r.ok()) return r.status();
+      const std::string status = r->value("status", "");
+      if (status == "failed" || status == "canceled") return JobEndedBadly(ctx, *r, "preview " + std::to_string(restore_id));
+      if (status == "completed") {
+        if (ctx.json()) {
+          PrintJson(ctx.out(), *r);
+        } else {
+          PrintPreview(ctx, *r);
+        }
+        return Status::Ok();
+      }
+      PollPause();
+    }
+  }
   if (opts.wait) {
     uint64_t total = 0;
     if (auto backup = (*api)->Get(BackupPath(opts.id)); backup.ok()) total = UintField(*backup, "size_bytes");
@@ -637,7 +675,6 @@ void AddBackupCommands(CLI::App& app, Action* action) {
   {
     auto opts = std::make_shared<ListOptions>();
     auto* cmd = backup->add_subcommand("list", "List backups, newest first");
-    cmd->alias("ls");
     cmd->add_option("--instance,-i", opts->instance, "Only this instance (name or id)");
     cmd->add_option("--status,-s", opts->status, "Only this status")
         ->check(CLI::IsMember({"queued", "running", "completed", "failed", "canceled"}));
@@ -666,8 +703,12 @@ void AddBackupCommands(CLI::App& app, Action* action) {
     cmd->add_flag("--wait,-w", opts->wait, "Wait for the restore to end, with progress");
     cmd->add_flag("--no-quiesce", opts->no_quiesce,
                   "Do not run the target agent's quiesce hooks (e.g. leave the gateway running)");
+    cmd->add_option("--path,-p", opts->paths, "Restore only this file or directory of the backup (repeatable)");
+    cmd->add_flag("--dry-run,-n", opts->dry_run,
+                  "Preview: print what would be created, replaced and left unchanged; write nothing");
     cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Restore(ctx, *opts); }; });
   }
+  AddBrowseCommands(*backup, action);
 }
 
 }  // namespace clawback::controller::cli

@@ -236,6 +236,7 @@ class KillRestartFaultsTest : public E2eTest {
       const std::string rel = b.value("instance_name", "") + "/" + b.value("file_name", "");
       expected_files.insert(rel);
       expected_files.insert(rel + ".blocks");  // its block digests (docs/archive-format.md)
+      expected_files.insert(rel + ".index");   // its file index (format 2 archives)
       const std::string file = stack_->backups_dir() + "/" + rel;
       struct stat st {};
       ASSERT_EQ(::stat(file.c_str(), &st), 0) << "completed backup without its file: " << b.dump();

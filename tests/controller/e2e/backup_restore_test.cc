@@ -45,7 +45,8 @@ TEST_F(BackupRestoreE2eTest, CompletedBackupDownloadsExtractsAndRestoresIntoSeco
   // its size and hash in the record.
   const std::string stored = StoredFile(b);
   ASSERT_TRUE(fs::is_regular_file(stored)) << stored;
-  EXPECT_EQ(SortedInstanceFiles("alpha"), (std::vector<std::string>{file_name, file_name + ".blocks"}));
+  EXPECT_EQ(SortedInstanceFiles("alpha"),
+            (std::vector<std::string>{file_name, file_name + ".blocks", file_name + ".index"}));
   EXPECT_EQ(fs::file_size(stored), b["size_bytes"].get<uint64_t>());
   EXPECT_EQ(Sha256OfFile(stored), b["sha256"].get<std::string>());
 

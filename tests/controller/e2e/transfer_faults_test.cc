@@ -250,7 +250,8 @@ TEST_F(TransferFaultsE2eTest, SecondBackupOfABusyInstanceIsQueued) {
   EXPECT_EQ(b.value("status", ""), "completed") << b.dump();
   EXPECT_EQ(stack_->GetBackup(first).value("status", ""), "canceled");
   const std::string file_name = b.value("file_name", "?");
-  EXPECT_EQ(SortedInstanceFiles("alpha"), (std::vector<std::string>{file_name, file_name + ".blocks"}));
+  EXPECT_EQ(SortedInstanceFiles("alpha"),
+            (std::vector<std::string>{file_name, file_name + ".blocks", file_name + ".index"}));
 }
 
 // DELETE of a running backup cancels it first and leaves neither a record
