@@ -7,6 +7,7 @@ import {addRoute, currentRoute, navigate, setRenderer, installLinkInterception} 
 import {buildShell} from './js/layout.js';
 import {renderLogin} from './js/pages/login.js';
 import {backupsPage} from './js/pages/backups.js';
+import {backupFilesPage} from './js/pages/backup_files.js';
 import {schedulesPage} from './js/pages/schedules.js';
 import {instancesPage} from './js/pages/instances.js';
 import {instanceDetailPage} from './js/pages/instance_detail.js';
@@ -19,6 +20,7 @@ let cleanup = null;        // the current page's teardown (timers)
 
 addRoute(/^\/$/, {redirect: '/backups'});
 addRoute(/^\/backups\/?$/, {nav: 'backups', page: backupsPage, title: 'Backups'});
+addRoute(/^\/backups\/(\d+)\/files\/?$/, {nav: 'backups', page: backupFilesPage, title: 'Backup files'});
 addRoute(/^\/instances\/?$/, {nav: 'instances', page: instancesPage, title: 'Instances'});
 addRoute(/^\/instances\/([^/]+)\/?$/, {nav: 'instances', page: instanceDetailPage, title: 'Instance'});
 addRoute(/^\/schedules\/?$/, {nav: 'schedules', page: schedulesPage, title: 'Schedules', admin: true});

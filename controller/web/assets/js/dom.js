@@ -67,6 +67,13 @@ const ICONS = {
   refresh: 'M20 11a8 8 0 0 0-14.9-3M4 4v4h4M4 13a8 8 0 0 0 14.9 3M20 20v-4h-4',
   bolt: 'M13 3L5 14h6l-1 7 8-11h-6z',
   lock: 'M6 11h12v9H6zM8 11V8a4 4 0 1 1 8 0v3',
+  folder: 'M3 6h6l2 2h10v11H3z',
+  browse: 'M3 6h6l2 2h10v11H3zM14 15.5l2 2M11.5 16a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5z',
+  file: 'M6 3h8l4 4v14H6zM14 3v4h4',
+  symlink: 'M6 3h8l4 4v14H6zM14 3v4h4M9 16l5-5M10 11h4v4',
+  device: 'M5 5h14v14H5zM9 9h6v6H9z',
+  fifo: 'M4 9h12M12 5l4 4-4 4M20 15H8M12 19l-4-4 4-4',
+  search: 'M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4',
 };
 
 export function icon(name) {

@@ -133,6 +133,8 @@ export function backupsPage({main, query}) {
     if (b.status === 'completed') {
       actions.push(h('a', {class: 'button icon', href: apiUrl(`/backups/${b.id}/download`), download: b.file_name || '',
                            'aria-label': `Download backup ${b.id}`, title: 'Download', dataset: {action: 'download'}}, icon('download')));
+      actions.push(h('a', {class: 'button icon', href: `/backups/${b.id}/files`, 'aria-label': `Browse files of backup ${b.id}`,
+                           title: 'Browse files', dataset: {action: 'browse'}}, icon('browse')));
       actions.push(session.canRestore ?
         iconButton('restore', `Restore backup ${b.id}`, () => openRestoreDialog(b), {dataset: {action: 'restore'}, title: 'Restore'}) :
         iconButton('restore', `Restore backup ${b.id} (not permitted)`, null,

@@ -102,6 +102,8 @@ export function instanceDetailPage({main, params}) {
         b.note ? [h('dt', null, 'Note'), h('dd', null, b.note)] : null) :
         h('p', {class: 'muted'}, 'No backups of this instance yet.'),
       h('div', {class: 'card-actions'}, quick,
+        b && b.status === 'completed' ? h('a', {class: 'button', href: `/backups/${b.id}/files`, 'data-testid': 'browse-latest-link'},
+          icon('browse'), 'Browse files') : null,
         h('a', {href: `/backups?instance=${encodeURIComponent(i.name)}`, 'data-testid': 'all-backups-link'}, 'View all backups →')),
       h('p', {class: 'small muted'}, 'Quick backup saves HOME. Use “Back up now” to choose folders.'));
     const agentCard = h('section', {class: 'card', 'aria-labelledby': 'card-agent'},
