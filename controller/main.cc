@@ -153,6 +153,35 @@ int main(int argc, char** argv) {
       ->envname("CLAWBACK_METRICS_TOKEN");
   serve->add_flag("--metrics-open", options.metrics_open, "Serve /metrics to anyone, without a token")
       ->envname("CLAWBACK_METRICS_OPEN");
+  int64_t verify_rate = static_cast<int64_t>(options.trust.verify_bytes_per_second);
+  int trust_scan_seconds = 60;
+  serve->add_option("--verify-rate", verify_rate, "Bytes per second a verification reads at most (0: unlimited)")
+      ->envname("CLAWBACK_VERIFY_RATE")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  serve->add_flag("--verify-after-backup", options.trust.verify_after_backup,
+                  "Verify every backup as soon as it completes")
+      ->envname("CLAWBACK_VERIFY_AFTER_BACKUP");
+  serve->add_option("--reverify-days", options.trust.reverify_after_days,
+                    "Re-verify backups whose last verification is older than this many days (0: off)")
+      ->envname("CLAWBACK_REVERIFY_DAYS")
+      ->check(CLI::Range(0, 3650))
+      ->capture_default_str();
+  serve->add_option("--verify-sample-percent", options.trust.daily_sample_percent,
+                    "Verify this percentage of all completed backups once a day (0: off)")
+      ->envname("CLAWBACK_VERIFY_SAMPLE_PERCENT")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  serve->add_option("--unprotected-after", options.trust.unprotected_after_s,
+                    "Seconds without a good backup after which an instance is unprotected")
+      ->envname("CLAWBACK_UNPROTECTED_AFTER")
+      ->check(CLI::Range(int64_t{60}, int64_t{366} * 86400))
+      ->capture_default_str();
+  serve->add_option("--trust-scan-interval", trust_scan_seconds,
+                    "Seconds between scheduled-verification and protection-alert scans")
+      ->envname("CLAWBACK_TRUST_SCAN_INTERVAL")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   serve->add_option("--log-format", log_format, "Log format")
       ->envname("CLAWBACK_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
@@ -174,6 +203,8 @@ int main(int argc, char** argv) {
     options.stall_timeout = std::chrono::seconds(stall_seconds);
     options.probe_interval = std::chrono::seconds(probe_seconds);
     options.catch_up_grace = std::chrono::seconds(grace_seconds);
+    options.trust.verify_bytes_per_second = static_cast<uint64_t>(verify_rate);
+    options.trust_scan_interval = std::chrono::seconds(trust_scan_seconds);
     return Serve(options, listen, log_format);
   }
   if (*pki_init) {

@@ -21,6 +21,8 @@
 #include "controller/scheduler/scheduler.h"
 #include "controller/store/process_lock.h"
 #include "controller/store/store.h"
+#include "controller/verify/verification.h"
+#include "controller/verify/verification_policy.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -84,6 +86,19 @@ class ControllerServiceImpl final : public ControllerService {
     SeedMetrics();
     audit_ = std::make_unique<auth::AuditLog>(*store_, clock_);
 
+    trust_ = o.trust;
+    (void)store_->FailRunningChecks(clock_.Now(), "interrupted: controller restarted");
+    VerificationSettings verify;
+    verify.backups_dir = backups_dir;
+    verify.bytes_per_second = o.trust.verify_bytes_per_second;
+    VerificationHooks verify_hooks;
+    const int slots = std::max(1, o.max_concurrent_transfers);
+    // Wait while every transfer slot is busy: backups come first.
+    verify_hooks.should_pause = [this, slots] { return transfers_ && transfers_->RunningCount() >= slots; };
+    verify_hooks.on_finished = [this](const Backup& b, const BackupCheck& c) { OnVerified(b, c); };
+    verifier_ = MakeVerificationService(*store_, verify, std::move(verify_hooks));
+    policy_ = std::make_unique<VerificationPolicy>(*store_, *verifier_, o.trust, o.trust_scan_interval);
+
     TransferSettings settings;
     settings.backups_dir = backups_dir;
     settings.max_concurrent = o.max_concurrent_transfers;
@@ -96,6 +111,8 @@ class ControllerServiceImpl final : public ControllerService {
     SchedulerSettings sched;
     sched.catch_up_grace = o.catch_up_grace;
     sched.backups_dir = backups_dir;
+    sched.on_tick = [this](UnixTime now) { OnSchedulerTick(now); };
+    sched.on_missed = [this](const Schedule& schedule, const std::string& result) { OnScheduleMissed(schedule, result); };
     scheduler_ = MakeScheduler(*store_, *transfers_, clock_, sched);
     {
       std::lock_guard lk(scheduler_mu_);
@@ -112,6 +129,8 @@ class ControllerServiceImpl final : public ControllerService {
                                                                  files.ca_cert, files.ca_key, backups_dir,
                                                                  *proxies, o.secure_cookies, o.metrics_token,
                                                                  o.metrics_open});
+    context_->verifier = verifier_.get();
+    context_->trust = &trust_;
 
     Store* store_ptr = store_.get();
     agents_->StartProber(
@@ -152,6 +171,7 @@ class ControllerServiceImpl final : public ControllerService {
     if (scheduler_) scheduler_->Stop();
     if (agents_) agents_->StopProber();
     if (transfers_) transfers_->Shutdown();
+    if (verifier_) verifier_->Shutdown();
   }
 
  private:
@@ -171,9 +191,24 @@ class ControllerServiceImpl final : public ControllerService {
                           : std::string(BackupStatusName(b.status)) + ": " + b.error_message;
     audit_->RecordSystem("system", "backup.finish", "backup:" + std::to_string(b.id), outcome,
                          {{"instance", b.instance_name}, {"size_bytes", b.size_bytes}});
+    if (policy_) policy_->OnBackupFinished(b);
     std::lock_guard lk(scheduler_mu_);
     if (scheduler_ready_) scheduler_->OnBackupFinished(b);
   }
+
+  // Runs on a verification worker.
+  void OnVerified(const Backup& b, const BackupCheck& c) {
+    std::string outcome = c.status == CheckStatus::kPassed ? "ok" : "failed: " + c.error;
+    audit_->RecordSystem("system", "backup.verified", "backup:" + std::to_string(b.id), outcome,
+                         {{"instance", b.instance_name}, {"duration_s", c.duration_s}});
+  }
+
+  // Runs on the scheduler's thread.
+  void OnSchedulerTick(UnixTime now) {
+    if (policy_) policy_->OnTick(now);
+  }
+
+  void OnScheduleMissed(const Schedule& schedule, const std::string& result) {}
 
   void OnRestoreFinished(const Restore& r) {
     metrics_->OnRestoreFinished(r);
@@ -189,6 +224,9 @@ class ControllerServiceImpl final : public ControllerService {
   std::unique_ptr<AgentConnector> agents_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<auth::AuditLog> audit_;
+  TrustSettings trust_;
+  std::unique_ptr<VerificationService> verifier_;  // before transfers_: destroyed after it
+  std::unique_ptr<VerificationPolicy> policy_;
   std::unique_ptr<TransferService> transfers_;
   std::mutex scheduler_mu_;
   bool scheduler_ready_ = false;  // guarded by scheduler_mu_: transfers may finish before the scheduler exists

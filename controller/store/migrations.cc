@@ -180,6 +180,50 @@ ALTER TABLE schedules ADD COLUMN excludes_json        TEXT    NOT NULL DEFAULT '
 ALTER TABLE schedules ADD COLUMN exclude_presets_json TEXT    NOT NULL DEFAULT '[]';
 ALTER TABLE schedules ADD COLUMN strict               INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // Placeholder: number 6 belongs to wave3-browse (migration 6 there); this
+    // branch keeps the numbering gap-free until the two are merged, when this
+    // entry is replaced by that one.
+    {6, "reserved (wave3-browse)", "SELECT 1;"},
+    // Verification and restore drill results (latest per backup and kind),
+    // webhooks and their delivery log.
+    {7, "backup checks, webhooks, webhook deliveries", R"sql(
+CREATE TABLE backup_checks (
+  backup_id   INTEGER NOT NULL,
+  kind        TEXT    NOT NULL CHECK (kind IN ('verify', 'drill')),
+  status      TEXT    NOT NULL CHECK (status IN ('running', 'passed', 'failed')),
+  at          INTEGER NOT NULL,
+  duration_s  REAL    NOT NULL DEFAULT 0,
+  error       TEXT    NOT NULL DEFAULT '',
+  detail_json TEXT    NOT NULL DEFAULT '{}',
+  PRIMARY KEY (backup_id, kind)
+);
+CREATE TRIGGER backups_drop_checks AFTER DELETE ON backups
+BEGIN DELETE FROM backup_checks WHERE backup_id = OLD.id; END;
+
+CREATE TABLE webhooks (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  url         TEXT    NOT NULL,
+  secret      TEXT    NOT NULL,
+  events_json TEXT    NOT NULL DEFAULT '[]',
+  enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  created_by  INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id      INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event           TEXT    NOT NULL,
+  body            TEXT    NOT NULL,
+  created_at      INTEGER NOT NULL,
+  last_attempt_at INTEGER NOT NULL DEFAULT 0,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  status          TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  http_status     INTEGER NOT NULL DEFAULT 0,
+  error           TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook_id, id DESC);
+)sql"},
 };
 
 }  // namespace

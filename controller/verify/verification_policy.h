@@ -1,0 +1,44 @@
+// When verifications start on their own (TrustSettings): each backup right
+// after it completes (verify_after_backup), backups whose last verification
+// is older than reverify_after_days (or that never had one), and once a day
+// a random sample of daily_sample_percent of all completed backups.
+//
+// OnBackupFinished is wired to the transfer observer; OnTick to the
+// scheduler's loop (SchedulerSettings::on_tick), which calls it every few
+// seconds: the scans run at most once per `scan_interval`. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+
+#include "controller/store/model.h"
+#include "controller/verify/trust_settings.h"
+
+namespace clawback::controller {
+
+class Store;
+class VerificationService;
+
+class VerificationPolicy {
+ public:
+  VerificationPolicy(Store& store, VerificationService& verifier, TrustSettings settings,
+                     std::chrono::seconds scan_interval)
+      : store_(store), verifier_(verifier), settings_(settings), scan_interval_(scan_interval) {}
+
+  void OnBackupFinished(const Backup& backup);
+  void OnTick(UnixTime now);
+
+ private:
+  void Reverify(UnixTime now);
+  void Sample(UnixTime now);
+
+  Store& store_;
+  VerificationService& verifier_;
+  const TrustSettings settings_;
+  const std::chrono::seconds scan_interval_;
+  std::mutex mu_;             // guards the two below
+  UnixTime last_scan_ = 0;
+  int64_t last_sample_day_ = -1;  // UTC day number of the last daily sample
+};
+
+}  // namespace clawback::controller
