@@ -175,7 +175,21 @@ int main(int argc, char** argv) {
   serve->add_option("--unprotected-after", options.trust.unprotected_after_s,
                     "Seconds without a good backup after which an instance is unprotected")
       ->envname("CLAWBACK_UNPROTECTED_AFTER")
-      ->check(CLI::Range(int64_t{60}, int64_t{366} * 86400))
+      ->check(CLI::Range(int64_t{1}, int64_t{366} * 86400))
+      ->capture_default_str();
+  serve->add_option("--webhook-timeout", options.trust.webhook_timeout_s,
+                    "Seconds a webhook delivery may wait on each connect, write or read")
+      ->envname("CLAWBACK_WEBHOOK_TIMEOUT")
+      ->check(CLI::Range(1, 300))
+      ->capture_default_str();
+  serve->add_option("--webhook-attempts", options.trust.webhook_max_attempts, "Attempts per webhook delivery")
+      ->envname("CLAWBACK_WEBHOOK_ATTEMPTS")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  serve->add_option("--webhook-backoff-ms", options.trust.webhook_first_backoff_ms,
+                    "Milliseconds before the first retry of a webhook delivery (doubled per attempt)")
+      ->envname("CLAWBACK_WEBHOOK_BACKOFF_MS")
+      ->check(CLI::Range(10, 3600000))
       ->capture_default_str();
   serve->add_option("--trust-scan-interval", trust_scan_seconds,
                     "Seconds between scheduled-verification and protection-alert scans")

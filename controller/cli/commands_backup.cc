@@ -668,6 +668,7 @@ void AddBackupCommands(CLI::App& app, Action* action) {
                   "Do not run the target agent's quiesce hooks (e.g. leave the gateway running)");
     cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Restore(ctx, *opts); }; });
   }
+  AddBackupVerifyCommand(*backup, action);
 }
 
 }  // namespace clawback::controller::cli
