@@ -187,6 +187,23 @@ HttpResponse ListDeliveries(ApiContext& ctx, Call& call) {
   return JsonResponse(200, {{"deliveries", out}});
 }
 
+// --- fleet protection (admins) ---------------------------------------------------
+
+HttpResponse FleetProtection(ApiContext& ctx, Call& call) {
+  auto instances = ctx.store.ListInstances();
+  if (!instances.ok()) return Fail(instances.status());
+  Json summary = {{"protected", 0}, {"stale", 0}, {"failing", 0}, {"unprotected", 0}, {"total", 0}};
+  Json list = Json::array();
+  for (const Instance& i : *instances) {
+    Json p = ProtectionJson(ctx, i);
+    if (p.is_null()) continue;
+    summary[p["state"].get<std::string>()] = summary[p["state"].get<std::string>()].get<int>() + 1;
+    summary["total"] = summary["total"].get<int>() + 1;
+    list.push_back({{"instance_id", i.id}, {"instance_name", i.name}, {"protection", p}});
+  }
+  return JsonResponse(200, {{"summary", summary}, {"instances", list}});
+}
+
 }  // namespace
 
 std::vector<Route> TrustRoutes() {
@@ -210,6 +227,9 @@ std::vector<Route> TrustRoutes() {
                "Queue a webhook.test delivery", false});
   r.push_back({"GET", "/api/v1/webhooks/{id}/deliveries", Access::kSignedIn, A::kManageWebhooks, nullptr,
                ListDeliveries, "A webhook's delivery log, newest first (?limit=)", false});
+  r.push_back({"GET", "/api/v1/fleet/protection", Access::kSignedIn, A::kViewFleet, nullptr, FleetProtection,
+               "Protection of every instance and how many are protected, stale, failing, unprotected (admins)",
+               false});
   return r;
 }
 
