@@ -177,6 +177,15 @@ int main(int argc, char** argv) {
       ->envname("CLAWBACK_UNPROTECTED_AFTER")
       ->check(CLI::Range(int64_t{1}, int64_t{366} * 86400))
       ->capture_default_str();
+  serve->add_option("--drill-every-days", options.trust.drill_every_days,
+                    "Drill each instance's newest backup when it had no restore drill for this many days (0: off)")
+      ->envname("CLAWBACK_DRILL_EVERY_DAYS")
+      ->check(CLI::Range(0, 3650))
+      ->capture_default_str();
+  serve->add_option("--drill-concurrency", options.trust.drill_concurrency, "Restore drills running at once")
+      ->envname("CLAWBACK_DRILL_CONCURRENCY")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   serve->add_option("--webhook-timeout", options.trust.webhook_timeout_s,
                     "Seconds a webhook delivery may wait on each connect, write or read")
       ->envname("CLAWBACK_WEBHOOK_TIMEOUT")

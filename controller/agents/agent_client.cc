@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/agents/agent_connector.h"
+#include "shared/drill_protocol.h"
 #include "controller/agents/agent_url.h"
 #include "controller/agents/health_prober.h"
 #include "controller/https/https_connection.h"
@@ -131,6 +132,7 @@ Result<AgentRestoreResult> RestoreResultFrom(int http_status, const std::string&
   }
   if (!json.is_object()) return Status::Corruption(where + " sent an unreadable restore summary");
   AgentRestoreResult result;
+  result.answer_json = body;
   result.entries_written = number("entries_written");
   result.bytes_written = number("bytes_written");
   if (json.contains("skipped") && json["skipped"].is_array()) result.skipped_json = json["skipped"].dump();
@@ -212,13 +214,16 @@ class AgentCall {
     return SummaryFromTrailers([&](std::string_view name) { return conn_->Field(name); }, received, where_);
   }
 
+  // `target`: the restore path with its quiesce query, or the drill path.
   Result<AgentRestoreResult> StreamRestore(ArchiveProvider& provider, bool quiesce, seconds stall,
-                                           const std::function<void(uint64_t)>& on_progress) {
+                                           const std::function<void(uint64_t)>& on_progress,
+                                           std::optional<std::string> target = std::nullopt) {
     conn_->set_stall_timeout(stall);
     const uint64_t total = provider.TotalSize();
     https::RequestHead head{"POST",
-                            std::string(protocol::kRestorePath) + "?" + std::string(protocol::kQueryQuiesce) +
-                                (quiesce ? "=1" : "=0"),
+                            target ? *target
+                                   : std::string(protocol::kRestorePath) + "?" +
+                                         std::string(protocol::kQueryQuiesce) + (quiesce ? "=1" : "=0"),
                             host_header_,
                             {{"User-Agent", "clawback-controller"},
                              {"Content-Type", std::string(protocol::kArchiveContentType)}},
@@ -381,6 +386,15 @@ class MtlsAgentConnector final : public AgentConnector {
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
     auto result = call.StreamRestore(provider, quiesce, stall_timeout, on_progress);
     if (!result.ok() && cancel.load()) return Status::Canceled("restore canceled");
+    return result;
+  }
+
+  Result<AgentRestoreResult> Drill(const Instance& instance, ArchiveProvider& provider,
+                                   const std::atomic<bool>& cancel, std::chrono::seconds stall_timeout) override {
+    AgentCall call(ctx_->native_handle(), instance, &cancel);
+    CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
+    auto result = call.StreamRestore(provider, false, stall_timeout, nullptr, std::string(protocol::kDrillPath));
+    if (!result.ok() && cancel.load()) return Status::Canceled("drill canceled");
     return result;
   }
 

@@ -79,6 +79,7 @@ struct AgentRestoreResult {
   std::string skipped_json = "[]";
   std::vector<std::string> warnings;
   bool quiesced = false;  // the agent's pre-restore hook ran and succeeded
+  std::string answer_json;  // the agent's whole answer (drills read their counts from it)
 };
 
 class AgentConnector {
@@ -116,6 +117,14 @@ class AgentConnector {
                                              const std::atomic<bool>& cancel,
                                              std::chrono::seconds stall_timeout,
                                              std::function<void(uint64_t)> on_progress) = 0;
+  // POST /v1/drill (shared/drill_protocol.h) with the provider's bytes: the
+  // agent extracts into its own scratch directory, checks and removes it.
+  // Errors as for Restore; a drill that found mismatches is Corruption
+  // naming them (the agent's 422).
+  virtual Result<AgentRestoreResult> Drill(const Instance& instance, ArchiveProvider& provider,
+                                           const std::atomic<bool>& cancel, std::chrono::seconds stall_timeout) {
+    return Status::Internal("restore drills are not implemented by this connector");
+  }
 };
 
 struct AgentClientFiles {

@@ -31,6 +31,7 @@ class Scheduler;
 class AgentConnector;
 class Metrics;
 class VerificationService;
+class DrillService;
 class WebhookDispatcher;
 struct TrustSettings;
 namespace auth {
@@ -64,6 +65,7 @@ struct ApiContext {
   // Issue 19 (verification, alerts, fleet protection); null in contexts
   // built without them (their routes then answer 503).
   VerificationService* verifier = nullptr;
+  DrillService* drills = nullptr;
   WebhookDispatcher* webhooks = nullptr;
   const TrustSettings* trust = nullptr;
 };

@@ -11,6 +11,7 @@
 #include "controller/auth/tokens.h"
 #include "controller/cli/http_client.h"
 #include "controller/store/store.h"
+#include "controller/verify/drill.h"
 #include "controller/verify/verification.h"
 
 namespace clawback::controller::api {
@@ -28,6 +29,42 @@ HttpResponse Verify(ApiContext& ctx, Call& call) {
   AuditCall(ctx, call, "backup.verify", target, check.status(), {{"instance", b.instance_name}});
   if (!check.ok()) return Fail(check.status());
   return JsonResponse(202, {{"backup_id", b.id}, {"verification", CheckJson(*check)}});
+}
+
+// Admin-only: the backup is loaded after Authorize, so a non-admin gets 403
+// whether or not it exists.
+HttpResponse Drill(ApiContext& ctx, Call& call) {
+  if (ctx.drills == nullptr) return Fail(NotConfigured("restore drills"));
+  auto id = PathId(call, "id", "backup");
+  if (!id.ok()) return Fail(id.status());
+  auto backup = ctx.store.GetBackup(*id);
+  if (!backup.ok()) return Fail(Missing(backup.status(), "backup", *id));
+  const std::string target_ref = "backup:" + std::to_string(*id);
+  Id instance_id = backup->instance_id;
+  if (call.body.is_object() && call.body.contains("instance_id")) {
+    if (!call.body["instance_id"].is_number_integer()) {
+      return Fail(Status::InvalidArgument("instance_id: must be an instance id"));
+    }
+    instance_id = call.body["instance_id"].get<Id>();
+  }
+  for (const auto& [key, value] : call.body.items()) {
+    if (key != "instance_id") return Fail(Status::InvalidArgument(key + ": unknown field (instance_id)"));
+  }
+  auto target = ctx.store.GetInstance(instance_id);
+  if (!target.ok()) {
+    Status st = Missing(target.status(), "instance", instance_id);
+    if (st.code() == Status::Code::kNotFound && !call.body.contains("instance_id")) {
+      st = Status::NotFound("instance " + std::to_string(instance_id) +
+                            " of the backup no longer exists; name another with instance_id");
+    }
+    AuditCall(ctx, call, "backup.drill", target_ref, st);
+    return Fail(st);
+  }
+  auto check = ctx.drills->Start(*backup, *target);
+  AuditCall(ctx, call, "backup.drill", target_ref, check.status(),
+            {{"instance", backup->instance_name}, {"target_instance", target->name}});
+  if (!check.ok()) return Fail(check.status());
+  return JsonResponse(202, {{"backup_id", backup->id}, {"instance_id", target->id}, {"drill", CheckJson(*check)}});
 }
 
 // --- webhooks -----------------------------------------------------------------
@@ -213,6 +250,10 @@ std::vector<Route> TrustRoutes() {
   r.push_back({"POST", "/api/v1/backups/{id}/verify", Access::kSignedIn, A::kVerifyBackup, backup, Verify,
                "Verify the stored archive (SHA-256, block digests, every zstd frame and tar entry, the index)",
                false});
+  r.push_back({"POST", "/api/v1/backups/{id}/drill", Access::kSignedIn, A::kDrillBackup, nullptr, Drill,
+               "Restore drill (admins): extract into an agent's scratch directory, check files and databases; "
+               "optional {\"instance_id\"}",
+               true});
   r.push_back({"GET", "/api/v1/webhooks", Access::kSignedIn, A::kManageWebhooks, nullptr, ListWebhooks,
                "Webhooks (admins)", false});
   r.push_back({"POST", "/api/v1/webhooks", Access::kSignedIn, A::kManageWebhooks, nullptr, CreateWebhook,

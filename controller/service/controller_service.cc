@@ -23,6 +23,7 @@
 #include "controller/scheduler/scheduler.h"
 #include "controller/store/process_lock.h"
 #include "controller/store/store.h"
+#include "controller/verify/drill.h"
 #include "controller/verify/verification.h"
 #include "controller/verify/verification_policy.h"
 #include "shared/log.h"
@@ -105,7 +106,14 @@ class ControllerServiceImpl final : public ControllerService {
     verify_hooks.should_pause = [this, slots] { return transfers_ && transfers_->RunningCount() >= slots; };
     verify_hooks.on_finished = [this](const Backup& b, const BackupCheck& c) { OnVerified(b, c); };
     verifier_ = MakeVerificationService(*store_, verify, std::move(verify_hooks));
-    policy_ = std::make_unique<VerificationPolicy>(*store_, *verifier_, o.trust, o.trust_scan_interval);
+
+    DrillSettings drill;
+    drill.backups_dir = backups_dir;
+    drill.max_concurrent = o.trust.drill_concurrency;
+    drill.stall_timeout = o.stall_timeout;
+    drills_ = MakeDrillService(*store_, *agents_, drill,
+                               [this](const Backup& b, const Instance& i, const BackupCheck& c) { OnDrilled(b, i, c); });
+    policy_ = std::make_unique<VerificationPolicy>(*store_, *verifier_, drills_.get(), o.trust, o.trust_scan_interval);
 
     TransferSettings settings;
     settings.backups_dir = backups_dir;
@@ -139,6 +147,7 @@ class ControllerServiceImpl final : public ControllerService {
                                                                  o.metrics_open});
     context_->verifier = verifier_.get();
     context_->webhooks = webhooks_.get();
+    context_->drills = drills_.get();
     context_->trust = &trust_;
 
     Store* store_ptr = store_.get();
@@ -181,6 +190,7 @@ class ControllerServiceImpl final : public ControllerService {
     if (agents_) agents_->StopProber();
     if (transfers_) transfers_->Shutdown();
     if (verifier_) verifier_->Shutdown();
+    if (drills_) drills_->Shutdown();
     if (webhooks_) webhooks_->Shutdown();
   }
 
@@ -219,6 +229,18 @@ class ControllerServiceImpl final : public ControllerService {
     if (c.status == CheckStatus::kFailed) {
       AlertEvent event = BackupEvent(kEventVerifyFailed, b);
       event.detail = {{"error", c.error}};
+      webhooks_->Publish(event);
+    }
+  }
+
+  // Runs on a drill worker.
+  void OnDrilled(const Backup& b, const Instance& target, const BackupCheck& c) {
+    std::string outcome = c.status == CheckStatus::kPassed ? "ok" : "failed: " + c.error;
+    audit_->RecordSystem("system", "backup.drilled", "backup:" + std::to_string(b.id), outcome,
+                         {{"instance", b.instance_name}, {"target_instance", target.name}, {"duration_s", c.duration_s}});
+    if (c.status == CheckStatus::kFailed) {
+      AlertEvent event = BackupEvent(kEventDrillFailed, b);
+      event.detail = {{"error", c.error}, {"target_instance", target.name}};
       webhooks_->Publish(event);
     }
   }
@@ -309,6 +331,7 @@ class ControllerServiceImpl final : public ControllerService {
   std::set<Id> unprotected_;           // scheduler thread only: instances already alerted
   std::unique_ptr<WebhookDispatcher> webhooks_;  // before the services that publish: destroyed after them
   std::unique_ptr<VerificationService> verifier_;  // before transfers_: destroyed after it
+  std::unique_ptr<DrillService> drills_;
   std::unique_ptr<VerificationPolicy> policy_;
   std::unique_ptr<TransferService> transfers_;
   std::mutex scheduler_mu_;

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "controller/store/store.h"
+#include "controller/verify/drill.h"
 #include "controller/verify/verification.h"
 #include "shared/log.h"
 
@@ -41,7 +42,8 @@ void VerificationPolicy::OnBackupFinished(const Backup& backup) {
 }
 
 void VerificationPolicy::OnTick(UnixTime now) {
-  if (settings_.reverify_after_days <= 0 && settings_.daily_sample_percent <= 0) return;
+  const bool drills = drills_ != nullptr && settings_.drill_every_days > 0;
+  if (settings_.reverify_after_days <= 0 && settings_.daily_sample_percent <= 0 && !drills) return;
   {
     std::lock_guard lock(mu_);
     if (last_scan_ != 0 && now - last_scan_ < scan_interval_.count()) return;
@@ -49,6 +51,36 @@ void VerificationPolicy::OnTick(UnixTime now) {
   }
   if (settings_.reverify_after_days > 0) Reverify(now);
   if (settings_.daily_sample_percent > 0) Sample(now);
+  if (drills) Drill(now);
+}
+
+void VerificationPolicy::Drill(UnixTime now) {
+  auto instances = store_.ListInstances();
+  if (!instances.ok()) return;
+  const int64_t every = int64_t{settings_.drill_every_days} * 86400;
+  for (const Instance& i : *instances) {
+    auto done = store_.ListCompletedBackups(i.id);
+    if (!done.ok() || done->empty()) continue;
+    std::vector<Id> ids;
+    for (const Backup& b : *done) ids.push_back(b.id);
+    auto checks = store_.ListBackupChecks(ids);
+    if (!checks.ok()) continue;
+    UnixTime last = 0;
+    bool running = false;
+    for (const BackupCheck& c : *checks) {
+      if (c.kind != CheckKind::kDrill) continue;
+      if (c.status == CheckStatus::kRunning) running = true;
+      last = std::max(last, c.at);
+    }
+    const Backup& latest = done->front();
+    if (running || now - last < every || drills_->Active(latest.id)) continue;
+    auto started = drills_->Start(latest, i);
+    if (started.ok()) {
+      log::Info("restore drill scheduled", {{"backup_id", latest.id}, {"instance", i.name}});
+    } else if (started.status().code() != Status::Code::kConflict) {
+      log::Warn("cannot schedule a restore drill", {{"backup_id", latest.id}, {"error", started.status().message()}});
+    }
+  }
 }
 
 void VerificationPolicy::Reverify(UnixTime now) {

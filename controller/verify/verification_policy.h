@@ -5,7 +5,10 @@
 //
 // OnBackupFinished is wired to the transfer observer; OnTick to the
 // scheduler's loop (SchedulerSettings::on_tick), which calls it every few
-// seconds: the scans run at most once per `scan_interval`. Thread-safe.
+// seconds: the scans run at most once per `scan_interval`. With a
+// DrillService and drill_every_days, the same scan starts a restore drill of
+// each instance's newest completed backup when none of its backups had a
+// drill for that long (the service's concurrency cap applies). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -18,12 +21,13 @@ namespace clawback::controller {
 
 class Store;
 class VerificationService;
+class DrillService;
 
 class VerificationPolicy {
  public:
-  VerificationPolicy(Store& store, VerificationService& verifier, TrustSettings settings,
+  VerificationPolicy(Store& store, VerificationService& verifier, DrillService* drills, TrustSettings settings,
                      std::chrono::seconds scan_interval)
-      : store_(store), verifier_(verifier), settings_(settings), scan_interval_(scan_interval) {}
+      : store_(store), verifier_(verifier), drills_(drills), settings_(settings), scan_interval_(scan_interval) {}
 
   void OnBackupFinished(const Backup& backup);
   void OnTick(UnixTime now);
@@ -31,9 +35,11 @@ class VerificationPolicy {
  private:
   void Reverify(UnixTime now);
   void Sample(UnixTime now);
+  void Drill(UnixTime now);
 
   Store& store_;
   VerificationService& verifier_;
+  DrillService* const drills_;  // may be null
   const TrustSettings settings_;
   const std::chrono::seconds scan_interval_;
   std::mutex mu_;             // guards the two below
