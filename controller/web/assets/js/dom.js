@@ -67,6 +67,7 @@ const ICONS = {
   refresh: 'M20 11a8 8 0 0 0-14.9-3M4 4v4h4M4 13a8 8 0 0 0 14.9 3M20 20v-4h-4',
   bolt: 'M13 3L5 14h6l-1 7 8-11h-6z',
   lock: 'M6 11h12v9H6zM8 11V8a4 4 0 1 1 8 0v3',
+  check: 'M5 12l5 5L20 7',
 };
 
 export function icon(name) {
