@@ -76,7 +76,6 @@ void AddUserCommands(CLI::App& app, Action* action);      // user ...
 void AddAuditCommands(CLI::App& app, Action* action);     // audit
 void AddScheduleCommands(CLI::App& app, Action* action);  // schedule ...
 void AddBackupVerifyCommand(CLI::App& backup, Action* action);  // backup verify (commands_trust.cc)
-void AddWebhookCommands(CLI::App& app, Action* action);   // webhook ... (commands_webhook.cc)
 
 // Passwords (passwords.cc). ReadSecret reads a secret: the first line of
 // stdin when `from_stdin`, else the environment variable `env_name` when
