@@ -15,8 +15,15 @@
 //                    Clawback-Status: ok means the archive is whole.
 // POST /v1/restore   mTLS; query ?quiesce=0|1 (default 1: run the restore hooks when the
 //                    agent has them); body = a tar+zstd stream; 200 JSON RestoreSummary
-//                    (with "quiesced": bool), or a 4xx/5xx JSON error that still reports
+//                    (with "quiesced": bool and "changes": {"create": {"count"},
+//                    "replace": {"count"}}: entries created where nothing was vs. replacing
+//                    what was there), or a 4xx/5xx JSON error that still reports
 //                    entries_written and bytes_written.
+//                    ?dry_run=1: a preview. The whole stream is read, NOTHING is written
+//                    and no hook runs; each entry the same rules allow is compared with
+//                    the target (agent/archive/restore_preview.h); 200 {"dry_run": true,
+//                    "entries": n, "changes": {"create"|"replace"|"unchanged": {"count",
+//                    "first": [at most 100 archive names]}}, "skipped": [...], ...}.
 #pragma once
 
 #include <string_view>
@@ -49,14 +56,23 @@ inline constexpr std::string_view kTrailerDatabasesRaw = "Clawback-Databases-Raw
 inline constexpr std::string_view kTrailerQuiesced = "Clawback-Quiesced";
 // With Clawback-Status: error, why the agent failed the stream (one line).
 inline constexpr std::string_view kTrailerError = "Clawback-Error";
+// The archive's format (docs/archive-format.md): "2" for a seekable archive
+// ending with an index frame and a seek table (shared/archive_index.h,
+// shared/seek_table.h). Absent: format 1 (one zstd frame, no index).
+inline constexpr std::string_view kTrailerArchiveFormat = "Clawback-Archive-Format";
+inline constexpr std::string_view kArchiveFormatSeekable = "2";
+// Format 2: entry lines in the archive's index (decimal; equals Clawback-Entries).
+inline constexpr std::string_view kTrailerIndexEntries = "Clawback-Index-Entries";
 
 // Backup request body fields.
 inline constexpr std::string_view kFieldPaths = "paths";        // aliases or absolute paths
 inline constexpr std::string_view kFieldExcludes = "excludes";  // globs on absolute paths, "**" allowed
 inline constexpr std::string_view kFieldStrict = "strict";      // fail on any database not captured
 inline constexpr std::string_view kFieldQuiesce = "quiesce";    // run the agent's own hooks (default true)
-// Restore query parameter (same meaning as kFieldQuiesce).
+// Restore query parameters: quiesce (same meaning as kFieldQuiesce) and
+// dry_run=1 (preview: nothing written, no hooks; see POST /v1/restore above).
 inline constexpr std::string_view kQueryQuiesce = "quiesce";
+inline constexpr std::string_view kQueryDryRun = "dry_run";
 
 // SPIFFE-style identities carried as URI SANs.
 inline constexpr std::string_view kControllerIdentity = "spiffe://claworc/controller";

@@ -1,7 +1,7 @@
 // The agent's archive engine: turns paths on disk into a tar+zstd byte stream
 // (WriteBackup) and a tar+zstd byte stream back into files (ExtractRestore).
 // No shell and no external tar: libarchive reads and writes the filesystem,
-// zstd compresses (multithreaded).
+// zstd compresses (frames compressed in parallel, seekable_compressor.h).
 //
 // Both functions are blocking and run on a worker thread, never on an I/O
 // thread. They talk to the network side only through ChunkSink / ChunkSource,
@@ -53,7 +53,7 @@ class ChunkSource {
 struct BackupOptions {
   std::string root = "/";       // the container's filesystem root on this host
   int compression_level = 3;    // zstd level
-  int threads = 0;              // zstd workers; 0 = DefaultCompressionThreads()
+  int threads = 0;              // compression workers; 0 = DefaultCompressionThreads()
   const std::atomic<bool>* cancel = nullptr;  // checked between blocks; may be null
   // SQLite databases (sqlite_capture.h): how long a capture waits for a
   // rollback-mode writer before the file is archived as plain bytes instead.
@@ -62,6 +62,10 @@ struct BackupOptions {
   // (FailedPrecondition) instead of being archived as plain bytes + warning.
   bool strict = false;
   ExcludeRules excludes;        // entries (and subtrees) left out; the request's "excludes"
+  // Frame input bounds (seekable_compressor.h); 0 = its kMinFrameInput /
+  // kMaxFrameInput. Tests and benchmarks set them; the agent never does.
+  size_t min_frame_input = 0;
+  size_t max_frame_input = 0;
 };
 
 struct BackupSummary {
@@ -72,6 +76,11 @@ struct BackupSummary {
   std::vector<std::string> warnings;  // vanished/changed files, unreadable xattrs ...
   uint64_t databases_captured = 0;    // SQLite databases written as a consistent image
   uint64_t databases_raw = 0;         // files with the SQLite header archived as plain bytes (each warned)
+  // Format 2 (docs/archive-format.md): what the archive's index and seek table hold.
+  uint64_t index_entries = 0;  // index entry lines (== entries)
+  uint64_t index_bytes = 0;    // compressed index before its end line (the memory it took)
+  uint64_t tar_bytes = 0;      // bytes of the decompressed tar stream
+  uint64_t frames = 0;         // data frames
 };
 
 // Checks that every path (already resolved by ResolveBackupPaths) exists under
@@ -83,7 +92,9 @@ Status CheckBackupPathsExist(const BackupOptions& options, const std::vector<std
 // container root ("home/claworc/x"), as a pax tar compressed with zstd, into
 // `sink`. Excluded system dirs and mount points of pseudo filesystems (proc,
 // sysfs, devpts, tmpfs under /dev or /run, cgroup ...) are skipped, also below
-// "/", and so is whatever options.excludes matches. Files that vanish or change while read become warnings. Any error that
+// "/", and so is whatever options.excludes matches. The archive is format 2:
+// zstd frames cut at tar member boundaries, then the index frame and the seek
+// table (docs/archive-format.md, seekable_compressor.h). Files that vanish or change while read become warnings. Any error that
 // would make the archive incomplete returns a non-OK status; the caller must
 // then break the stream rather than end it.
 //
@@ -110,6 +121,9 @@ struct RestoreOptions {
   // unless testing the fallback a container's seccomp profile forces.
   Resolution resolution = Resolution::kAuto;
   const std::atomic<bool>* cancel = nullptr;
+  // Preview only (restore_preview.h): read the whole stream, classify each
+  // entry against the target, write nothing.
+  bool dry_run = false;
 };
 
 struct SkippedEntry {
@@ -117,9 +131,26 @@ struct SkippedEntry {
   std::string reason;  // why it was not written
 };
 
+// Entries of one kind of change: how many, and (dry run) the first names.
+struct ChangeList {
+  static constexpr size_t kMaxFirst = 100;
+  uint64_t count = 0;
+  std::vector<std::string> first;  // printable archive names, at most kMaxFirst
+};
+
+// What a restore does to the target, per entry written (or, dry run, that
+// would be): created where nothing was, replacing what was there, or (dry
+// run only) already identical. A real restore rewrites identical entries
+// too, so its replace = a preview's replace + unchanged.
+struct RestoreChanges {
+  ChangeList create, replace, unchanged;
+};
+
 struct RestoreSummary {
+  uint64_t entries = 0;          // archive entries read (skipped ones included)
   uint64_t entries_written = 0;
   uint64_t bytes_written = 0;
+  RestoreChanges changes;
   std::vector<SkippedEntry> skipped;
   std::vector<std::string> warnings;
 };
@@ -136,6 +167,11 @@ struct RestoreSummary {
 // reason, never written. The restored tree is flushed (syncfs) before success
 // is returned. A truncated or corrupt stream returns Corruption; `partial`
 // (if non-null) then holds what had been written.
+//
+// With options.dry_run nothing is written: each entry the same rules allow
+// is classified read-only against the target (restore_preview.h) into
+// changes.create / replace / unchanged (with the first names of each), the
+// skipped list is what a real restore would skip, entries_written stays 0.
 Result<RestoreSummary> ExtractRestore(const RestoreOptions& options, ChunkSource& source,
                                       RestoreSummary* partial = nullptr);
 

@@ -1,10 +1,17 @@
 // WriteBackup and CheckBackupPathsExist (archive_stream.h).
 //
-// Pipeline, all on the calling thread except zstd's workers:
+// Pipeline, all on the calling thread except the compressor's workers:
 //   TreeWalker (openat, no chdir) -> archive_read_disk_entry_from_file (stat,
 //   xattrs, ACLs, sparse map, owner names via OwnerDb) -> linkresolver ->
 //   archive_write (pax, unblocked, uncompressed) -> WriteToCompressor
-//   -> ZstdCompressor (MT) -> ChunkSink.
+//   -> SeekableCompressor (frames at member boundaries, worker pool) -> ChunkSink.
+// The archive is format 2 (docs/archive-format.md): as each entry is written
+// its index line is made with the tar offsets counted through
+// WriteToCompressor — exact, since the writer is unblocked — and handed to
+// the compressor, which fills in the SHA-256 of the content from the frames
+// it sends (a sparse file's is computed here) and passes the line on to the
+// archive_index::IndexWriter (compressed as it grows); the index frame and
+// seek table end the stream.
 // File data is read by us with large reads rather than through
 // archive_read_data_block, so shrinking/growing files are handled explicitly.
 // A file starting with the SQLite header is written instead as a consistent
@@ -14,10 +21,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 #include <vector>
 
@@ -26,7 +37,8 @@
 #include "agent/archive/owner_db.h"
 #include "agent/archive/sqlite_capture.h"
 #include "agent/archive/tree_walker.h"
-#include "agent/archive/zstd_compressor.h"
+#include "agent/archive/seekable_compressor.h"
+#include "shared/archive_index.h"
 #include "shared/path_rules.h"
 
 namespace clawback::agent {
@@ -41,12 +53,67 @@ using internal::LinkResolver;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr size_t kMaxWarnings = 1000;
 
+// SHA-256 of one entry's content as archived.
+class ContentHash {
+ public:
+  ContentHash() : ctx_(EVP_MD_CTX_new()) {}
+  ~ContentHash() { EVP_MD_CTX_free(ctx_); }
+  ContentHash(const ContentHash&) = delete;
+  ContentHash& operator=(const ContentHash&) = delete;
+
+  Status Begin() {
+    bytes_ = 0;
+    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
+      return Status::Internal("SHA-256 unavailable");
+    return Status::Ok();
+  }
+  void Update(const void* data, size_t size) {
+    EVP_DigestUpdate(ctx_, data, size);
+    bytes_ += size;
+  }
+  // Hashes the zeros the writer pads a short entry with up to `size`, and
+  // returns the lowercase hex digest.
+  Result<std::string> Finish(uint64_t size) {
+    static const char kZeros[4096] = {};
+    while (bytes_ < size) Update(kZeros, static_cast<size_t>(std::min<uint64_t>(size - bytes_, sizeof kZeros)));
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx_, digest, &len) != 1) return Status::Internal("SHA-256 failed");
+    static const char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < len; ++i) {
+      hex += kHex[digest[i] >> 4];
+      hex += kHex[digest[i] & 15];
+    }
+    return hex;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+  uint64_t bytes_ = 0;
+};
+
+// The index type of an entry as written, or nullopt for one tar cannot hold.
+std::optional<archive_index::EntryType> IndexType(archive_entry* e) {
+  using archive_index::EntryType;
+  if (archive_entry_hardlink(e) != nullptr) return EntryType::kHardlink;
+  switch (archive_entry_filetype(e)) {
+    case AE_IFREG: return EntryType::kFile;
+    case AE_IFDIR: return EntryType::kDir;
+    case AE_IFLNK: return EntryType::kSymlink;
+    case AE_IFCHR: return EntryType::kChar;
+    case AE_IFBLK: return EntryType::kBlock;
+    case AE_IFIFO: return EntryType::kFifo;
+    default: return std::nullopt;
+  }
+}
+
 const char* LookupUname(void* db, la_int64_t uid) { return static_cast<OwnerDb*>(db)->UserName(uid); }
 const char* LookupGname(void* db, la_int64_t gid) { return static_cast<OwnerDb*>(db)->GroupName(gid); }
 
 class BackupArchiver final : public WalkVisitor {
  public:
-  BackupArchiver(const BackupOptions& options, ZstdCompressor& compressor, BackupSummary& summary)
+  BackupArchiver(const BackupOptions& options, SeekableCompressor& compressor, BackupSummary& summary)
       : options_(options), compressor_(compressor), summary_(summary), buffer_(kReadBufferBytes) {}
 
   Status Open() {
@@ -141,6 +208,11 @@ class BackupArchiver final : public WalkVisitor {
     archive_entry_linkify(resolver_.get(), &to_write, &spare);
     if (to_write == nullptr) return Status::Ok();
 
+    // A new tar member starts here: the compressor may end its frame.
+    CLAWBACK_RETURN_IF_ERROR(compressor_.MemberBoundary());
+    archive_index::IndexEntry line;
+    line.offset = compressor_.tar_offset();
+    line.frame = compressor_.current_frame();
     int r = archive_write_header(writer_.get(), to_write);
     if (r == ARCHIVE_FATAL) return WriterError();
     if (r == ARCHIVE_FAILED) {
@@ -149,16 +221,30 @@ class BackupArchiver final : public WalkVisitor {
     }
     // ARCHIVE_WARN here means a name was stored as raw bytes (hdrcharset=BINARY).
     ++summary_.entries;
+    line.data_offset = compressor_.tar_offset();
 
+    std::optional<archive_index::EntryType> type = IndexType(to_write);
+    if (!type) return Status::Internal("archived an entry of unknown type: " + e.container_path);
     const bool has_data = archive_entry_hardlink(to_write) == nullptr;
+    const bool file = *type == archive_index::EntryType::kFile;
+    // Content that lies as is in the tar stream is hashed by the compressor
+    // as its frames go out; a sparse file's holes are not in the stream, so
+    // its content is hashed here, as fed to the writer.
+    const bool stream_hashed = file && archive_entry_sparse_count(to_write) == 0;
+    if (stream_hashed) compressor_.HashContent(static_cast<uint64_t>(archive_entry_size(to_write)));
+    if (file && !stream_hashed) CLAWBACK_RETURN_IF_ERROR(content_hash_.Begin());
+    hashing_ = file && !stream_hashed;
+    Status copied;
     if (snapshot != nullptr && has_data) {
-      CLAWBACK_RETURN_IF_ERROR(CopySnapshot(e, *snapshot));
+      copied = CopySnapshot(e, *snapshot);
     } else if (S_ISREG(e.st.st_mode) && has_data && archive_entry_size(to_write) > 0) {
-      CLAWBACK_RETURN_IF_ERROR(CopyFileData(e, to_write));
+      copied = CopyFileData(e, to_write);
     }
+    hashing_ = false;
+    CLAWBACK_RETURN_IF_ERROR(copied);
 
     if (archive_write_finish_entry(writer_.get()) == ARCHIVE_FATAL) return WriterError();
-    return Status::Ok();
+    return AddIndexLine(std::move(line), *type, to_write, stream_hashed);
   }
 
   // The image of a captured database already holds what its -wal had, and a
@@ -172,6 +258,35 @@ class BackupArchiver final : public WalkVisitor {
   void Warn(std::string message) override {
     ++warning_count_;
     if (summary_.warnings.size() < kMaxWarnings) summary_.warnings.push_back(std::move(message));
+  }
+
+  // The index line of the entry just written (offsets already set).
+  Status AddIndexLine(archive_index::IndexEntry line, archive_index::EntryType type, archive_entry* entry,
+                      bool stream_hashed) {
+    line.path = archive_entry_pathname(entry);
+    // The pax writer names directories "dir/" in the header it writes.
+    while (line.path.size() > 1 && line.path.back() == '/') line.path.pop_back();
+    line.type = type;
+    line.mode = static_cast<uint32_t>(archive_entry_perm(entry)) & 07777;
+    line.uid = static_cast<uint64_t>(archive_entry_uid(entry));
+    line.gid = static_cast<uint64_t>(archive_entry_gid(entry));
+    if (const char* u = archive_entry_uname(entry)) line.uname = u;
+    if (const char* g = archive_entry_gname(entry)) line.gname = g;
+    line.mtime = archive_entry_mtime(entry);
+    line.mtime_nsec = static_cast<uint32_t>(archive_entry_mtime_nsec(entry));
+    if (type == archive_index::EntryType::kFile) {
+      line.size = static_cast<uint64_t>(archive_entry_size(entry));
+      if (!stream_hashed) {
+        Result<std::string> sha = content_hash_.Finish(line.size);
+        if (!sha.ok()) return sha.status();
+        line.sha256 = std::move(*sha);
+      }
+    } else if (type == archive_index::EntryType::kSymlink) {
+      line.target = archive_entry_symlink(entry);
+    } else if (type == archive_index::EntryType::kHardlink) {
+      line.target = archive_entry_hardlink(entry);
+    }
+    return compressor_.AddEntry(std::move(line), stream_hashed);
   }
 
   void FinishWarnings() {
@@ -251,6 +366,9 @@ class BackupArchiver final : public WalkVisitor {
   Status WriteData(const void* data, size_t size) {
     la_ssize_t n = archive_write_data(writer_.get(), data, size);
     if (n < 0) return WriterError();
+    // The writer takes at most the entry's declared size (a grown file is
+    // cut there): hash what it took.
+    if (hashing_) content_hash_.Update(data, static_cast<size_t>(n));
     return Status::Ok();
   }
 
@@ -318,8 +436,10 @@ class BackupArchiver final : public WalkVisitor {
   }
 
   const BackupOptions& options_;
-  ZstdCompressor& compressor_;
+  SeekableCompressor& compressor_;
   BackupSummary& summary_;
+  ContentHash content_hash_;  // of the sparse file being written, while hashing_
+  bool hashing_ = false;
   OwnerDb owners_;  // outlives disk_ (its lookups point here)
   ArchiveReader disk_;
   ArchiveWriter writer_;
@@ -343,9 +463,18 @@ Status CheckBackupPathsExist(const BackupOptions& options, const std::vector<std
 Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vector<std::string>& paths,
                                   ChunkSink& sink) {
   int threads = options.threads > 0 ? options.threads : DefaultCompressionThreads();
-  Result<std::unique_ptr<ZstdCompressor>> compressor =
-      ZstdCompressor::Create(options.compression_level, threads, sink);
+  Result<std::unique_ptr<SeekableCompressor>> compressor =
+      SeekableCompressor::Create(options.compression_level, threads, sink,
+                                 options.min_frame_input > 0 ? options.min_frame_input : SeekableCompressor::kMinFrameInput,
+                                 options.max_frame_input > 0 ? options.max_frame_input : SeekableCompressor::kMaxFrameInput);
   if (!compressor.ok()) return compressor.status();
+  Result<std::unique_ptr<archive_index::IndexWriter>> index = archive_index::IndexWriter::Create();
+  if (!index.ok()) return index.status();
+
+  archive_index::IndexWriter& index_writer = **index;
+  (*compressor)->OnEntry([&index_writer](archive_index::IndexEntry&& e) {
+    return index_writer.Add(e).WithContext(e.path);
+  });
 
   BackupSummary summary;
   Status status;
@@ -360,10 +489,18 @@ Result<BackupSummary> WriteBackup(const BackupOptions& options, const std::vecto
     // otherwise emit an end-of-archive marker after a broken entry.
     if (!status.ok()) (*compressor)->Abandon();
   }
-  if (status.ok()) status = (*compressor)->Finish();
+  if (status.ok()) status = (*compressor)->FinishData();
+  if (!status.ok()) return status;
+  summary.index_entries = (*index)->entries();
+  summary.index_bytes = (*index)->compressed_bytes();
+  Result<std::string> index_frame = (*index)->Finish((*compressor)->tar_offset());
+  if (!index_frame.ok()) return index_frame.status();
+  status = (*compressor)->Finish(*index_frame);
   if (!status.ok()) return status;
   summary.bytes_sent = (*compressor)->bytes_out();
   summary.sha256 = (*compressor)->sha256_hex();
+  summary.tar_bytes = (*compressor)->bytes_in();
+  summary.frames = (*compressor)->data_frames();
   return summary;
 }
 

@@ -132,6 +132,7 @@ void DiskWriter::PopLevel() {
 
 Status DiskWriter::Create(const DiskEntry& entry) {
   if (file_open_) return Status::Internal("DiskWriter::Create while a file is open");
+  replaced_existing_ = true;  // cleared below where the entry is created afresh
   DirFixup fixup{entry.mode, entry.uid, entry.gid, entry.has_mtime, entry.mtime,
                  entry.xattrs, entry.acl_access, entry.acl_default};
   if (entry.path == "/") {
@@ -155,6 +156,7 @@ Status DiskWriter::Create(const DiskEntry& entry) {
     case EntryType::kRegular: {
       const mode_t create_mode = entry.mode & 0777;
       int fd = openat(*parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, create_mode);
+      replaced_existing_ = fd < 0;
       std::string temp;
       if (fd < 0 && errno == EEXIST) {
         // Something is there: build the new file beside it, rename over it at Commit.
@@ -179,7 +181,11 @@ Status DiskWriter::Create(const DiskEntry& entry) {
 
 Status DiskWriter::CreateDirectory(int parent, const std::string& name, const DiskEntry& entry) {
   // 0700 until its fixup: never looser than the archive says while children land.
-  if (mkdirat(parent, name.c_str(), 0700) != 0 && errno != EEXIST) return Fail(errno, "creating directory", entry.path);
+  if (mkdirat(parent, name.c_str(), 0700) == 0) {
+    replaced_existing_ = false;
+  } else if (errno != EEXIST) {
+    return Fail(errno, "creating directory", entry.path);
+  }
   int fd = openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && IsSymlinkOrNotDir(errno)) {
     // A symlink or file where the archive has a directory: the archive wins.
@@ -212,8 +218,10 @@ Status DiskWriter::CreateSpecial(int parent, const std::string& name, const Disk
     }
   };
   std::string at = name;
+  replaced_existing_ = false;
   if (make(at) != 0) {
     if (errno != EEXIST) return Fail(errno, "creating", entry.path);
+    replaced_existing_ = true;
     at = TempName(name);
     if (make(at) != 0) return Fail(errno, "creating", entry.path);
   }
@@ -305,6 +313,7 @@ void DiskWriter::Abort() {
 
 Status DiskWriter::Link(const std::string& path, const std::string& target) {
   if (file_open_) return Status::Internal("DiskWriter::Link while a file is open");
+  replaced_existing_ = false;
   std::string name;
   Result<int> parent = EnterParent(path, &name);
   if (!parent.ok()) return parent.status();
@@ -321,6 +330,7 @@ Status DiskWriter::Link(const std::string& path, const std::string& target) {
   std::string at = name;
   if (linkat(dir.get(), target_name.c_str(), *parent, at.c_str(), 0) != 0) {
     if (errno != EEXIST) return Fail(errno, "linking to " + target + ":", path);
+    replaced_existing_ = true;
     at = TempName(name);
     if (linkat(dir.get(), target_name.c_str(), *parent, at.c_str(), 0) != 0)
       return Fail(errno, "linking to " + target + ":", path);

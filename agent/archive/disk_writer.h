@@ -90,6 +90,9 @@ class DiskWriter {
   // (syncfs), so a restore reported complete is on disk.
   Status Finish();
 
+  // Whether the last entry Create or Link made replaced something that was
+  // there (false: it was created where nothing was).
+  bool replaced_existing() const { return replaced_existing_; }
   // Problems that did not stop an entry (an xattr the file system refused ...).
   std::vector<std::string> TakeWarnings() { return std::move(warnings_); }
   // The resolution actually used for multi-component lookups.
@@ -148,6 +151,7 @@ class DiskWriter {
   OpenFile file_;
   bool file_open_ = false;
   bool is_root_ = false;      // may chown, keeps setuid bits
+  bool replaced_existing_ = false;
   uint64_t temp_counter_ = 0;
   // Hashes of the directories whose fixup was applied when the writer left
   // them (8 bytes each, not their metadata: memory stays small on trees of

@@ -5,7 +5,9 @@
 // (tar formats) -> EntryFilter (refuse before touching disk) -> DiskWriter,
 // which creates every entry relative to directory handles it holds open below
 // the root (disk_writer.h): no path string is ever resolved from the root
-// again, so a concurrent symlink swap cannot redirect a write.
+// again, so a concurrent symlink swap cannot redirect a write. A dry run
+// puts RestorePreview (read-only, restore_preview.h) where the DiskWriter
+// goes; everything before it is the same.
 #include <string>
 
 #include "agent/archive/archive_stream.h"
@@ -15,6 +17,7 @@
 #include "agent/archive/owner_db.h"
 #include "agent/archive/posix_acl.h"
 #include "agent/archive/read_ahead.h"
+#include "agent/archive/restore_preview.h"
 #include "agent/archive/zstd_decompressor.h"
 
 namespace clawback::agent {
@@ -75,9 +78,15 @@ class Extractor {
   Extractor(const RestoreOptions& options, RestoreSummary& summary) : options_(options), summary_(summary) {}
 
   Status Run(ChunkSource& source) {
-    Result<std::unique_ptr<DiskWriter>> writer = DiskWriter::Open(options_.root, options_.resolution);
-    if (!writer.ok()) return writer.status();
-    writer_ = std::move(writer).value();
+    if (options_.dry_run) {
+      Result<std::unique_ptr<RestorePreview>> preview = RestorePreview::Open(options_.root, options_.resolution);
+      if (!preview.ok()) return preview.status();
+      preview_ = std::move(preview).value();
+    } else {
+      Result<std::unique_ptr<DiskWriter>> writer = DiskWriter::Open(options_.root, options_.resolution);
+      if (!writer.ok()) return writer.status();
+      writer_ = std::move(writer).value();
+    }
     owners_ = OwnerDb::Load(options_.root);
 
     Result<std::unique_ptr<ZstdDecompressor>> decompressor = ZstdDecompressor::Create(source);
@@ -95,6 +104,10 @@ class Extractor {
       return ReadError();
 
     Status status = ReadEntries();
+    if (preview_ != nullptr) {
+      CLAWBACK_RETURN_IF_ERROR(status);
+      return input_.Drain();
+    }
     // Directory modes and times go on last; on failure too, so what was
     // written is left with the archive's metadata.
     Status finished = writer_->Finish();
@@ -120,6 +133,7 @@ class Extractor {
   }
 
   Status RestoreEntry(archive_entry* entry) {
+    ++summary_.entries;
     const char* raw_name = archive_entry_pathname(entry);
     const char* raw_link = archive_entry_hardlink(entry);
     std::string name = raw_name ? raw_name : "";
@@ -136,6 +150,7 @@ class Extractor {
       return Status::Ok();  // libarchive skips the entry's data on the next header
     }
 
+    if (preview_ != nullptr) return PreviewEntry(entry, name, candidate, std::move(decision));
     // A hard link entry's data (tar never writes any) is never read: it
     // would go through the link to its target.
     if (candidate.is_hardlink) return Outcome(name, writer_->Link(decision.path, decision.hardlink_path));
@@ -149,6 +164,41 @@ class Extractor {
       return Outcome(name, copied);
     }
     return Outcome(name, writer_->Commit());
+  }
+
+  // Dry run: classify, reading a file's data only to compare it.
+  Status PreviewEntry(archive_entry* entry, const std::string& name, const EntryCandidate& candidate,
+                      EntryDecision decision) {
+    if (candidate.is_hardlink) return PreviewOutcome(name, preview_->ClassifyLink(decision.path, decision.hardlink_path));
+    DiskEntry disk = Describe(entry, candidate.type, std::move(decision.path));
+    Status read_error;
+    DataBlocks data = [&]() -> Result<DataBlock> {
+      DataBlock b;
+      la_int64_t offset = 0;
+      int r = archive_read_data_block(reader_.get(), &b.data, &b.size, &offset);
+      if (r == ARCHIVE_EOF) return DataBlock{};
+      if (r < ARCHIVE_WARN) return read_error = ReadError();
+      b.offset = offset;
+      return b;
+    };
+    Result<Change> change = preview_->Classify(disk, data);
+    if (!read_error.ok()) return read_error;  // the stream broke, not the target
+    return PreviewOutcome(name, change);
+  }
+
+  Status PreviewOutcome(const std::string& name, const Result<Change>& change) {
+    if (!change.ok()) return Outcome(name, change.status());
+    ChangeList& list = *change == Change::kCreate    ? summary_.changes.create
+                       : *change == Change::kReplace ? summary_.changes.replace
+                                                     : summary_.changes.unchanged;
+    ++list.count;
+    if (list.first.size() < ChangeList::kMaxFirst) {
+      // Named like the index names entries: a directory without its trailing '/'.
+      std::string_view shown = name;
+      while (shown.size() > 1 && shown.back() == '/') shown.remove_suffix(1);
+      list.first.push_back(PrintableEntryName(shown));
+    }
+    return Status::Ok();
   }
 
   // Everything the writer needs to know about an entry, owners mapped by
@@ -204,7 +254,10 @@ class Extractor {
   // I/O error, a broken stream or a cancel ends the restore.
   Status Outcome(const std::string& name, const Status& status) {
     if (status.ok()) {
-      ++summary_.entries_written;
+      if (writer_ != nullptr) {
+        ++summary_.entries_written;
+        ++(writer_->replaced_existing() ? summary_.changes.replace : summary_.changes.create).count;
+      }
       return Status::Ok();
     }
     if (status.code() == Status::Code::kFailedPrecondition) {
@@ -233,7 +286,8 @@ class Extractor {
   RestoreSummary& summary_;
   OwnerDb owners_;
   TarInput input_;
-  std::unique_ptr<DiskWriter> writer_;
+  std::unique_ptr<DiskWriter> writer_;    // a real restore
+  std::unique_ptr<RestorePreview> preview_;  // a dry run
   ArchiveReader reader_;
 };
 

@@ -58,7 +58,8 @@ std::string TrailerNames() {
   for (std::string_view name : {protocol::kTrailerStatus, protocol::kTrailerEntries, protocol::kTrailerBytesRead,
                                 protocol::kTrailerBytesSent, protocol::kTrailerSha256, protocol::kTrailerWarnings,
                                 protocol::kTrailerWarningDetail, protocol::kTrailerDatabases,
-                                protocol::kTrailerDatabasesRaw, protocol::kTrailerQuiesced, protocol::kTrailerError}) {
+                                protocol::kTrailerDatabasesRaw, protocol::kTrailerQuiesced, protocol::kTrailerError,
+                                protocol::kTrailerArchiveFormat, protocol::kTrailerIndexEntries}) {
     if (!names.empty()) names += ", ";
     names += name;
   }
@@ -155,6 +156,8 @@ BackupStreamResult ServeBackup(TransferStream& io, const BackupOptions& options,
   trailers.set(protocol::kTrailerQuiesced, out.quiesced ? "true" : "false");
   trailers.set(protocol::kTrailerDatabases, std::to_string(summary.databases_captured));
   trailers.set(protocol::kTrailerDatabasesRaw, std::to_string(summary.databases_raw));
+  trailers.set(protocol::kTrailerArchiveFormat, protocol::kArchiveFormatSeekable);
+  trailers.set(protocol::kTrailerIndexEntries, std::to_string(summary.index_entries));
   out.wire = WriteFinalChunk(io, trailers, &out.bytes_out);
   if (out.wire.ok()) io.FinishWrites();
   return out;

@@ -52,12 +52,17 @@ bool IsBackupRequestField(const std::string& key) {
          key == protocol::kFieldQuiesce;
 }
 
-// The restore query: only ?quiesce=0|1 (also true/false). InvalidArgument for
-// any other parameter or value.
-Result<bool> ParseRestoreQuery(std::string_view target) {
+struct RestoreQuery {
   bool quiesce = true;
+  bool dry_run = false;
+};
+
+// The restore query: ?quiesce=0|1 and ?dry_run=0|1 (also true/false).
+// InvalidArgument for any other parameter or value.
+Result<RestoreQuery> ParseRestoreQuery(std::string_view target) {
+  RestoreQuery out;
   size_t q = target.find('?');
-  if (q == std::string_view::npos) return quiesce;
+  if (q == std::string_view::npos) return out;
   std::string_view query = target.substr(q + 1);
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -67,19 +72,20 @@ Result<bool> ParseRestoreQuery(std::string_view target) {
     size_t eq = pair.find('=');
     std::string_view key = pair.substr(0, eq),
                      value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    if (key != protocol::kQueryQuiesce) {
+    bool* field = key == protocol::kQueryQuiesce ? &out.quiesce : key == protocol::kQueryDryRun ? &out.dry_run : nullptr;
+    if (field == nullptr) {
       return Status::InvalidArgument("unknown query parameter \"" + std::string(key.substr(0, 64)) +
-                                     "\" (only quiesce=0|1 is accepted)");
+                                     "\" (only quiesce=0|1 and dry_run=0|1 are accepted)");
     }
     if (value == "1" || value == "true") {
-      quiesce = true;
+      *field = true;
     } else if (value == "0" || value == "false") {
-      quiesce = false;
+      *field = false;
     } else {
-      return Status::InvalidArgument("quiesce must be 0 or 1");
+      return Status::InvalidArgument(std::string(key) + " must be 0 or 1");
     }
   }
-  return quiesce;
+  return out;
 }
 
 bool IsQuietClose(const beast::error_code& ec) {
@@ -376,13 +382,14 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     if (!Authorize()) return;
     if (header_parser_->get().method() != http::verb::post) return SendError(405, "use POST " + target_);
     const auto& raw_target = header_parser_->get().target();
-    Result<bool> want_quiesce = ParseRestoreQuery(std::string_view(raw_target.data(), raw_target.size()));
-    if (!want_quiesce.ok()) return SendError(400, want_quiesce.status().message());
+    Result<RestoreQuery> query = ParseRestoreQuery(std::string_view(raw_target.data(), raw_target.size()));
+    if (!query.ok()) return SendError(400, query.status().message());
     if (!state_->TryStartTransfer()) {
       return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
     }
     std::shared_ptr<QuiesceScope> quiesce;
-    if (*want_quiesce && state_->hooks.Has(QuiesceOperation::kRestore)) {
+    // A dry run writes nothing, so it runs no hooks either.
+    if (query->quiesce && !query->dry_run && state_->hooks.Has(QuiesceOperation::kRestore)) {
       auto claimed = state_->hooks.Claim(QuiesceOperation::kRestore);
       if (!claimed.ok()) {
         state_->EndTransfer();
@@ -395,6 +402,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     restore.root = opts().root;
     restore.allow_devices = opts().allow_devices;
     restore.resolution = opts().resolution;
+    restore.dry_run = query->dry_run;
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     restore.cancel = cancel.get();
     auto header = std::move(header_parser_);
@@ -408,7 +416,9 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
       self.bytes_out_ = r.bytes_out;
       const RestoreSummary& s = r.restore.ok() ? r.restore.value() : r.partial;
       self.summary_fields_ = {{"entries_written", s.entries_written}, {"bytes_written", s.bytes_written},
-                              {"skipped", s.skipped.size()}, {"quiesced", r.quiesced}};
+                              {"skipped", s.skipped.size()}, {"quiesced", r.quiesced},
+                              {"dry_run", restore.dry_run}, {"create", s.changes.create.count},
+                              {"replace", s.changes.replace.count}};
       if (!r.restore.ok()) self.error_ = r.restore.status().ToString();
     }, cancel);
   }

@@ -112,6 +112,12 @@ class UploadBody : public ChunkSource {
   Status broken_;
 };
 
+json ChangeJson(const ChangeList& list, bool with_names) {
+  json out = {{"count", list.count}};
+  if (with_names) out["first"] = list.first;
+  return out;
+}
+
 json SkippedJson(const std::vector<SkippedEntry>& skipped) {
   json out = json::array();
   for (const SkippedEntry& s : skipped) out.push_back({{"path", s.path}, {"reason", s.reason}});
@@ -158,6 +164,16 @@ RestoreUploadResult ServeRestore(TransferStream& io, http::request_parser<http::
                    {"skipped", SkippedJson(s.skipped)},
                    {"warnings", s.warnings},
                    {"quiesced", out.quiesced}};
+  if (options.dry_run) {
+    response["dry_run"] = true;
+    response["entries"] = s.entries;
+    response["changes"] = {{"create", ChangeJson(s.changes.create, true)},
+                           {"replace", ChangeJson(s.changes.replace, true)},
+                           {"unchanged", ChangeJson(s.changes.unchanged, true)}};
+  } else {
+    response["changes"] = {{"create", ChangeJson(s.changes.create, false)},
+                           {"replace", ChangeJson(s.changes.replace, false)}};
+  }
   if (out.restore.ok()) {
     response["status"] = "ok";
     out.http_status = 200;

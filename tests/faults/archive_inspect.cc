@@ -32,11 +32,16 @@ Result<std::string> Decompress(const std::string& path) {
     if (got == 0) break;
     any = true;
     ZSTD_inBuffer ib{inbuf.data(), got, 0};
-    while (ib.pos < ib.size) {
+    // Format 2 archives are many frames and end with skippable ones (index,
+    // seek table): zstd crosses frames itself and skips those. A full output
+    // buffer may leave decompressed bytes inside zstd: call again for them.
+    bool full = false;
+    while (ib.pos < ib.size || full) {
       ZSTD_outBuffer ob{outbuf.data(), outbuf.size(), 0};
       last = ZSTD_decompressStream(ds.get(), &ob, &ib);
       if (ZSTD_isError(last)) return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(last));
       out.append(outbuf.data(), ob.pos);
+      full = ob.pos == ob.size;
     }
   }
   if (!any) return Status::Corruption("empty archive file " + path);

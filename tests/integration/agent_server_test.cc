@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -15,6 +17,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "shared/archive_index.h"
+#include "shared/protocol.h"
+#include "shared/seek_table.h"
 #include "shared/version.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/file_tree.h"
@@ -264,6 +269,31 @@ TEST_F(AgentServerTest, BackupStreamsAWholeArchiveAndRestoreRebuildsTheTree) {
   EXPECT_TRUE(json::parse(res.trailers["clawback-warning-detail"], nullptr, false).is_array());
   EXPECT_TRUE(agent->WaitForLog("\"endpoint\":\"/v1/backup\"", 5s));
 
+  // Format 2: the seek table accounts for every byte and the index lists
+  // every entry the trailers count.
+  EXPECT_EQ(res.trailers["clawback-archive-format"], "2");
+  EXPECT_EQ(res.trailers["clawback-index-entries"], res.trailers["clawback-entries"]);
+  {
+    std::ifstream in(archive, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto layout = seek_table::LocateArchive(bytes.size(), [&](uint64_t off, size_t n, std::string& out) {
+      out = bytes.substr(off, n);
+      return Status::Ok();
+    });
+    ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+    EXPECT_GE(layout->frames.size(), 2u);  // the tree holds > 2 MiB
+    uint64_t entries = 0;
+    auto end = archive_index::ReadIndexPayload(
+        std::string_view(bytes).substr(layout->index_payload_offset(), layout->index_payload_size()),
+        [&](archive_index::IndexEntry&&) {
+          ++entries;
+          return Status::Ok();
+        });
+    ASSERT_TRUE(end.ok()) << end.status().ToString();
+    EXPECT_EQ(std::to_string(entries), res.trailers["clawback-index-entries"]);
+    EXPECT_EQ(end->tar_size, layout->tar_size);
+  }
+
   // GNU tar reads it back to the same tree.
   std::string extracted = tmp_->Sub("extracted");
   fs::create_directories(extracted);
@@ -292,6 +322,92 @@ TEST_F(AgentServerTest, BackupStreamsAWholeArchiveAndRestoreRebuildsTheTree) {
     EXPECT_EQ(CompareTrees(Home(root_), Home(root2)), "");
     EXPECT_TRUE(target->WaitForLog("\"endpoint\":\"/v1/restore\"", 5s));
   }
+}
+
+// Path -> type, mode, size, mtime (ns), content hash: what a dry run must leave alone.
+std::map<std::string, std::string> TreeState(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    struct stat st;
+    if (lstat(e.path().c_str(), &st) != 0) continue;
+    std::string v = std::to_string(st.st_mode) + " " + std::to_string(st.st_size) + " " +
+                    std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + " " +
+                    std::to_string(st.st_nlink);
+    if (S_ISREG(st.st_mode)) v += " " + Sha256OfFile(e.path());
+    out[e.path().string()] = v;
+  }
+  return out;
+}
+
+TEST_F(AgentServerTest, RestoreDryRunPreviewsWhatTheRestoreThenDoes) {
+  auto agent = StartAgent(root_);
+  ASSERT_TRUE(agent);
+  std::string archive = tmp_->Sub("preview.tar.zst");
+  HttpResponse res = BackupToFile(agent->port(), R"({"paths":["HOME"]})", archive);
+  ASSERT_EQ(res.status, 200) << res.body << res.error;
+  const uint64_t entries = std::stoull(res.trailers["clawback-entries"]);
+
+  // The target: a restored copy, then one file removed, one changed, one added.
+  std::string target_root = tmp_->Sub("preview-target");
+  fs::create_directories(target_root);
+  auto target = StartAgent(target_root);
+  ASSERT_TRUE(target);
+  auto first = SendRequest(target->port(), Controller(), RestoreRequest(archive));
+  ASSERT_TRUE(first.ok() && first->status == 200) << (first.ok() ? first->body : first.status().ToString());
+  json first_summary = json::parse(first->body);
+  EXPECT_EQ(first_summary["changes"]["create"]["count"].get<uint64_t>(), entries);
+  EXPECT_EQ(first_summary["changes"]["replace"]["count"].get<uint64_t>(), 0u);
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(Home(target_root)))
+    if (e.is_regular_file() && fs::hard_link_count(e.path()) == 1) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 3u);
+  fs::remove(files[0]);
+  {
+    std::fstream f(files[1], std::ios::in | std::ios::out | std::ios::binary);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(0);
+    c = static_cast<char>(c ^ 0x55);
+    f.write(&c, 1);
+  }
+  std::ofstream(Home(target_root) + "/not-in-backup.txt") << "stays";
+
+  const auto before = TreeState(target_root);
+  HttpRequest dry = RestoreRequest(archive);
+  dry.target = "/v1/restore?dry_run=1";
+  auto preview = SendRequest(target->port(), Controller(), dry);
+  ASSERT_TRUE(preview.ok()) << preview.status().ToString();
+  ASSERT_EQ(preview->status, 200) << preview->body;
+  EXPECT_EQ(TreeState(target_root), before) << "the dry run changed the target";
+  json p = json::parse(preview->body);
+  EXPECT_EQ(p["dry_run"], true);
+  EXPECT_EQ(p["status"], "ok");
+  EXPECT_EQ(p["entries"].get<uint64_t>(), entries);
+  EXPECT_EQ(p["entries_written"].get<uint64_t>(), 0u);
+  EXPECT_EQ(p["changes"]["create"]["count"].get<uint64_t>(), 1u) << preview->body;
+  EXPECT_EQ(p["changes"]["replace"]["count"].get<uint64_t>(), 1u) << preview->body;
+  EXPECT_EQ(p["changes"]["unchanged"]["count"].get<uint64_t>(), entries - 2);
+  EXPECT_EQ(p["changes"]["create"]["first"], json::array({files[0].substr(target_root.size() + 1)}));
+  EXPECT_EQ(p["changes"]["replace"]["first"], json::array({files[1].substr(target_root.size() + 1)}));
+  EXPECT_EQ(p["changes"]["unchanged"]["first"].size(), std::min<uint64_t>(100, entries - 2));
+
+  auto real = SendRequest(target->port(), Controller(), RestoreRequest(archive));
+  ASSERT_TRUE(real.ok() && real->status == 200) << (real.ok() ? real->body : real.status().ToString());
+  json r = json::parse(real->body);
+  EXPECT_EQ(r["changes"]["create"]["count"], p["changes"]["create"]["count"]);
+  EXPECT_EQ(r["changes"]["replace"]["count"].get<uint64_t>(),
+            p["changes"]["replace"]["count"].get<uint64_t>() + p["changes"]["unchanged"]["count"].get<uint64_t>());
+  EXPECT_FALSE(r.contains("dry_run"));
+  fs::remove(Home(target_root) + "/not-in-backup.txt");  // a restore leaves what the archive lacks
+  EXPECT_EQ(CompareTrees(Home(root_), Home(target_root)), "") << "restore after the preview";
+
+  // A bad value is refused before anything is read.
+  HttpRequest bad = RestoreRequest(archive);
+  bad.target = "/v1/restore?dry_run=maybe";
+  auto refused = SendRequest(target->port(), Controller(), bad);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 400) << refused->body;
 }
 
 // ---- 4. Request validation ----
