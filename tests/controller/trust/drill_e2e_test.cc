@@ -82,6 +82,8 @@ TEST_F(DrillE2eTest, GoodBackupPassesAndLeavesNoScratchFiles) {
   EXPECT_GT(d.value("bytes", 0), 0) << d.dump();
   EXPECT_TRUE(d["duration_s"].is_number()) << d.dump();
   EXPECT_EQ(d.value("instance", ""), "alpha") << d.dump();
+  EXPECT_TRUE(d.value("index", false)) << "every file compared with the archive's index " << d.dump();
+  EXPECT_GT(d.value("files_checked", 0), 0) << d.dump();
   EXPECT_TRUE(fs::is_empty(drill_dirs_["alpha"])) << "the scratch tree is removed";
   EXPECT_EQ(stack_->GetInstance(alpha["id"])["protection"]["last_drill"].value("status", ""), "passed");
 

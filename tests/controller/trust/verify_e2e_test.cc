@@ -75,6 +75,8 @@ TEST_F(VerifyE2eTest, GoodArchivePassesAndIsAudited) {
   EXPECT_EQ(v.value("archive_bytes", uint64_t{0}), b["size_bytes"].get<uint64_t>()) << v.dump();
   EXPECT_GE(v.value("frames", 0), 1) << v.dump();
   EXPECT_TRUE(v.value("block_digests", false)) << v.dump();
+  EXPECT_TRUE(v.value("index", false)) << "agents write archive format 2: its index is checked " << v.dump();
+  EXPECT_EQ(v.value("skippable_frames", 0), 2) << "the index and the seek table " << v.dump();
   EXPECT_TRUE(v["at"].is_string()) << v.dump();
 
   // In the list too, and audited: the request and the outcome.

@@ -218,5 +218,16 @@ TEST_F(ArchiveVerifierTest, CancelEndsAPacedPass) {
   EXPECT_EQ(r.status().code(), Status::Code::kCanceled);
 }
 
+TEST_F(ArchiveVerifierTest, PausesWhileAskedAndGoesOnAfterwards) {
+  // should_pause says "busy" for its first 3 polls: the pass waits, then
+  // completes (the verifier yields to transfers instead of failing).
+  int polls = 0;
+  VerifyPacing pacing;
+  pacing.should_pause = [&] { return ++polls <= 3; };
+  auto r = Verify(Frame(Tar(Sample())), false, pacing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GE(polls, 4);
+}
+
 }  // namespace
 }  // namespace clawback::controller
