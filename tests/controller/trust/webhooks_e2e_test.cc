@@ -121,6 +121,36 @@ TEST_F(WebhooksE2eTest, EachEventArrivesOnceSigned) {
   }
 }
 
+TEST_F(WebhooksE2eTest, FailedRestoreRaisesRestoreFailed) {
+  Start();
+  ASSERT_FALSE(HasFailure());
+  WebhookReceiver receiver;
+  CreateHook(receiver.Url(), {"restore.failed"});
+  const auto [alpha, beta, beta_root] = AddAlphaAndEmptyBeta(MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
+  ASSERT_FALSE(HasFailure());
+  json b = CompletedBackup(alpha["id"].get<int64_t>());
+  ASSERT_FALSE(HasFailure());
+  const std::string file = StoredFile(b);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(10);
+    f.put('\x33');
+    f.put('\x44');
+  }
+  PlainResponse r = stack_->CreateRestore(b["id"], beta["id"]);
+  ASSERT_EQ(r.status, 202) << r.Describe();
+  bool ok = false;
+  json restore = stack_->WaitRestoreFinal(r.Json()["id"], 60s, &ok);
+  ASSERT_TRUE(ok && restore["status"] == "failed") << restore.dump();
+  ASSERT_TRUE(WaitEvent(receiver, "restore.failed", 10s)) << stack_->Logs();
+  auto events = Events(receiver, "restore.failed");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["instance"]["name"], "beta");
+  EXPECT_EQ(events[0]["backup"]["id"], b["id"]);
+  EXPECT_EQ(events[0]["detail"]["restore_id"], r.Json()["id"]);
+  EXPECT_NE(events[0]["detail"].value("error", "").find("sha256 mismatch"), std::string::npos) << events[0].dump();
+}
+
 TEST_F(WebhooksE2eTest, FiveHundredIsRetriedAndLogged) {
   Start();
   ASSERT_FALSE(HasFailure());
