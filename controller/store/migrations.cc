@@ -186,7 +186,7 @@ ALTER TABLE schedules ADD COLUMN strict               INTEGER NOT NULL DEFAULT 0
     {6, "reserved (wave3-browse)", "SELECT 1;"},
     // Verification and restore drill results (latest per backup and kind),
     // webhooks and their delivery log.
-    {7, "backup checks, webhooks, webhook deliveries", R"sql(
+    {7, "backup checks, webhooks, webhook deliveries, schedules.verify_after_backup", R"sql(
 CREATE TABLE backup_checks (
   backup_id   INTEGER NOT NULL,
   kind        TEXT    NOT NULL CHECK (kind IN ('verify', 'drill')),
@@ -223,6 +223,8 @@ CREATE TABLE webhook_deliveries (
   error           TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook_id, id DESC);
+
+ALTER TABLE schedules ADD COLUMN verify_after_backup INTEGER NOT NULL DEFAULT 0 CHECK (verify_after_backup IN (0, 1));
 )sql"},
 };
 

@@ -37,8 +37,13 @@ void StartQuietly(VerificationService& verifier, const Backup& b, const char* wh
 }  // namespace
 
 void VerificationPolicy::OnBackupFinished(const Backup& backup) {
-  if (!settings_.verify_after_backup || backup.status != BackupStatus::kCompleted) return;
-  StartQuietly(verifier_, backup, "after backup");
+  if (backup.status != BackupStatus::kCompleted) return;
+  bool wanted = settings_.verify_after_backup;
+  if (!wanted && backup.schedule_id) {
+    auto schedule = store_.GetSchedule(*backup.schedule_id);
+    wanted = schedule.ok() && schedule->verify_after_backup;
+  }
+  if (wanted) StartQuietly(verifier_, backup, "after backup");
 }
 
 void VerificationPolicy::OnTick(UnixTime now) {

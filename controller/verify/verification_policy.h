@@ -1,5 +1,6 @@
 // When verifications start on their own (TrustSettings): each backup right
-// after it completes (verify_after_backup), backups whose last verification
+// after it completes (verify_after_backup globally, or per schedule for the
+// backups a schedule with verify_after_backup makes), backups whose last verification
 // is older than reverify_after_days (or that never had one), and once a day
 // a random sample of daily_sample_percent of all completed backups.
 //

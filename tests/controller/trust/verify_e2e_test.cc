@@ -183,6 +183,26 @@ TEST_F(VerifyE2eTest, VerifyAfterBackupRunsOnItsOwn) {
   EXPECT_EQ(audit.Json()["events"][0].value("actor", ""), "system") << audit.body;
 }
 
+TEST_F(VerifyE2eTest, ScheduleWithVerifyAfterBackupVerifiesItsBackupsOnly) {
+  json manual = Setup();
+  ASSERT_FALSE(HasFailure());
+  PlainResponse made = stack_->Call("POST", "/api/v1/backup-schedules",
+                                    json{{"name", "nightly"}, {"instance_ids", {alpha_["id"]}}, {"cron", "0 3 * * *"},
+                                         {"paths", {"HOME"}}, {"verify_after_backup", true}});
+  ASSERT_EQ(made.status, 201) << made.Describe();
+  EXPECT_TRUE(made.Json().value("verify_after_backup", false)) << made.body;
+  PlainResponse run = stack_->Call("POST", "/api/v1/backup-schedules/" + std::to_string(made.Json()["id"].get<int64_t>()) + "/run");
+  ASSERT_EQ(run.status, 202) << run.Describe();
+  ASSERT_EQ(run.Json()["backups"].size(), 1u) << run.body;
+  const int64_t id = run.Json()["backups"][0];
+  bool ok = false;
+  json b = stack_->WaitBackupFinal(id, 60s, &ok);
+  ASSERT_TRUE(ok && b["status"] == "completed") << b.dump();
+  json v = WaitVerified(id);
+  EXPECT_EQ(v.value("status", ""), "passed") << v.dump();
+  EXPECT_TRUE(stack_->GetBackup(manual["id"])["verification"].is_null()) << "the manual backup is not verified";
+}
+
 TEST_F(VerifyE2eTest, DailySampleVerifiesExistingBackups) {
   json b = Setup({"--verify-sample-percent", "100", "--trust-scan-interval", "1"});
   ASSERT_FALSE(HasFailure());
