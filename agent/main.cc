@@ -103,6 +103,9 @@ int main(int argc, char** argv) {
                  "Quiesce hooks (JSON: pre-backup, post-backup, pre-restore, post-restore argv arrays; "
                  "docs/operations.md)")
       ->envname("CLAWBACK_AGENT_HOOKS");
+  app.add_option("--drill-dir", options.drill_dir,
+                 "Directory for restore drills' scratch trees (outside --root; drills are refused without it)")
+      ->envname("CLAWBACK_AGENT_DRILL_DIR");
   app.add_option("--port-file", options.port_file, "Write the bound port to this file once listening")
       ->envname("CLAWBACK_AGENT_PORT_FILE");
 
@@ -132,6 +135,23 @@ int main(int argc, char** argv) {
     return Fail(kExitUsage, "--root " + options.root + " is not a directory");
   }
   options.root = resolved;
+
+  if (!options.drill_dir.empty()) {
+    char drill[PATH_MAX];
+    if (::realpath(options.drill_dir.c_str(), drill) == nullptr || ::stat(drill, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Fail(kExitUsage, "--drill-dir " + options.drill_dir + " is not an existing directory");
+    }
+    const std::string d = drill, r = options.root;
+    // Never a live path: not the container root, nothing below it (unless the
+    // root is the host's "/"), and not a parent of it.
+    const auto within = [](const std::string& inner, const std::string& outer) {
+      return inner == outer || (outer != "/" && inner.rfind(outer + "/", 0) == 0) || outer == "/";
+    };
+    if (d == r || (r != "/" && within(d, r)) || within(r, d)) {
+      return Fail(kExitUsage, "--drill-dir " + options.drill_dir + " must lie outside --root " + r);
+    }
+    options.drill_dir = d;
+  }
 
   if (!hooks_file.empty()) {
     auto hooks = agent::LoadHookConfig(hooks_file);

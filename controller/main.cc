@@ -153,6 +153,58 @@ int main(int argc, char** argv) {
       ->envname("CLAWBACK_METRICS_TOKEN");
   serve->add_flag("--metrics-open", options.metrics_open, "Serve /metrics to anyone, without a token")
       ->envname("CLAWBACK_METRICS_OPEN");
+  int64_t verify_rate = static_cast<int64_t>(options.trust.verify_bytes_per_second);
+  int trust_scan_seconds = 60;
+  serve->add_option("--verify-rate", verify_rate, "Bytes per second a verification reads at most (0: unlimited)")
+      ->envname("CLAWBACK_VERIFY_RATE")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  serve->add_flag("--verify-after-backup", options.trust.verify_after_backup,
+                  "Verify every backup as soon as it completes")
+      ->envname("CLAWBACK_VERIFY_AFTER_BACKUP");
+  serve->add_option("--reverify-days", options.trust.reverify_after_days,
+                    "Re-verify backups whose last verification is older than this many days (0: off)")
+      ->envname("CLAWBACK_REVERIFY_DAYS")
+      ->check(CLI::Range(0, 3650))
+      ->capture_default_str();
+  serve->add_option("--verify-sample-percent", options.trust.daily_sample_percent,
+                    "Verify this percentage of all completed backups once a day (0: off)")
+      ->envname("CLAWBACK_VERIFY_SAMPLE_PERCENT")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  serve->add_option("--unprotected-after", options.trust.unprotected_after_s,
+                    "Seconds without a good backup after which an instance is unprotected")
+      ->envname("CLAWBACK_UNPROTECTED_AFTER")
+      ->check(CLI::Range(int64_t{1}, int64_t{366} * 86400))
+      ->capture_default_str();
+  serve->add_option("--drill-every-days", options.trust.drill_every_days,
+                    "Drill each instance's newest backup when it had no restore drill for this many days (0: off)")
+      ->envname("CLAWBACK_DRILL_EVERY_DAYS")
+      ->check(CLI::Range(0, 3650))
+      ->capture_default_str();
+  serve->add_option("--drill-concurrency", options.trust.drill_concurrency, "Restore drills running at once")
+      ->envname("CLAWBACK_DRILL_CONCURRENCY")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve->add_option("--webhook-timeout", options.trust.webhook_timeout_s,
+                    "Seconds a webhook delivery may wait on each connect, write or read")
+      ->envname("CLAWBACK_WEBHOOK_TIMEOUT")
+      ->check(CLI::Range(1, 300))
+      ->capture_default_str();
+  serve->add_option("--webhook-attempts", options.trust.webhook_max_attempts, "Attempts per webhook delivery")
+      ->envname("CLAWBACK_WEBHOOK_ATTEMPTS")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  serve->add_option("--webhook-backoff-ms", options.trust.webhook_first_backoff_ms,
+                    "Milliseconds before the first retry of a webhook delivery (doubled per attempt)")
+      ->envname("CLAWBACK_WEBHOOK_BACKOFF_MS")
+      ->check(CLI::Range(10, 3600000))
+      ->capture_default_str();
+  serve->add_option("--trust-scan-interval", trust_scan_seconds,
+                    "Seconds between scheduled-verification and protection-alert scans")
+      ->envname("CLAWBACK_TRUST_SCAN_INTERVAL")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   serve->add_option("--log-format", log_format, "Log format")
       ->envname("CLAWBACK_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
@@ -174,6 +226,8 @@ int main(int argc, char** argv) {
     options.stall_timeout = std::chrono::seconds(stall_seconds);
     options.probe_interval = std::chrono::seconds(probe_seconds);
     options.catch_up_grace = std::chrono::seconds(grace_seconds);
+    options.trust.verify_bytes_per_second = static_cast<uint64_t>(verify_rate);
+    options.trust_scan_interval = std::chrono::seconds(trust_scan_seconds);
     return Serve(options, listen, log_format);
   }
   if (*pki_init) {

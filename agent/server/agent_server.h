@@ -47,6 +47,9 @@ struct AgentServerOptions {
   std::chrono::seconds shutdown_grace{30};
   std::string port_file;                // if set, the bound port is written here (atomically)
   HookConfig hooks;                     // quiesce hooks from --hooks (agent/hooks/quiesce_hooks.h)
+  // --drill-dir: where restore drills extract (a scratch directory per drill,
+  // removed afterwards); empty: drills are refused. Never inside `root`.
+  std::string drill_dir;
 };
 
 class AgentServer {

@@ -18,6 +18,8 @@
 #include "agent/server/backup_stream.h"
 #include "agent/server/http_responses.h"
 #include "agent/server/restore_upload.h"
+#include "agent/server/drill_upload.h"
+#include "shared/drill_protocol.h"
 #include "agent/server/transfer_stream.h"
 #include "agent/hooks/quiesce_hooks.h"
 #include "shared/exclude_rules.h"
@@ -182,6 +184,7 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
     }
 
     if (target_ == protocol::kRestorePath) return HandleRestoreHeader();
+    if (target_ == protocol::kDrillPath) return HandleDrillHeader();
 
     // The parser's declared length (the message's own payload_size() is that
     // of its still-empty body). Chunked bodies are capped by body_limit below.
@@ -417,6 +420,36 @@ class Connection : public ConnectionHandle, public std::enable_shared_from_this<
                               {"dry_run", restore.dry_run}, {"create", s.changes.create.count},
                               {"replace", s.changes.replace.count}};
       if (!r.restore.ok()) self.error_ = r.restore.status().ToString();
+    }, cancel);
+  }
+
+  // ---- POST /v1/drill (drill_upload.h) ----
+
+  void HandleDrillHeader() {
+    keep_alive_ = false;
+    if (!Authorize()) return;
+    if (header_parser_->get().method() != http::verb::post) return SendError(405, "use POST " + target_);
+    if (opts().drill_dir.empty()) {
+      return SendError(409, "restore drills are not enabled on this agent (start it with --drill-dir)");
+    }
+    if (!state_->TryStartTransfer()) {
+      return SendError(429, "too many transfers running (max " + std::to_string(opts().max_transfers) + ")");
+    }
+    const bool expect_continue = beast::iequals(header_parser_->get()[http::field::expect], "100-continue");
+    DrillOptions drill;
+    drill.drill_dir = opts().drill_dir;
+    drill.resolution = opts().resolution;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    drill.cancel = cancel.get();
+    auto header = std::move(header_parser_);
+    auto buffer = std::make_shared<beast::flat_buffer>(std::move(buffer_));
+    HandOff([drill, header, buffer, expect_continue, version = version_](Connection& self, TransferStream& io) {
+      DrillUploadResult r = ServeDrill(io, std::move(*header), std::move(*buffer), drill, expect_continue, version);
+      self.status_ = r.http_status;
+      self.bytes_in_ = r.bytes_in;
+      self.bytes_out_ = r.bytes_out;
+      self.summary_fields_ = {{"entries", r.entries}, {"bytes_written", r.bytes}, {"mismatches", r.mismatches}};
+      if (!r.status.ok()) self.error_ = r.status.ToString();
     }, cancel);
   }
 

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/agents/agent_connector.h"
+#include "shared/drill_protocol.h"
 #include "controller/agents/agent_url.h"
 #include "controller/agents/health_prober.h"
 #include "controller/https/https_connection.h"
@@ -141,6 +142,7 @@ Result<AgentRestoreResult> RestoreResultFrom(int http_status, const std::string&
   }
   if (!json.is_object()) return Status::Corruption(where + " sent an unreadable restore summary");
   AgentRestoreResult result;
+  result.answer_json = body;
   result.entries_written = number("entries_written");
   result.bytes_written = number("bytes_written");
   if (json.contains("skipped") && json["skipped"].is_array()) result.skipped_json = json["skipped"].dump();
@@ -224,8 +226,11 @@ class AgentCall {
     return SummaryFromTrailers([&](std::string_view name) { return conn_->Field(name); }, received, where_);
   }
 
+  // `target` overrides the request target (the drill path); by default it is
+  // the restore path with the query `options` asks for.
   Result<AgentRestoreResult> StreamRestore(ArchiveProvider& provider, const AgentRestoreOptions& options,
-                                           seconds stall, const std::function<void(uint64_t)>& on_progress) {
+                                           seconds stall, const std::function<void(uint64_t)>& on_progress,
+                                           std::optional<std::string> target = std::nullopt) {
     conn_->set_stall_timeout(stall);
     const std::optional<uint64_t> size = provider.TotalSize();
     const bool chunked = !size.has_value();
@@ -233,10 +238,12 @@ class AgentCall {
     std::vector<std::pair<std::string, std::string>> fields{
         {"User-Agent", "clawback-controller"}, {"Content-Type", std::string(protocol::kArchiveContentType)}};
     if (chunked) fields.emplace_back("Transfer-Encoding", "chunked");
-    std::string target = std::string(protocol::kRestorePath) + "?" + std::string(protocol::kQueryQuiesce) +
-                         (options.quiesce ? "=1" : "=0");
-    if (options.dry_run) target += "&" + std::string(protocol::kQueryDryRun) + "=1";
-    https::RequestHead head{"POST", target, host_header_, fields, size};
+    if (!target) {
+      target = std::string(protocol::kRestorePath) + "?" + std::string(protocol::kQueryQuiesce) +
+               (options.quiesce ? "=1" : "=0");
+      if (options.dry_run) *target += "&" + std::string(protocol::kQueryDryRun) + "=1";
+    }
+    https::RequestHead head{"POST", *target, host_header_, fields, size};
     Status st = conn_->WriteAll(https::EncodeRequestHead(head));
     if (!st.ok()) return AfterWriteFailure(st, stall, 0);
 
@@ -408,6 +415,16 @@ class MtlsAgentConnector final : public AgentConnector {
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
     auto result = call.StreamRestore(provider, options, stall_timeout, on_progress);
     if (!result.ok() && cancel.load()) return Status::Canceled("restore canceled");
+    return result;
+  }
+
+  Result<AgentRestoreResult> Drill(const Instance& instance, ArchiveProvider& provider,
+                                   const std::atomic<bool>& cancel, std::chrono::seconds stall_timeout) override {
+    AgentCall call(ctx_->native_handle(), instance, &cancel);
+    CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
+    auto result = call.StreamRestore(provider, AgentRestoreOptions{.quiesce = false}, stall_timeout, nullptr,
+                                     std::string(protocol::kDrillPath));
+    if (!result.ok() && cancel.load()) return Status::Canceled("drill canceled");
     return result;
   }
 

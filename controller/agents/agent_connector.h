@@ -86,7 +86,8 @@ struct AgentRestoreResult {
   // The agent's "changes" summary ({"create":{"count",...},"replace":...}),
   // as JSON text; "" when it sent none.
   std::string changes_json;
-  bool dry_run = false;   // the agent answered a preview (wrote nothing)
+  bool dry_run = false;     // the agent answered a preview (wrote nothing)
+  std::string answer_json;  // the agent's whole answer (drills read their counts from it)
 };
 
 // How a restore is asked of the agent (query parameters of POST /v1/restore).
@@ -132,6 +133,14 @@ class AgentConnector {
                                              const std::atomic<bool>& cancel,
                                              std::chrono::seconds stall_timeout,
                                              std::function<void(uint64_t)> on_progress) = 0;
+  // POST /v1/drill (shared/drill_protocol.h) with the provider's bytes: the
+  // agent extracts into its own scratch directory, checks and removes it.
+  // Errors as for Restore; a drill that found mismatches is Corruption
+  // naming them (the agent's 422).
+  virtual Result<AgentRestoreResult> Drill(const Instance& instance, ArchiveProvider& provider,
+                                           const std::atomic<bool>& cancel, std::chrono::seconds stall_timeout) {
+    return Status::Internal("restore drills are not implemented by this connector");
+  }
 };
 
 struct AgentClientFiles {

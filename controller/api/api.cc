@@ -9,7 +9,7 @@ namespace clawback::controller::api {
 RequestHandler MakeApiHandler(ApiContext& context) {
   std::vector<Route> routes;
   for (auto table : {AuthRoutes, InstanceRoutes, BackupRoutes, BrowseRoutes, RestoreRoutes, ScheduleRoutes, UserRoutes,
-                     AuditRoutes, SystemRoutes}) {
+                     AuditRoutes, SystemRoutes, TrustRoutes}) {
     for (Route& r : table()) routes.push_back(std::move(r));
   }
   // The OpenAPI document is generated from the table it is part of.

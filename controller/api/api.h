@@ -30,6 +30,10 @@ class TransferService;
 class Scheduler;
 class AgentConnector;
 class Metrics;
+class VerificationService;
+class DrillService;
+class WebhookDispatcher;
+struct TrustSettings;
 namespace auth {
 class SessionManager;
 class UserAdmin;
@@ -58,6 +62,12 @@ struct ApiContext {
   // <metrics_token>" (when set) or an admin's session or API token.
   std::string metrics_token;
   bool metrics_open = false;
+  // Issue 19 (verification, alerts, fleet protection); null in contexts
+  // built without them (their routes then answer 503).
+  VerificationService* verifier = nullptr;
+  DrillService* drills = nullptr;
+  WebhookDispatcher* webhooks = nullptr;
+  const TrustSettings* trust = nullptr;
 };
 
 RequestHandler MakeApiHandler(ApiContext& context);

@@ -12,6 +12,7 @@
 
 #include "controller/api/handler_support.h"
 #include "controller/api/requests.h"
+#include "controller/api/trust_json.h"
 #include "controller/jobs/archive_location.h"
 #include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfers.h"
@@ -52,6 +53,9 @@ HttpResponse ListPage(ApiContext& ctx, Call& call, BackupFilter filter) {
   if (!list.ok()) return Fail(list.status());
   Json backups = Json::array();
   for (const Backup& b : *list) backups.push_back(LiveBackupJson(ctx, b));
+  std::vector<Json*> rows;
+  for (Json& b : backups) rows.push_back(&b);
+  AttachChecks(ctx, rows);
   return JsonResponse(200, {{"backups", backups}, {"total", total}, {"limit", page->limit}, {"offset", page->offset}});
 }
 
@@ -104,7 +108,11 @@ HttpResponse Create(ApiContext& ctx, Call& call) {
   return JsonResponse(202, {{"id", backup->id}});
 }
 
-HttpResponse Show(ApiContext& ctx, Call& call) { return JsonResponse(200, LiveBackupJson(ctx, *call.backup)); }
+HttpResponse Show(ApiContext& ctx, Call& call) {
+  Json b = LiveBackupJson(ctx, *call.backup);
+  AttachChecks(ctx, {&b});
+  return JsonResponse(200, b);
+}
 
 // After a cancel, the running job needs a moment to stop and record the
 // final state; wait for it (bounded) so the caller sees the outcome.

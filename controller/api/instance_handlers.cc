@@ -3,6 +3,7 @@
 #include "controller/agents/agent_connector.h"
 #include "controller/agents/agent_url.h"
 #include "controller/api/handler_support.h"
+#include "controller/api/trust_json.h"
 #include "controller/clock.h"
 #include "controller/jobs/transfers.h"
 #include "controller/metrics/metrics.h"
@@ -20,7 +21,9 @@ Json FullInstanceJson(ApiContext& ctx, const Instance& instance) {
   int64_t total = 0;
   std::optional<Backup> latest;
   if (auto list = ctx.store.ListBackups(filter, &total); list.ok() && !list->empty()) latest = list->front();
-  return InstanceJson(instance, ctx.agents.Health(instance.id), latest);
+  Json j = InstanceJson(instance, ctx.agents.Health(instance.id), latest);
+  j["protection"] = ProtectionJson(ctx, instance);
+  return j;
 }
 
 Status ValidateName(const std::string& name) {

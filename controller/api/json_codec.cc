@@ -133,6 +133,7 @@ Json ScheduleJson(const Schedule& s, const std::string& description, const Json&
           {"excludes", s.excludes},
           {"exclude_presets", s.exclude_presets},
           {"strict", s.strict},
+          {"verify_after_backup", s.verify_after_backup},
           {"note", s.note},
           {"enabled", s.enabled},
           {"retention",

@@ -105,6 +105,7 @@ Json Schemas() {
                        {"excludes", strings},
                        {"exclude_presets", presets},
                        {"strict", {{"type", "boolean"}}},
+                       {"verify_after_backup", {{"type", "boolean"}}},
                        {"note", {{"type", "string"}}},
                        {"enabled", {{"type", "boolean"}}},
                        {"retention", obj({{"keep_last", {{"type", "integer"}}},

@@ -175,6 +175,9 @@ Decoded<ScheduleFields> DecodeScheduleFields(const Json& body) {
   auto strict = OptBool(body, "strict");
   if (!strict.ok()) return Refused(strict.status(), "strict");
   f.strict = *strict;
+  auto verify = OptBool(body, "verify_after_backup");
+  if (!verify.ok()) return Refused(verify.status(), "verify_after_backup");
+  f.verify_after_backup = *verify;
   auto note = OptString(body, "note");
   if (!note.ok()) return Refused(note.status());
   f.note = *note;
@@ -196,6 +199,7 @@ Json EncodeScheduleFields(const ScheduleFields& f) {
   PutOpt(j, "excludes", f.excludes);
   PutOpt(j, "exclude_presets", f.exclude_presets);
   PutOpt(j, "strict", f.strict);
+  PutOpt(j, "verify_after_backup", f.verify_after_backup);
   PutOpt(j, "note", f.note);
   PutOpt(j, "enabled", f.enabled);
   Json r = Json::object();
@@ -218,6 +222,7 @@ void ApplyScheduleFields(const ScheduleFields& f, Schedule* s) {
   if (f.excludes) s->excludes = *f.excludes;
   if (f.exclude_presets) s->exclude_presets = *f.exclude_presets;
   if (f.strict) s->strict = *f.strict;
+  if (f.verify_after_backup) s->verify_after_backup = *f.verify_after_backup;
   if (f.note) s->note = *f.note;
   if (f.enabled) s->enabled = *f.enabled;
   if (f.retention.keep_last) s->retention.keep_last = *f.retention.keep_last;

@@ -102,6 +102,7 @@ struct ScheduleFields {
   std::optional<std::vector<std::string>> excludes;         // checked like a backup's
   std::optional<std::vector<std::string>> exclude_presets;  // likewise
   std::optional<bool> strict;
+  std::optional<bool> verify_after_backup;
   std::optional<std::string> note;
   std::optional<bool> enabled;
   RetentionFields retention;

@@ -87,6 +87,7 @@ std::vector<Route> ScheduleRoutes();
 std::vector<Route> UserRoutes();
 std::vector<Route> AuditRoutes();
 std::vector<Route> SystemRoutes();  // /healthz, /metrics, /api/v1/openapi.json
+std::vector<Route> TrustRoutes();   // verify, drill, webhooks, fleet protection (trust_handlers.cc)
 
 // The OpenAPI 3 document describing `routes`.
 nlohmann::json OpenApiDocument(const std::vector<Route>& routes);

@@ -2,6 +2,7 @@
 // contract), /healthz and /metrics.
 #include "controller/api/handler_support.h"
 #include "controller/jobs/transfers.h"
+#include "controller/api/trust_json.h"
 #include "controller/metrics/metrics.h"
 #include "controller/web/web_assets.h"
 #include "shared/version.h"
@@ -40,7 +41,7 @@ HttpResponse MetricsText(ApiContext& ctx, Call&) {
   ctx.metrics.SetTransfers(ctx.transfers.RunningCount(), ctx.transfers.QueuedCount());
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = ctx.metrics.Render();
+  r.body = ctx.metrics.Render() + ProtectionMetricsText(ctx);
   return r;
 }
 

@@ -31,6 +31,9 @@ Rule RuleFor(Action a) {
     case Action::kManageUsers:
     case Action::kViewAudit:
     case Action::kViewMetrics:
+    case Action::kDrillBackup:
+    case Action::kManageWebhooks:
+    case Action::kViewFleet:
       return Rule::kAdminOnly;
     case Action::kViewInstance:
     case Action::kViewBackup:
@@ -39,6 +42,7 @@ Rule RuleFor(Action a) {
     case Action::kDownloadBackup:
     case Action::kDeleteBackup:
     case Action::kViewRestore:
+    case Action::kVerifyBackup:
       return Rule::kInstanceScoped;
     case Action::kRestore:
       return Rule::kRestore;
@@ -57,7 +61,8 @@ const std::vector<Action>& AllActions() {
       Action::kCreateBackup,   Action::kCancelBackup,   Action::kDownloadBackup,   Action::kDeleteBackup,
       Action::kRestore,        Action::kListRestores,   Action::kViewRestore,      Action::kManageSchedules,
       Action::kManageUsers,    Action::kViewAudit,      Action::kSelf,             Action::kCronPreview,
-      Action::kCreateApiToken, Action::kViewMetrics,
+      Action::kCreateApiToken, Action::kViewMetrics,    Action::kVerifyBackup,     Action::kDrillBackup,
+      Action::kManageWebhooks, Action::kViewFleet,
   };
   return kAll;
 }
@@ -86,6 +91,10 @@ std::string_view ActionName(Action a) {
     case Action::kCronPreview: return "cron.preview";
     case Action::kCreateApiToken: return "auth.token.create";
     case Action::kViewMetrics: return "metrics.view";
+    case Action::kVerifyBackup: return "backup.verify";
+    case Action::kDrillBackup: return "backup.drill";
+    case Action::kManageWebhooks: return "webhook.manage";
+    case Action::kViewFleet: return "fleet.view";
   }
   return "unknown";
 }

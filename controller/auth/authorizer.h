@@ -64,6 +64,11 @@ enum class Action {
   kRestore,           // POST /backups/{id}/restore
   kListRestores,      // GET /restores (filtered)
   kViewRestore,       // GET /restores/{id}
+  // trust: verification, drills, alerts, fleet protection
+  kVerifyBackup,      // POST /backups/{id}/verify
+  kDrillBackup,       // POST /backups/{id}/drill               admin
+  kManageWebhooks,    // /webhooks/**                           admin
+  kViewFleet,         // GET /fleet/protection (summary)        admin
   // administration
   kManageSchedules,   // /backup-schedules/**                admin
   kManageUsers,       // /users/**                           admin

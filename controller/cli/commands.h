@@ -76,6 +76,7 @@ void AddBrowseCommands(CLI::App& backup, Action* action);  // backup ls|cat|get|
 void AddUserCommands(CLI::App& app, Action* action);      // user ...
 void AddAuditCommands(CLI::App& app, Action* action);     // audit
 void AddScheduleCommands(CLI::App& app, Action* action);  // schedule ...
+void AddBackupVerifyCommand(CLI::App& backup, Action* action);  // backup verify (commands_trust.cc)
 
 // Passwords (passwords.cc). ReadSecret reads a secret: the first line of
 // stdin when `from_stdin`, else the environment variable `env_name` when

@@ -709,6 +709,7 @@ void AddBackupCommands(CLI::App& app, Action* action) {
     cmd->callback([opts, action] { *action = [opts](CommandContext& ctx) { return Restore(ctx, *opts); }; });
   }
   AddBrowseCommands(*backup, action);
+  AddBackupVerifyCommand(*backup, action);
 }
 
 }  // namespace clawback::controller::cli

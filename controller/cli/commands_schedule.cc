@@ -30,6 +30,7 @@ struct ScheduleFields {
   std::vector<std::string> exclude_presets;
   bool no_excludes = false;
   bool strict = false;
+  bool verify_after_backup = false;
   std::string note;
   int keep_last = 0, keep_hourly = 0, keep_daily = 0, keep_weekly = 0, keep_monthly = 0;
   bool disabled = false;
@@ -50,7 +51,8 @@ struct NextOptions {
 
 const char* kFieldFlags[] = {"name", "instance", "all-instances", "cron", "tz", "path", "note",
                              "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly",
-                             "disabled", "exclude", "exclude-preset", "no-excludes", "strict"};
+                             "disabled", "exclude", "exclude-preset", "no-excludes", "strict",
+                             "verify-after-backup"};
 
 void AddFieldFlags(CLI::App* cmd, ScheduleFields& f) {
   cmd->add_option("--name", f.name, "Schedule name");
@@ -67,6 +69,8 @@ void AddFieldFlags(CLI::App* cmd, ScheduleFields& f) {
   cmd->add_flag("--no-excludes", f.no_excludes, "Clear the schedule's excludes and presets");
   cmd->add_flag("--strict,!--no-strict", f.strict,
                 "Fail a backup if a database cannot be captured consistently (--no-strict: warn)");
+  cmd->add_flag("--verify-after-backup,!--no-verify-after-backup", f.verify_after_backup,
+                "Verify each backup of this schedule once it completes");
   cmd->add_option("--keep-last", f.keep_last, "Keep the last N completed backups")->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-hourly", f.keep_hourly, "Keep N hourly")->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-daily", f.keep_daily, "Keep N daily")->check(CLI::NonNegativeNumber);
@@ -138,6 +142,7 @@ Status ApplyFields(ApiClient& api, const ScheduleFields& f, Json& body) {
   if (f.Given("exclude")) body["excludes"] = f.excludes;
   if (f.Given("exclude-preset")) body["exclude_presets"] = f.exclude_presets;
   if (f.Given("strict")) body["strict"] = f.strict;
+  if (f.Given("verify-after-backup")) body["verify_after_backup"] = f.verify_after_backup;
   if (!body.contains("retention") || !body["retention"].is_object()) body["retention"] = Json::object();
   Json& r = body["retention"];
   if (f.Given("keep-last")) r["keep_last"] = f.keep_last;

@@ -181,6 +181,7 @@ class SchedulerImpl final : public Scheduler {
     while (!stop_) {
       lock.unlock();
       Tick();
+      if (settings_.on_tick) settings_.on_tick(clock_.Now());
       lock.lock();
       wake_.wait_for(lock, settings_.tick_interval, [this] { return stop_; });
     }
@@ -219,6 +220,7 @@ class SchedulerImpl final : public Scheduler {
       log::Warn("scheduler: missed slot", {{"schedule_id", schedule.id}, {"schedule", schedule.name},
                                           {"slot", slot_text}});
       Audit(schedule, "schedule.fire", "missed", {{"slot", slot}, {"result", result}});
+      if (settings_.on_missed) settings_.on_missed(schedule, result);
       return;
     }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ struct SchedulerSettings {
   std::chrono::seconds catch_up_grace{3600};  // missed slots within this fire one catch-up run
   std::chrono::seconds tick_interval{5};
   std::string backups_dir;  // canonical (ResolveBackupsDir): where pruned backups' archives are
+  // Run on the scheduler's thread: after every Tick() of the background loop
+  // (verification upkeep, protection alerts), and when a slot is recorded
+  // as missed (alerts). Must return quickly. Either may be null.
+  std::function<void(UnixTime now)> on_tick;
+  std::function<void(const Schedule& schedule, const std::string& result)> on_missed;
 };
 
 class Scheduler {

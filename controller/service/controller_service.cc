@@ -6,8 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "controller/agents/agent_connector.h"
+#include "controller/alerts/webhook_dispatcher.h"
 #include "controller/api/api.h"
 #include "controller/browse/subtree_archive.h"
 #include "controller/auth/audit.h"
@@ -22,6 +24,9 @@
 #include "controller/scheduler/scheduler.h"
 #include "controller/store/process_lock.h"
 #include "controller/store/store.h"
+#include "controller/verify/drill.h"
+#include "controller/verify/verification.h"
+#include "controller/verify/verification_policy.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -85,6 +90,32 @@ class ControllerServiceImpl final : public ControllerService {
     SeedMetrics();
     audit_ = std::make_unique<auth::AuditLog>(*store_, clock_);
 
+    trust_ = o.trust;
+    trust_scan_interval_ = o.trust_scan_interval;
+    WebhookSettings hooks;
+    hooks.timeout = std::chrono::seconds(o.trust.webhook_timeout_s);
+    hooks.max_attempts = o.trust.webhook_max_attempts;
+    hooks.first_backoff = std::chrono::milliseconds(o.trust.webhook_first_backoff_ms);
+    webhooks_ = std::make_unique<WebhookDispatcher>(*store_, hooks);
+    (void)store_->FailRunningChecks(clock_.Now(), "interrupted: controller restarted");
+    VerificationSettings verify;
+    verify.backups_dir = backups_dir;
+    verify.bytes_per_second = o.trust.verify_bytes_per_second;
+    VerificationHooks verify_hooks;
+    const int slots = std::max(1, o.max_concurrent_transfers);
+    // Wait while every transfer slot is busy: backups come first.
+    verify_hooks.should_pause = [this, slots] { return transfers_ && transfers_->RunningCount() >= slots; };
+    verify_hooks.on_finished = [this](const Backup& b, const BackupCheck& c) { OnVerified(b, c); };
+    verifier_ = MakeVerificationService(*store_, verify, std::move(verify_hooks));
+
+    DrillSettings drill;
+    drill.backups_dir = backups_dir;
+    drill.max_concurrent = o.trust.drill_concurrency;
+    drill.stall_timeout = o.stall_timeout;
+    drills_ = MakeDrillService(*store_, *agents_, drill,
+                               [this](const Backup& b, const Instance& i, const BackupCheck& c) { OnDrilled(b, i, c); });
+    policy_ = std::make_unique<VerificationPolicy>(*store_, *verifier_, drills_.get(), o.trust, o.trust_scan_interval);
+
     TransferSettings settings;
     settings.backups_dir = backups_dir;
     settings.max_concurrent = o.max_concurrent_transfers;
@@ -99,6 +130,8 @@ class ControllerServiceImpl final : public ControllerService {
     SchedulerSettings sched;
     sched.catch_up_grace = o.catch_up_grace;
     sched.backups_dir = backups_dir;
+    sched.on_tick = [this](UnixTime now) { OnSchedulerTick(now); };
+    sched.on_missed = [this](const Schedule& schedule, const std::string& result) { OnScheduleMissed(schedule, result); };
     scheduler_ = MakeScheduler(*store_, *transfers_, clock_, sched);
     {
       std::lock_guard lk(scheduler_mu_);
@@ -115,6 +148,10 @@ class ControllerServiceImpl final : public ControllerService {
                                                                  files.ca_cert, files.ca_key, backups_dir,
                                                                  *proxies, o.secure_cookies, o.metrics_token,
                                                                  o.metrics_open});
+    context_->verifier = verifier_.get();
+    context_->webhooks = webhooks_.get();
+    context_->drills = drills_.get();
+    context_->trust = &trust_;
 
     Store* store_ptr = store_.get();
     agents_->StartProber(
@@ -155,6 +192,9 @@ class ControllerServiceImpl final : public ControllerService {
     if (scheduler_) scheduler_->Stop();
     if (agents_) agents_->StopProber();
     if (transfers_) transfers_->Shutdown();
+    if (verifier_) verifier_->Shutdown();
+    if (drills_) drills_->Shutdown();
+    if (webhooks_) webhooks_->Shutdown();
   }
 
  private:
@@ -174,8 +214,83 @@ class ControllerServiceImpl final : public ControllerService {
                           : std::string(BackupStatusName(b.status)) + ": " + b.error_message;
     audit_->RecordSystem("system", "backup.finish", "backup:" + std::to_string(b.id), outcome,
                          {{"instance", b.instance_name}, {"size_bytes", b.size_bytes}});
+    if (policy_) policy_->OnBackupFinished(b);
+    if (b.status == BackupStatus::kCompleted || b.status == BackupStatus::kFailed) {
+      AlertEvent event = BackupEvent(b.status == BackupStatus::kCompleted ? kEventBackupCompleted : kEventBackupFailed, b);
+      if (b.status == BackupStatus::kFailed) event.detail = {{"error", b.error_message}};
+      webhooks_->Publish(event);
+    }
     std::lock_guard lk(scheduler_mu_);
     if (scheduler_ready_) scheduler_->OnBackupFinished(b);
+  }
+
+  // Runs on a verification worker.
+  void OnVerified(const Backup& b, const BackupCheck& c) {
+    std::string outcome = c.status == CheckStatus::kPassed ? "ok" : "failed: " + c.error;
+    audit_->RecordSystem("system", "backup.verified", "backup:" + std::to_string(b.id), outcome,
+                         {{"instance", b.instance_name}, {"duration_s", c.duration_s}});
+    if (c.status == CheckStatus::kFailed) {
+      AlertEvent event = BackupEvent(kEventVerifyFailed, b);
+      event.detail = {{"error", c.error}};
+      webhooks_->Publish(event);
+    }
+  }
+
+  // Runs on a drill worker.
+  void OnDrilled(const Backup& b, const Instance& target, const BackupCheck& c) {
+    std::string outcome = c.status == CheckStatus::kPassed ? "ok" : "failed: " + c.error;
+    audit_->RecordSystem("system", "backup.drilled", "backup:" + std::to_string(b.id), outcome,
+                         {{"instance", b.instance_name}, {"target_instance", target.name}, {"duration_s", c.duration_s}});
+    if (c.status == CheckStatus::kFailed) {
+      AlertEvent event = BackupEvent(kEventDrillFailed, b);
+      event.detail = {{"error", c.error}, {"target_instance", target.name}};
+      webhooks_->Publish(event);
+    }
+  }
+
+  // Runs on the scheduler's thread.
+  void OnSchedulerTick(UnixTime now) {
+    if (policy_) policy_->OnTick(now);
+    CheckProtection(now);
+  }
+
+  void OnScheduleMissed(const Schedule& schedule, const std::string& result) {
+    AlertEvent event;
+    event.name = std::string(kEventScheduleMissed);
+    event.time = clock_.Now();
+    event.detail = {{"schedule_id", schedule.id}, {"schedule", schedule.name}, {"result", result}};
+    webhooks_->Publish(event);
+  }
+
+  // instance.unprotected: once when an instance's last good backup becomes
+  // older than --unprotected-after (or it never had one and was registered
+  // longer ago than that); again only after it was protected in between.
+  void CheckProtection(UnixTime now) {
+    if (now - last_protection_scan_ < trust_scan_interval_.count()) return;
+    last_protection_scan_ = now;
+    auto instances = store_->ListInstances();
+    if (!instances.ok()) return;
+    for (const Instance& i : *instances) {
+      auto done = store_->ListCompletedBackups(i.id);
+      if (!done.ok()) continue;
+      const UnixTime last_good = done->empty() ? 0 : done->front().completed_at;
+      const UnixTime since = last_good != 0 ? last_good : i.created_at;
+      const bool unprotected = now - since > trust_.unprotected_after_s;
+      if (!unprotected) {
+        unprotected_.erase(i.id);
+        continue;
+      }
+      if (!unprotected_.insert(i.id).second) continue;
+      AlertEvent event;
+      event.name = std::string(kEventInstanceUnprotected);
+      event.time = now;
+      event.instance_id = i.id;
+      event.instance_name = i.name;
+      if (!done->empty()) event.backup = done->front();
+      event.detail = {{"last_good_backup_at", last_good}, {"unprotected_after_s", trust_.unprotected_after_s}};
+      log::Warn("instance unprotected", {{"instance", i.name}, {"last_good_backup_at", last_good}});
+      webhooks_->Publish(event);
+    }
   }
 
   void OnRestoreFinished(const Restore& r) {
@@ -184,6 +299,27 @@ class ControllerServiceImpl final : public ControllerService {
                           : std::string(BackupStatusName(r.status)) + ": " + r.error_message;
     audit_->RecordSystem("system", "restore.finish", "restore:" + std::to_string(r.id), outcome,
                          {{"target_instance", r.target_instance_name}, {"backup_id", r.backup_id}});
+    if (r.status == RestoreStatus::kFailed) {
+      AlertEvent event;
+      event.name = std::string(kEventRestoreFailed);
+      event.time = clock_.Now();
+      event.instance_id = r.target_instance_id;
+      event.instance_name = r.target_instance_name;
+      auto backup = store_->GetBackup(r.backup_id);
+      if (backup.ok()) event.backup = *backup;
+      event.detail = {{"restore_id", r.id}, {"error", r.error_message}};
+      webhooks_->Publish(event);
+    }
+  }
+
+  AlertEvent BackupEvent(std::string_view name, const Backup& b) {
+    AlertEvent event;
+    event.name = std::string(name);
+    event.time = clock_.Now();
+    event.instance_id = b.instance_id;
+    event.instance_name = b.instance_name;
+    event.backup = b;
+    return event;
   }
 
   SystemClock clock_;
@@ -192,6 +328,14 @@ class ControllerServiceImpl final : public ControllerService {
   std::unique_ptr<AgentConnector> agents_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<auth::AuditLog> audit_;
+  TrustSettings trust_;
+  std::chrono::seconds trust_scan_interval_{60};
+  UnixTime last_protection_scan_ = 0;  // scheduler thread only
+  std::set<Id> unprotected_;           // scheduler thread only: instances already alerted
+  std::unique_ptr<WebhookDispatcher> webhooks_;  // before the services that publish: destroyed after them
+  std::unique_ptr<VerificationService> verifier_;  // before transfers_: destroyed after it
+  std::unique_ptr<DrillService> drills_;
+  std::unique_ptr<VerificationPolicy> policy_;
   std::unique_ptr<TransferService> transfers_;
   std::mutex scheduler_mu_;
   bool scheduler_ready_ = false;  // guarded by scheduler_mu_: transfers may finish before the scheduler exists

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/verify/trust_settings.h"
 #include "shared/status.h"
 
 namespace clawback::controller {
@@ -35,6 +36,8 @@ struct ServeOptions {
   bool secure_cookies = false;                 // session cookie always Secure (TLS-terminating proxy)
   std::string metrics_token;                   // bearer token for /metrics scrapes
   bool metrics_open = false;                   // /metrics for anyone
+  TrustSettings trust;                         // verification, alerts, protection (issue 19)
+  std::chrono::seconds trust_scan_interval{60};  // how often scheduled verification/alert scans run
 };
 
 class ControllerService {

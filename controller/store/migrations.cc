@@ -187,6 +187,48 @@ ALTER TABLE restores ADD COLUMN dry_run      INTEGER NOT NULL DEFAULT 0 CHECK (d
 ALTER TABLE restores ADD COLUMN paths_json   TEXT    NOT NULL DEFAULT '[]';
 ALTER TABLE restores ADD COLUMN changes_json TEXT    NOT NULL DEFAULT '';
 )sql"},
+    // Verification and restore drill results (latest per backup and kind),
+    // webhooks and their delivery log.
+    {7, "backup checks, webhooks, webhook deliveries, schedules.verify_after_backup", R"sql(
+CREATE TABLE backup_checks (
+  backup_id   INTEGER NOT NULL,
+  kind        TEXT    NOT NULL CHECK (kind IN ('verify', 'drill')),
+  status      TEXT    NOT NULL CHECK (status IN ('running', 'passed', 'failed')),
+  at          INTEGER NOT NULL,
+  duration_s  REAL    NOT NULL DEFAULT 0,
+  error       TEXT    NOT NULL DEFAULT '',
+  detail_json TEXT    NOT NULL DEFAULT '{}',
+  PRIMARY KEY (backup_id, kind)
+);
+CREATE TRIGGER backups_drop_checks AFTER DELETE ON backups
+BEGIN DELETE FROM backup_checks WHERE backup_id = OLD.id; END;
+
+CREATE TABLE webhooks (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  url         TEXT    NOT NULL,
+  secret      TEXT    NOT NULL,
+  events_json TEXT    NOT NULL DEFAULT '[]',
+  enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  created_by  INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id      INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event           TEXT    NOT NULL,
+  body            TEXT    NOT NULL,
+  created_at      INTEGER NOT NULL,
+  last_attempt_at INTEGER NOT NULL DEFAULT 0,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  status          TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  http_status     INTEGER NOT NULL DEFAULT 0,
+  error           TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook_id, id DESC);
+
+ALTER TABLE schedules ADD COLUMN verify_after_backup INTEGER NOT NULL DEFAULT 0 CHECK (verify_after_backup IN (0, 1));
+)sql"},
 };
 
 }  // namespace

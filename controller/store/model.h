@@ -134,6 +134,7 @@ struct Schedule {
   std::vector<std::string> excludes;         // custom globs, passed to every backup it fires
   std::vector<std::string> exclude_presets;  // preset names, likewise
   bool strict = false;              // likewise
+  bool verify_after_backup = false; // verify each of its backups once completed (issue 19)
   std::string note;
   bool enabled = true;
   RetentionPolicy retention;

@@ -294,6 +294,19 @@ class SqliteStore final : public Store {
   Status AppendAudit(const AuditEvent& event) override;
   Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter, int64_t* total) override;
 
+  // sqlite_trust.cc
+  Status PutBackupCheck(const BackupCheck& check) override;
+  Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) override;
+  Status FailRunningChecks(UnixTime now, const std::string& error) override;
+  Result<Webhook> CreateWebhook(const Webhook& hook) override;
+  Result<Webhook> GetWebhook(Id id) override;
+  Result<std::vector<Webhook>> ListWebhooks() override;
+  Status UpdateWebhook(const Webhook& hook) override;
+  Status DeleteWebhook(Id id) override;
+  Result<WebhookDelivery> CreateWebhookDelivery(const WebhookDelivery& d) override;
+  Status UpdateWebhookDelivery(const WebhookDelivery& d) override;
+  Result<std::vector<WebhookDelivery>> ListWebhookDeliveries(Id webhook_id, int limit) override;
+
  private:
   template <typename T>
   using RunResult = std::conditional_t<std::is_void_v<T>, Status, Result<T>>;

@@ -10,7 +10,7 @@ namespace {
 constexpr const char* kScheduleColumns =
     "id, name, all_instances, instance_ids_json, cron, timezone, paths_json, note, enabled, keep_last, "
     "keep_hourly, keep_daily, keep_weekly, keep_monthly, created_by, created_at, last_slot, last_run_at, "
-    "last_result, excludes_json, exclude_presets_json, strict";
+    "last_result, excludes_json, exclude_presets_json, strict, verify_after_backup";
 
 Schedule ReadSchedule(SQLite::Statement& q) {
   Schedule s;
@@ -36,6 +36,7 @@ Schedule ReadSchedule(SQLite::Statement& q) {
   s.excludes = JsonToStrings(q.getColumn(19).getString(), "schedules.excludes_json");
   s.exclude_presets = JsonToStrings(q.getColumn(20).getString(), "schedules.exclude_presets_json");
   s.strict = q.getColumn(21).getInt() != 0;
+  s.verify_after_backup = q.getColumn(22).getInt() != 0;
   return s;
 }
 
@@ -44,7 +45,7 @@ Schedule ReadSchedule(SQLite::Statement& q) {
 constexpr const char* kScheduleDefinitionAssignments =
     "name = ?, all_instances = ?, instance_ids_json = ?, cron = ?, timezone = ?, paths_json = ?, note = ?, "
     "enabled = ?, keep_last = ?, keep_hourly = ?, keep_daily = ?, keep_weekly = ?, keep_monthly = ?, "
-    "created_by = ?, excludes_json = ?, exclude_presets_json = ?, strict = ?";
+    "created_by = ?, excludes_json = ?, exclude_presets_json = ?, strict = ?, verify_after_backup = ?";
 
 // Binds from parameter 1; returns the next index.
 int BindScheduleDefinition(SQLite::Statement& q, const Schedule& s) {
@@ -52,7 +53,7 @@ int BindScheduleDefinition(SQLite::Statement& q, const Schedule& s) {
   return BindFrom(q, 1, s.name, s.all_instances, IdsToJson(s.instance_ids), s.cron, s.timezone,
                   StringsToJson(s.paths), s.note, s.enabled, keep.keep_last, keep.keep_hourly, keep.keep_daily,
                   keep.keep_weekly, keep.keep_monthly, s.created_by, StringsToJson(s.excludes),
-                  StringsToJson(s.exclude_presets), s.strict);
+                  StringsToJson(s.exclude_presets), s.strict, s.verify_after_backup);
 }
 
 Schedule LoadSchedule(SQLite::Database& db, Id id) {
@@ -69,8 +70,8 @@ Result<Schedule> SqliteStore::CreateSchedule(const Schedule& schedule) {
     SQLite::Statement q(*db_,
                         "INSERT INTO schedules (name, all_instances, instance_ids_json, cron, timezone, paths_json, "
                         "note, enabled, keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, created_by, "
-                        "excludes_json, exclude_presets_json, strict, created_at, last_slot, last_run_at, last_result) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "excludes_json, exclude_presets_json, strict, verify_after_backup, created_at, last_slot, last_run_at, "
+                        "last_result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     BindFrom(q, BindScheduleDefinition(q, s), s.created_at, s.last_slot, s.last_run_at, s.last_result);
     q.exec();
     s.id = db_->getLastInsertRowid();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "controller/store/model.h"
+#include "controller/store/trust_model.h"
 #include "shared/status.h"
 
 namespace clawback::controller {
@@ -126,6 +127,35 @@ class Store {
   // --- audit log (append-only) -------------------------------------------
   virtual Status AppendAudit(const AuditEvent& event) = 0;
   virtual Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter, int64_t* total) = 0;
+
+  // --- backup checks, webhooks (trust_model.h; sqlite_trust.cc) ----------
+  // The defaults fail, for test doubles that do not keep these records.
+  // Replaces the backup's check of check.kind (one per backup and kind).
+  virtual Status PutBackupCheck(const BackupCheck& check) { return Unimplemented("PutBackupCheck"); }
+  // The checks recorded for these backups (any kind), in no order.
+  virtual Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) {
+    return Unimplemented("ListBackupChecks");
+  }
+  // At startup: every check still `running` becomes `failed` with `error`.
+  virtual Status FailRunningChecks(UnixTime now, const std::string& error) { return Unimplemented("FailRunningChecks"); }
+  virtual Result<Webhook> CreateWebhook(const Webhook& hook) { return Unimplemented("CreateWebhook"); }
+  virtual Result<Webhook> GetWebhook(Id id) { return Unimplemented("GetWebhook"); }
+  virtual Result<std::vector<Webhook>> ListWebhooks() { return Unimplemented("ListWebhooks"); }
+  virtual Status UpdateWebhook(const Webhook& hook) { return Unimplemented("UpdateWebhook"); }
+  virtual Status DeleteWebhook(Id id) { return Unimplemented("DeleteWebhook"); }  // and its deliveries
+  virtual Result<WebhookDelivery> CreateWebhookDelivery(const WebhookDelivery& d) {
+    return Unimplemented("CreateWebhookDelivery");
+  }
+  virtual Status UpdateWebhookDelivery(const WebhookDelivery& d) { return Unimplemented("UpdateWebhookDelivery"); }
+  // Newest first.
+  virtual Result<std::vector<WebhookDelivery>> ListWebhookDeliveries(Id webhook_id, int limit) {
+    return Unimplemented("ListWebhookDeliveries");
+  }
+
+ private:
+  static Status Unimplemented(const char* what) {
+    return Status::Internal(std::string(what) + " is not implemented by this store");
+  }
 };
 
 // Opens (creating if needed) the SQLite database at `path`, enables WAL and

@@ -359,6 +359,35 @@ test('instance detail: the Backups card shows the latest backup and links to its
   assert.ok(names.length > 0 && names.every((n) => n === 'alpha'), `only alpha's backups: ${names}`);
 });
 
+test('verify a backup from its row, then see protection on the instances page and the fleet summary', async () => {
+  const {page} = admin;
+  await page.goto(`${stack.baseUrl}/backups?instance=alpha`);
+  const r = row(page, backupId);
+  await r.waitFor();
+  await r.locator('[data-action="verify"]').click();
+  await assertText(r.getByTestId('backup-verification'), /Verification passed/);
+  const b = await stack.admin.get(`/backups/${backupId}`);
+  assert.equal(b.verification.status, 'passed');
+  await shot(page, '09a-verified');
+
+  await page.goto(`${stack.baseUrl}/instances`);
+  const alpha = page.locator('tr[data-instance-name="alpha"]');
+  await alpha.waitFor();
+  const protection = alpha.getByTestId('protection');
+  await assertText(protection, /protected|stale|failing/);
+  const expected = (await stack.admin.get('/instances')).instances.find((i) => i.name === 'alpha').protection.state;
+  assert.equal(await protection.getAttribute('data-state'), expected);
+  const summary = page.getByTestId('fleet-summary');
+  await assertText(summary, /protected/);
+  const fleet = await stack.admin.get('/fleet/protection');
+  assert.match(await summary.locator('[data-state="protected"]').textContent(), new RegExp(`^${fleet.summary.protected} `));
+
+  await page.goto(`${stack.baseUrl}/instances/alpha`);
+  const card = page.getByTestId('protection-card');
+  await assertText(card.getByTestId('protection-verification'), /Verification passed/);
+  assert.deepEqual(page.errors, []);
+});
+
 test('a regular user sees only assigned instances and may restore only once granted', async () => {
   const alpha = await stack.instance('alpha');
   const user = await stack.admin.post('/users', {username: 'carol', password: 'carol-password-1', role: 'user',

@@ -79,7 +79,7 @@ class OpenApiRoutesTest : public ::testing::Test {
   static std::vector<Route> RegisteredRoutes() {
     std::vector<Route> routes;
     for (auto table : {AuthRoutes, InstanceRoutes, BackupRoutes, BrowseRoutes, RestoreRoutes, ScheduleRoutes, UserRoutes,
-                       AuditRoutes, SystemRoutes}) {
+                       AuditRoutes, SystemRoutes, TrustRoutes}) {
       for (Route& r : table()) routes.push_back(std::move(r));
     }
     Route openapi;

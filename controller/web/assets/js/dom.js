@@ -74,6 +74,7 @@ const ICONS = {
   device: 'M5 5h14v14H5zM9 9h6v6H9z',
   fifo: 'M4 9h12M12 5l4 4-4 4M20 15H8M12 19l-4-4 4-4',
   search: 'M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4',
+  check: 'M5 12l5 5L20 7',
 };
 
 export function icon(name) {

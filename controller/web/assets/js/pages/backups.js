@@ -13,6 +13,7 @@ import {startPoller} from '../poller.js';
 import {openCreateBackupDialog} from '../dialogs/create_backup.js';
 import {openScheduleDialog} from '../dialogs/schedule.js';
 import {openRestoreDialog} from '../dialogs/restore.js';
+import {backupChecksEl} from '../trust.js';
 
 const STATUSES = ['queued', 'running', 'completed', 'failed', 'canceled'];
 const PAGE = 50;
@@ -121,6 +122,8 @@ export function backupsPage({main, query}) {
     if (b.status === 'canceled' && b.error_message) statusCell.append(h('span', {class: 'sub'}, b.error_message));
     const warnings = warningsEl(b.warnings);
     if (warnings) statusCell.append(warnings);
+    const checks = backupChecksEl(b);
+    if (checks) statusCell.append(checks);
     let size;
     if (b.status === 'completed') {
       size = [h('span', {class: 'size'}, formatBytes(b.size_bytes)), b.entries ? h('span', {class: 'sub'}, plural(b.entries, 'entry', 'entries')) : null,
@@ -139,6 +142,10 @@ export function backupsPage({main, query}) {
         iconButton('restore', `Restore backup ${b.id}`, () => openRestoreDialog(b), {dataset: {action: 'restore'}, title: 'Restore'}) :
         iconButton('restore', `Restore backup ${b.id} (not permitted)`, null,
           {disabled: true, dataset: {action: 'restore'}, title: session.restoreDeniedReason}));
+    }
+    if (b.status === 'completed') {
+      actions.push(iconButton('check', `Verify backup ${b.id}`, () => verifyBackup(b),
+        {dataset: {action: 'verify'}, title: 'Verify', disabled: b.verification && b.verification.status === 'running'}));
     }
     if (busy) actions.push(iconButton('cancel', `Cancel backup ${b.id}`, () => cancelBackup(b), {dataset: {action: 'cancel'}, title: 'Cancel'}));
     actions.push(iconButton('trash', `Delete backup ${b.id}`, () => deleteBackup(b), {class: 'danger-icon', dataset: {action: 'delete'}, title: 'Delete'}));
@@ -159,6 +166,17 @@ export function backupsPage({main, query}) {
     alert.dataset.source = 'action';
     alert.textContent = message;
     setTimeout(() => { delete alert.dataset.source; }, 10000);
+  }
+
+  async function verifyBackup(b) {
+    try {
+      await api.post(`/backups/${b.id}/verify`);
+      toast(`Verification of backup #${b.id} started.`);
+      lastChange = Date.now();
+    } catch (e) {
+      actionError(`Could not verify backup #${b.id}: ${e.message}`);
+    }
+    poller.poke();
   }
 
   async function cancelBackup(b) {
@@ -214,7 +232,8 @@ export function backupsPage({main, query}) {
   }
 
   const poller = startPoller(refresh, () =>
-    backups.some((b) => isBusy(b.status)) || Date.now() - lastChange < 5000 ? 1000 : 10000);
+    backups.some((b) => isBusy(b.status) || (b.verification && b.verification.status === 'running') ||
+                        (b.drill && b.drill.status === 'running')) || Date.now() - lastChange < 5000 ? 1000 : 10000);
   loadInstances().then(() => poller.poke());
   return () => poller.stop();
 }

@@ -12,6 +12,7 @@ import {formatBytes, formatTime, relativeTime, timeEl, statusBadge, instanceStat
 import {startPoller} from '../poller.js';
 import {openInstanceDialog, openBundleDialog} from '../dialogs/instance.js';
 import {openCreateBackupDialog} from '../dialogs/create_backup.js';
+import {protectionFacts} from '../trust.js';
 
 export function instanceDetailPage({main, params}) {
   const name = params[0];
@@ -115,7 +116,10 @@ export function instanceDetailPage({main, params}) {
         h('dt', null, 'Version'), h('dd', null, i.agent_version || '—'),
         h('dt', null, 'Checked'), h('dd', null, i.checked_at ? formatTime(i.checked_at) : 'not yet'),
         h('dt', null, 'Registered'), h('dd', null, formatTime(i.created_at))));
-    return h('div', {class: 'cards'}, backupsCard, agentCard);
+    const protectionCard = h('section', {class: 'card', 'aria-labelledby': 'card-protection', 'data-testid': 'protection-card'},
+      h('div', {class: 'card-head'}, h('h2', {id: 'card-protection'}, 'Protection')),
+      h('dl', {class: 'facts'}, protectionFacts(i.protection)));
+    return h('div', {class: 'cards'}, backupsCard, protectionCard, agentCard);
   }
 
   function settings(i) {

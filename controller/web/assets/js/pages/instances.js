@@ -10,6 +10,7 @@ import {formatBytes, timeEl, statusBadge, instanceStatusBadge, isBusy} from '../
 import {startPoller} from '../poller.js';
 import {openInstanceDialog, openBundleDialog} from '../dialogs/instance.js';
 import {openCreateBackupDialog} from '../dialogs/create_backup.js';
+import {protectionEl, fleetSummary} from '../trust.js';
 
 export function instancesPage({main}) {
   let instances = [];
@@ -20,10 +21,11 @@ export function instancesPage({main}) {
     onSaved: (inst) => { toast(`Instance ${inst.name} registered.`); refresh(); openBundleDialog(inst); },
   })}, icon('plus'), 'Register instance') : null;
 
-  main.append(pageHead('Instances', [registerBtn]), alert,
+  const fleet = session.isAdmin ? fleetSummary() : null;
+  main.append(pageHead('Instances', [registerBtn]), fleet ? fleet.el : null, alert,
     h('div', {class: 'panel'}, h('div', {class: 'table-wrap'},
       h('table', {class: 'stack', 'aria-label': 'Instances'},
-        h('thead', null, h('tr', null, ['Name', 'Agent', 'Latest backup'].map((t) => h('th', {scope: 'col'}, t)),
+        h('thead', null, h('tr', null, ['Name', 'Agent', 'Latest backup', 'Protection'].map((t) => h('th', {scope: 'col'}, t)),
           h('th', {scope: 'col'}, h('span', {class: 'sr-only'}, 'Actions')))),
         tbody)), empty));
 
@@ -35,6 +37,7 @@ export function instancesPage({main}) {
       return;
     }
     if (!alert.dataset.keep) alert.textContent = '';
+    if (fleet) fleet.refresh();
     replace(tbody, instances.map(row));
     empty.hidden = instances.length > 0;
     empty.textContent = session.isAdmin ? 'No instances yet. Register one to start backing it up.' :
@@ -62,6 +65,7 @@ export function instancesPage({main}) {
         b.status === 'completed' ? h('span', {class: 'sub'}, formatBytes(b.size_bytes)) : null,
         isBusy(b.status) ? h('span', {class: 'sub'}, `${formatBytes(b.progress_bytes || 0)} so far`) : null] :
         h('span', {class: 'muted'}, 'none yet')),
+      h('td', {'data-label': 'Protection'}, protectionEl(i.protection)),
       h('td', {'data-label': 'Actions', class: 'actions'}, h('span', {class: 'wrap'}, actions)));
   }
 

@@ -1,0 +1,137 @@
+#include "controller/api/trust_json.h"
+
+#include <map>
+
+#include "controller/api/api.h"
+#include "controller/clock.h"
+#include "controller/store/store.h"
+#include "controller/verify/protection.h"
+#include "controller/verify/trust_settings.h"
+
+namespace clawback::controller::api {
+
+Json CheckJson(const BackupCheck& c) {
+  Json j = {{"status", std::string(CheckStatusName(c.status))},
+            {"at", TimeJson(c.at)},
+            {"duration_s", c.duration_s},
+            {"error", c.error.empty() ? Json(nullptr) : Json(c.error)}};
+  Json detail = Json::parse(c.detail_json, nullptr, false);
+  if (detail.is_object()) {
+    for (auto& [k, v] : detail.items()) {
+      if (!j.contains(k)) j[k] = v;
+    }
+  }
+  return j;
+}
+
+Json CheckJson(const std::optional<BackupCheck>& check) { return check ? CheckJson(*check) : Json(nullptr); }
+
+namespace {
+
+Json CheckWithBackup(const std::optional<BackupCheck>& c) {
+  if (!c) return nullptr;
+  Json j = CheckJson(*c);
+  j["backup_id"] = c->backup_id;
+  return j;
+}
+
+int64_t UnprotectedAfter(ApiContext& ctx) { return ctx.trust ? ctx.trust->unprotected_after_s : 2 * 86400; }
+
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Json ProtectionJson(ApiContext& ctx, const Instance& instance) {
+  const UnixTime now = ctx.clock.Now();
+  auto p = AssessProtection(ctx.store, instance, UnprotectedAfter(ctx), now);
+  if (!p.ok()) return nullptr;
+  Json good = nullptr;
+  if (p->last_good) {
+    good = {{"id", p->last_good->id},
+            {"completed_at", TimeJson(p->last_good->completed_at)},
+            {"age_s", now - p->last_good->completed_at}};
+  }
+  return {{"state", p->state},
+          {"reason", p->reason},
+          {"last_good_backup", good},
+          {"last_verification", CheckWithBackup(p->last_verification)},
+          {"last_drill", CheckWithBackup(p->last_drill)},
+          {"unprotected_after_s", UnprotectedAfter(ctx)}};
+}
+
+std::string ProtectionMetricsText(ApiContext& ctx) {
+  auto instances = ctx.store.ListInstances();
+  if (!instances.ok()) return "";
+  const UnixTime now = ctx.clock.Now();
+  std::string good, verify_at, verify_ok, drill_at, drill_ok, state;
+  std::map<std::string, int> counts = {{"protected", 0}, {"stale", 0}, {"failing", 0}, {"unprotected", 0}};
+  for (const Instance& i : *instances) {
+    auto p = AssessProtection(ctx.store, i, UnprotectedAfter(ctx), now);
+    if (!p.ok()) continue;
+    const std::string l = "{instance=\"" + Label(i.name) + "\"}";
+    if (p->last_good) good += "clawback_instance_last_good_backup_timestamp_seconds" + l + " " + std::to_string(p->last_good->completed_at) + "\n";
+    if (p->last_verification) {
+      verify_at += "clawback_instance_last_verification_timestamp_seconds" + l + " " + std::to_string(p->last_verification->at) + "\n";
+      verify_ok += "clawback_instance_last_verification_success" + l + " " +
+                   (p->last_verification->status == CheckStatus::kPassed ? "1" : "0") + "\n";
+    }
+    if (p->last_drill) {
+      drill_at += "clawback_instance_last_drill_timestamp_seconds" + l + " " + std::to_string(p->last_drill->at) + "\n";
+      drill_ok += "clawback_instance_last_drill_success" + l + " " +
+                  (p->last_drill->status == CheckStatus::kPassed ? "1" : "0") + "\n";
+    }
+    for (const char* s : {"protected", "stale", "failing", "unprotected"}) {
+      state += "clawback_instance_protection{instance=\"" + Label(i.name) + "\",state=\"" + s + "\"} " +
+               (p->state == s ? "1" : "0") + "\n";
+    }
+    counts[p->state] += 1;
+  }
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help, const std::string& lines) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + lines;
+  };
+  family("clawback_instance_last_good_backup_timestamp_seconds", "gauge",
+         "Completion time of the instance's newest completed backup", good);
+  family("clawback_instance_last_verification_timestamp_seconds", "gauge",
+         "When the newest verification of the instance's backups finished", verify_at);
+  family("clawback_instance_last_verification_success", "gauge", "1 when that verification passed, else 0", verify_ok);
+  family("clawback_instance_last_drill_timestamp_seconds", "gauge",
+         "When the newest restore drill of the instance's backups finished", drill_at);
+  family("clawback_instance_last_drill_success", "gauge", "1 when that drill passed, else 0", drill_ok);
+  family("clawback_instance_protection", "gauge", "1 for the instance's protection state", state);
+  std::string fleet;
+  for (const auto& [s, n] : counts) fleet += "clawback_fleet_instances{state=\"" + s + "\"} " + std::to_string(n) + "\n";
+  family("clawback_fleet_instances", "gauge", "Instances by protection state", fleet);
+  return out;
+}
+
+void AttachChecks(ApiContext& ctx, std::vector<Json*> backups) {
+  std::vector<Id> ids;
+  for (Json* b : backups) {
+    (*b)["verification"] = nullptr;
+    (*b)["drill"] = nullptr;
+    ids.push_back(b->value("id", Id{0}));
+  }
+  auto checks = ctx.store.ListBackupChecks(ids);
+  if (!checks.ok()) return;
+  std::map<std::pair<Id, CheckKind>, const BackupCheck*> by;
+  for (const BackupCheck& c : *checks) by[{c.backup_id, c.kind}] = &c;
+  for (Json* b : backups) {
+    const Id id = b->value("id", Id{0});
+    if (auto it = by.find({id, CheckKind::kVerify}); it != by.end()) (*b)["verification"] = CheckJson(*it->second);
+    if (auto it = by.find({id, CheckKind::kDrill}); it != by.end()) (*b)["drill"] = CheckJson(*it->second);
+  }
+}
+
+}  // namespace clawback::controller::api

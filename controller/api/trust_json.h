@@ -1,0 +1,32 @@
+// JSON of verification and drill results on backups (private to
+// controller/api): {"status", "at", "duration_s", "error", ...counts}.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/api/json_codec.h"
+#include "controller/store/trust_model.h"
+
+namespace clawback::controller::api {
+
+struct ApiContext;
+
+Json CheckJson(const BackupCheck& check);
+Json CheckJson(const std::optional<BackupCheck>& check);  // null when absent
+
+// {"state", "reason", "last_good_backup": {id, completed_at, age_s} | null,
+// "last_verification": {backup_id, ...CheckJson} | null, "last_drill": ...,
+// "unprotected_after_s"} of one instance (controller/verify/protection.h);
+// null when the store fails or the context has no trust settings.
+Json ProtectionJson(ApiContext& ctx, const Instance& instance);
+
+// Prometheus text lines of every instance's protection (appended to /metrics).
+std::string ProtectionMetricsText(ApiContext& ctx);
+
+// Adds "verification" and "drill" (objects or null) to each backup object in
+// `backups` (each has "id"). A store failure leaves them null.
+void AttachChecks(ApiContext& ctx, std::vector<Json*> backups);
+
+}  // namespace clawback::controller::api
