@@ -100,13 +100,17 @@ Result<std::unique_ptr<CatalogWriter>> CatalogWriter::Create(const std::string& 
   const std::string partial = path + ".partial";
   ::unlink(partial.c_str());
   ::unlink((partial + "-journal").c_str());
-  return Guard("cannot create the file index " + partial, [&]() -> Result<std::unique_ptr<CatalogWriter>> {
+  auto writer = Guard("cannot create the file index " + partial, [&]() -> Result<std::unique_ptr<CatalogWriter>> {
     auto db = std::make_unique<SQLite::Database>(partial, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db->exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=8192;");
     db->exec(kSchema);
     db->exec("BEGIN");
     return std::unique_ptr<CatalogWriter>(new CatalogWriter(path, std::move(db)));
   });
+  // The file may exist even though setting it up failed (e.g. a full disk
+  // once SQLite writes the schema): no writer owns it, so remove it here.
+  if (!writer.ok()) ::unlink(partial.c_str());
+  return writer;
 }
 
 CatalogWriter::CatalogWriter(std::string path, std::unique_ptr<SQLite::Database> db)
