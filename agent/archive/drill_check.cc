@@ -4,15 +4,13 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <sstream>
 
-#include <nlohmann/json.hpp>
+#include "shared/archive_index.h"
 
 namespace clawback::agent {
 namespace {
@@ -30,9 +28,6 @@ uint32_t Le(const std::string& b, size_t n) {
   return v;
 }
 
-struct DctxFree {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-};
 struct MdFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
@@ -103,47 +98,20 @@ std::string IntegrityCheck(const std::string& path) {
   return result.empty() ? "integrity_check returned nothing" : result;
 }
 
-std::string FromHex(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
 struct IndexFile {
   uint64_t size = 0;
   std::string sha256;
 };
 
-// The `file` entries of the index, by path.
+// The `file` entries of the index, by path (shared/archive_index.h reads
+// and checks the payload).
 Result<std::map<std::string, IndexFile>> ParseIndex(const std::string& payload) {
-  constexpr std::string_view kTag = "CBINDEX1";
-  if (payload.size() < kTag.size() || payload.compare(0, kTag.size(), kTag) != 0) {
-    return Status::Corruption("the archive index does not start with CBINDEX1");
-  }
-  std::unique_ptr<ZSTD_DCtx, DctxFree> d(ZSTD_createDCtx());
-  ZSTD_inBuffer in{payload.data() + kTag.size(), payload.size() - kTag.size(), 0};
-  std::vector<char> out(ZSTD_DStreamOutSize());
-  std::string text;
-  while (true) {
-    ZSTD_outBuffer o{out.data(), out.size(), 0};
-    size_t r = ZSTD_decompressStream(d.get(), &o, &in);
-    if (ZSTD_isError(r)) return Status::Corruption(std::string("the archive index does not decode: ") + ZSTD_getErrorName(r));
-    text.append(out.data(), o.pos);
-    if (r == 0 && in.pos == in.size) break;
-    if (o.pos == 0 && in.pos == in.size) return Status::Corruption("the archive index is cut off");
-  }
   std::map<std::string, IndexFile> files;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_object()) return Status::Corruption("the archive index has a line that is not JSON");
-    if (j.value("type", "") != "file") continue;
-    std::string path = j.contains("path_hex") ? FromHex(j.value("path_hex", "")) : j.value("path", "");
-    files[path] = IndexFile{j.value("size", uint64_t{0}), j.value("sha256", "")};
-  }
+  auto end = archive_index::ReadIndexPayload(payload, [&](archive_index::IndexEntry&& e) -> Status {
+    if (e.type == archive_index::EntryType::kFile) files[e.path] = IndexFile{e.size, std::move(e.sha256)};
+    return Status::Ok();
+  });
+  if (!end.ok()) return Status::Corruption("the archive index is unreadable: " + end.status().message());
   return files;
 }
 

@@ -1,9 +1,7 @@
 // UploadBody: a handed-over upload's body as a ChunkSource, read straight
 // from TLS (Content-Length, no copy beyond TLS's own) or through Beast's
-// parser (chunked). Used by restore drills (drill_upload.h). It is the same
-// class restore_upload.cc keeps privately; that file is being reworked on
-// another branch, so this copy lives apart until the two are merged and
-// restore_upload.cc uses this one. Private to agent/server.
+// parser (chunked). Shared by restores (restore_upload.cc) and restore
+// drills (drill_upload.cc). Private to agent/server.
 #pragma once
 
 #include <algorithm>

@@ -9,14 +9,13 @@
 #include <chrono>
 #include <memory>
 #include <span>
-#include <sstream>
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/block_digests.h"
+#include "shared/archive_index.h"
 
 namespace clawback::controller {
 namespace {
@@ -27,8 +26,6 @@ constexpr uint32_t kSkippableMask = 0xFFFFFFF0u;
 constexpr uint32_t kSkippableBase = 0x184D2A50u;
 constexpr uint32_t kIndexMagic = 0x184D2A5Bu;
 constexpr uint64_t kMaxIndexPayload = 256ull * 1024 * 1024;
-constexpr uint64_t kMaxIndexText = 1024ull * 1024 * 1024;
-constexpr std::string_view kIndexTag = "CBINDEX1";
 
 uint32_t Le32(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
@@ -297,85 +294,43 @@ std::string EntryPath(archive_entry* e) {
   return path;
 }
 
-std::string FromHex(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-// Checks the captured index payload against the walked entries.
+// Checks the captured index payload (read by shared/archive_index.h) against
+// the walked entries.
 Status CheckIndex(const std::string& payload, const std::vector<WalkedEntry>& walked, uint64_t tar_bytes) {
-  if (payload.size() < kIndexTag.size() || payload.compare(0, kIndexTag.size(), kIndexTag) != 0) {
-    return Status::Corruption("index frame: payload does not start with CBINDEX1");
-  }
-  const char* z = payload.data() + kIndexTag.size();
-  const size_t zsize = payload.size() - kIndexTag.size();
-  std::string text;
-  {
-    std::unique_ptr<ZSTD_DCtx, DctxFree> d(ZSTD_createDCtx());
-    std::vector<char> out(ZSTD_DStreamOutSize());
-    ZSTD_inBuffer in{z, zsize, 0};
-    size_t r = 1;
-    while (in.pos < in.size || r != 0) {
-      ZSTD_outBuffer o{out.data(), out.size(), 0};
-      r = ZSTD_decompressStream(d.get(), &o, &in);
-      if (ZSTD_isError(r)) return Status::Corruption(std::string("index frame: does not decode: ") + ZSTD_getErrorName(r));
-      text.append(out.data(), o.pos);
-      if (text.size() > kMaxIndexText) return Status::Corruption("index frame: the index is too large");
-      if (r == 0 && in.pos == in.size) break;
-      if (o.pos == 0 && in.pos == in.size) return Status::Corruption("index frame: the index is cut off");
-    }
-  }
-  std::istringstream lines(text);
-  std::string line;
   size_t n = 0;  // entry lines seen
-  bool header = false, end = false;
-  while (std::getline(lines, line)) {
-    if (end) return Status::Corruption("index: lines after the end line");
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Status::Corruption("index: line " + std::to_string(n + 2) + " is not a JSON object");
-    if (!header) {
-      if (j.value("clawback_index", 0) != 1) return Status::Corruption("index: unknown header line " + line);
-      header = true;
-      continue;
-    }
-    if (j.contains("end")) {
-      end = true;
-      const uint64_t count = j.value("entries", uint64_t{0});
-      if (count != n || n != walked.size()) {
-        return Status::Corruption("index lists " + std::to_string(count) + " entries (" + std::to_string(n) +
-                                  " lines), the tar stream has " + std::to_string(walked.size()));
-      }
-      if (j.value("tar_size", uint64_t{0}) != tar_bytes) {
-        return Status::Corruption("index says tar_size " + std::to_string(j.value("tar_size", uint64_t{0})) +
-                                  ", the archive decompresses to " + std::to_string(tar_bytes) + " bytes");
-      }
-      continue;
-    }
+  auto end = archive_index::ReadIndexPayload(payload, [&](archive_index::IndexEntry&& e) -> Status {
     if (n >= walked.size()) {
-      return Status::Corruption("index lists more entries than the tar stream has (" + std::to_string(walked.size()) + ")");
+      return Status::Corruption("index lists more entries than the tar stream has (" + std::to_string(walked.size()) +
+                                ")");
     }
     const WalkedEntry& w = walked[n];
     const std::string where = "index entry " + std::to_string(n + 1) + " (" + w.path + ")";
-    std::string path = j.contains("path_hex") ? FromHex(j.value("path_hex", "")) : j.value("path", "");
-    if (path != w.path) return Status::Corruption(where + ": the index names " + path);
-    if (j.value("type", "") != w.type) {
-      return Status::Corruption(where + ": the index says type " + j.value("type", "") + ", the tar entry is " + w.type);
+    const std::string type(archive_index::TypeName(e.type));
+    if (e.path != w.path) return Status::Corruption(where + ": the index names " + e.path);
+    if (type != w.type) {
+      return Status::Corruption(where + ": the index says type " + type + ", the tar entry is " + w.type);
     }
     if (w.type == "file") {
-      const uint64_t size = j.value("size", uint64_t{0});
-      if (size != w.size) {
-        return Status::Corruption(where + ": the index says " + std::to_string(size) + " bytes, the tar entry has " +
+      if (e.size != w.size) {
+        return Status::Corruption(where + ": the index says " + std::to_string(e.size) + " bytes, the tar entry has " +
                                   std::to_string(w.size));
       }
-      if (j.contains("sha256") && j.value("sha256", "") != w.sha256) {
-        return Status::Corruption(where + ": content sha256 " + w.sha256 + " differs from the index's " +
-                                  j.value("sha256", ""));
+      if (!e.sha256.empty() && e.sha256 != w.sha256) {
+        return Status::Corruption(where + ": content sha256 " + w.sha256 + " differs from the index's " + e.sha256);
       }
     }
     ++n;
+    return Status::Ok();
+  });
+  if (!end.ok()) return Status::Corruption("index frame: " + end.status().message());
+  if (end->entries != n || n != walked.size()) {
+    return Status::Corruption("index lists " + std::to_string(end->entries) + " entries (" + std::to_string(n) +
+                              " lines), the tar stream has " + std::to_string(walked.size()));
   }
-  if (!header || !end) return Status::Corruption("index: missing its header or end line");
+  if (end->tar_size != tar_bytes) {
+    return Status::Corruption("index says tar_size " + std::to_string(end->tar_size) + ", the archive decompresses to " +
+                              std::to_string(tar_bytes) + " bytes");
+  }
   return Status::Ok();
 }
 

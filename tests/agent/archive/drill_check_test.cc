@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "shared/archive_index.h"
 #include "tests/agent/archive/archive_test_util.h"
 
 namespace clawback::agent {
@@ -51,19 +52,29 @@ const std::vector<testing::TarSpec> kEntries = {
 // `bad_sha` gives b.bin a wrong digest in the index, `ghost` lists a file
 // the archive does not have.
 std::string Format2(bool bad_sha = false, bool ghost = false) {
-  std::string lines = "{\"clawback_index\": 1}\n";
-  int n = 0;
+  namespace ai = archive_index;
+  auto line = [](const std::string& path, bool dir, const std::string& content, std::string sha) {
+    ai::IndexEntry e;
+    e.path = path;
+    e.type = dir ? ai::EntryType::kDir : ai::EntryType::kFile;
+    e.size = dir ? 0 : content.size();
+    e.mode = dir ? 0755 : 0644;
+    e.sha256 = std::move(sha);
+    return ai::EncodeEntryLine(e) + "\n";
+  };
+  std::string lines = ai::EncodeHeaderLine() + "\n";
+  uint64_t n = 0;
   for (const auto& e : kEntries) {
-    nlohmann::json j = {{"path", e.name}, {"type", e.type == 'd' ? "dir" : "file"}, {"size", e.content.size()}};
-    if (e.type == 'f') j["sha256"] = bad_sha && e.name == "home/app/big.bin" ? std::string(64, 'f') : Sha(e.content);
-    lines += j.dump() + "\n";
+    const bool dir = e.type == 'd';
+    std::string sha = dir ? "" : bad_sha && e.name == "home/app/big.bin" ? std::string(64, 'f') : Sha(e.content);
+    lines += line(e.name, dir, e.content, sha);
     ++n;
   }
   if (ghost) {
-    lines += nlohmann::json{{"path", "home/app/ghost"}, {"type", "file"}, {"size", 1}, {"sha256", Sha("x")}}.dump() + "\n";
+    lines += line("home/app/ghost", false, "x", Sha("x"));
     ++n;
   }
-  lines += nlohmann::json{{"end", true}, {"entries", n}, {"tar_size", 0}}.dump() + "\n";
+  lines += ai::EncodeEndLine({n, 0}) + "\n";
   return testing::BuildTarZstd(kEntries) + Skippable(0x184D2A5B, "CBINDEX1" + testing::ZstdCompress(lines)) +
          Skippable(0x184D2A5E, std::string(20, '\0'));
 }

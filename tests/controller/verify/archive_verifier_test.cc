@@ -18,6 +18,7 @@
 
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/block_digests.h"
+#include "shared/archive_index.h"
 #include "tests/support/temp_dir.h"
 
 namespace clawback::controller {
@@ -88,14 +89,18 @@ std::vector<Entry> Sample() {
 
 // The index JSON Lines of `entries` for a tar stream of `tar_size` bytes.
 std::string IndexLines(const std::vector<Entry>& entries, uint64_t tar_size, int bad_sha_at = -1, int extra_count = 0) {
-  std::string text = "{\"clawback_index\": 1}\n";
+  std::string text = archive_index::EncodeHeaderLine() + "\n";
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
-    nlohmann::json j = {{"path", e.path}, {"type", e.dir ? "dir" : "file"}, {"size", e.dir ? 0 : e.content.size()}};
-    if (!e.dir) j["sha256"] = static_cast<int>(i) == bad_sha_at ? std::string(64, '0') : Hex(e.content);
-    text += j.dump() + "\n";
+    archive_index::IndexEntry line;
+    line.path = e.path;
+    line.type = e.dir ? archive_index::EntryType::kDir : archive_index::EntryType::kFile;
+    line.size = e.dir ? 0 : e.content.size();
+    line.mode = e.dir ? 0755 : 0644;
+    if (!e.dir) line.sha256 = static_cast<int>(i) == bad_sha_at ? std::string(64, '0') : Hex(e.content);
+    text += archive_index::EncodeEntryLine(line) + "\n";
   }
-  text += nlohmann::json{{"end", true}, {"entries", entries.size() + extra_count}, {"tar_size", tar_size}}.dump() + "\n";
+  text += archive_index::EncodeEndLine({entries.size() + extra_count, tar_size}) + "\n";
   return text;
 }
 
@@ -160,7 +165,7 @@ TEST_F(ArchiveVerifierTest, IndexEntryWithWrongDigestFailsNamingIt) {
 TEST_F(ArchiveVerifierTest, IndexCountMismatchFails) {
   auto r = Verify(Format2(Sample(), -1, /*extra_count=*/1));
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(Says(r.status(), "index lists 4 entries")) << r.status().ToString();
+  EXPECT_TRUE(Says(r.status(), "end line counts 4 entries, 3 were listed")) << r.status().ToString();
 }
 
 TEST_F(ArchiveVerifierTest, StreamCutShortFailsEvenWhenTheRecordAgrees) {
