@@ -14,6 +14,8 @@ UnixTime Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+constexpr int kMaxListedDeliveries = 500;  // the store's per-call limit
+
 bool Subscribed(const Webhook& hook, const std::string& event) {
   return std::find(hook.events.begin(), hook.events.end(), event) != hook.events.end();
 }
@@ -22,7 +24,33 @@ bool Subscribed(const Webhook& hook, const std::string& event) {
 
 WebhookDispatcher::WebhookDispatcher(Store& store, WebhookSettings settings)
     : store_(store), settings_(settings) {
+  ResumePending();
   for (int i = 0; i < std::max(1, settings_.workers); ++i) workers_.emplace_back([this] { Work(); });
+}
+
+void WebhookDispatcher::ResumePending() {
+  auto hooks = store_.ListWebhooks();
+  if (!hooks.ok()) {
+    log::Error("webhooks: cannot list webhooks to resume deliveries", {{"error", hooks.status().message()}});
+    return;
+  }
+  size_t resumed = 0;
+  for (const Webhook& hook : *hooks) {
+    // The store lists at most kMaxListedDeliveries, newest first: older
+    // pending ones (a receiver down through hundreds of events) stay pending.
+    auto deliveries = store_.ListWebhookDeliveries(hook.id, kMaxListedDeliveries);
+    if (!deliveries.ok()) {
+      log::Error("webhooks: cannot list deliveries to resume", {{"webhook_id", hook.id},
+                                                                {"error", deliveries.status().message()}});
+      continue;
+    }
+    for (const WebhookDelivery& d : *deliveries) {
+      if (d.status != "pending" || due_.size() >= settings_.queue_limit) continue;
+      due_.emplace(std::chrono::steady_clock::now(), Job{d, hook.id});
+      ++resumed;
+    }
+  }
+  if (resumed > 0) log::Info("webhooks: resumed deliveries pending at the last stop", {{"count", resumed}});
 }
 
 WebhookDispatcher::~WebhookDispatcher() { Shutdown(); }

@@ -10,7 +10,9 @@
 // `delivered`; anything else is retried after `first_backoff`, doubling,
 // until `max_attempts`, then `failed`. The queue holds at most `queue_limit`
 // deliveries: beyond that a delivery is recorded `failed` ("dropped: ...")
-// at once. Deliveries still queued at shutdown stay `pending` in the log.
+// at once. Deliveries still queued at shutdown stay `pending` in the log,
+// and the next dispatcher (the controller's next start) queues them again
+// (at least once: one in flight at a crash may arrive twice).
 //
 // Secrets are read from the store per delivery, sent only as the MAC, never
 // logged. Thread-safe.
@@ -66,6 +68,8 @@ class WebhookDispatcher {
 
   Status Enqueue(const Webhook& hook, const std::string& event, const std::string& body,
                  WebhookDelivery* recorded);
+  // Queues the `pending` deliveries recorded before this start; constructor only.
+  void ResumePending();
   void Work();
   void Attempt(Job job);
 

@@ -265,5 +265,37 @@ TEST_F(WebhooksE2eTest, InstanceWithoutGoodBackupRaisesUnprotectedOnce) {
   EXPECT_TRUE(events[0]["backup"].is_null());
 }
 
+// A delivery still pending when the controller dies is sent by its next start.
+TEST_F(WebhooksE2eTest, PendingDeliveryIsSentAfterARestart) {
+  StackOptions options;
+  options.controller_args = {"--webhook-backoff-ms", "600000", "--webhook-timeout", "2"};
+  StartStack(options);
+  ASSERT_FALSE(HasFailure());
+  WebhookReceiver receiver({500, 200});
+  json hook = CreateHook(receiver.Url(), {"backup.completed"});
+  ASSERT_FALSE(HasFailure());
+  const std::string deliveries = "/api/v1/webhooks/" + std::to_string(hook["id"].get<int64_t>()) + "/deliveries";
+  ASSERT_EQ(stack_->Call("POST", "/api/v1/webhooks/" + std::to_string(hook["id"].get<int64_t>()) + "/test").status, 202);
+  ASSERT_TRUE(receiver.WaitForRequests(1, 10s)) << stack_->Logs();
+  json d;
+  ASSERT_TRUE(WaitFor([&] {
+    d = stack_->Call("GET", deliveries).Json()["deliveries"][0];
+    return d.value("attempts", 0) == 1;
+  }, 10s)) << d.dump();
+  EXPECT_EQ(d.value("status", ""), "pending") << "the retry waits out its 10 minute backoff";
+
+  stack_->KillController();
+  ASSERT_TRUE(stack_->StartController().ok()) << stack_->Logs();
+  ASSERT_TRUE(receiver.WaitForRequests(2, 10s)) << "the restarted controller resumes the delivery";
+  auto requests = receiver.Requests();
+  EXPECT_EQ(requests[0].body, requests[1].body) << "the same signed body";
+  EXPECT_EQ(requests[1].headers["x-clawback-signature"], ExpectedSignature(kSecret, requests[1].body));
+  ASSERT_TRUE(WaitFor([&] {
+    d = stack_->Call("GET", deliveries).Json()["deliveries"][0];
+    return d.value("status", "") == "delivered";
+  }, 10s)) << d.dump();
+  EXPECT_EQ(d.value("attempts", 0), 2) << d.dump();
+}
+
 }  // namespace
 }  // namespace clawback::testing
