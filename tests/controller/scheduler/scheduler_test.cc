@@ -292,6 +292,12 @@ TEST_F(SchedulerTest, LongOutageInsideGraceFiresOneCatchUp) {
 }
 
 TEST_F(SchedulerTest, OutageBeyondGraceRecordsMissedSlotWithoutRunning) {
+  // The hook the controller turns into the schedule.missed alert.
+  std::vector<std::pair<std::string, std::string>> missed;
+  settings_.on_missed = [&](const Schedule& schedule, const std::string& result) {
+    missed.emplace_back(schedule.name, result);
+  };
+  OpenStore();
   AddInstance("web-1");
   Schedule s = AddSchedule("nightly", "0 2 * * *");
   clock_.Set(kSlot1 + 3 * kHour);  // grace is 1h
@@ -303,6 +309,9 @@ TEST_F(SchedulerTest, OutageBeyondGraceRecordsMissedSlotWithoutRunning) {
             "missed slot 2026-01-01T02:00:00+00:00 (controller was down beyond the grace window of 1h)");
   scheduler_->Tick();
   EXPECT_EQ(transfers_.Count(), 0u);
+  ASSERT_EQ(missed.size(), 1u) << "one alert per missed slot, not per tick";
+  EXPECT_EQ(missed[0].first, "nightly");
+  EXPECT_EQ(missed[0].second, after.last_result);
 
   clock_.Set(kSlot1 + kDay);
   scheduler_->Tick();
