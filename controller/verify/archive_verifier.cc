@@ -13,6 +13,7 @@
 #include <vector>
 
 
+#include "controller/browse/tar_reader.h"
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/block_digests.h"
 #include "shared/archive_index.h"
@@ -274,19 +275,6 @@ struct TarInput {
   }
 };
 
-std::string TypeName(archive_entry* e) {
-  if (archive_entry_hardlink(e) != nullptr) return "hardlink";
-  switch (archive_entry_filetype(e)) {
-    case AE_IFREG: return "file";
-    case AE_IFDIR: return "dir";
-    case AE_IFLNK: return "symlink";
-    case AE_IFCHR: return "char";
-    case AE_IFBLK: return "block";
-    case AE_IFIFO: return "fifo";
-    default: return "other";
-  }
-}
-
 std::string EntryPath(archive_entry* e) {
   const char* p = archive_entry_pathname(e);
   std::string path = p ? p : "";
@@ -375,7 +363,7 @@ Result<VerifyReport> VerifyArchive(const std::string& path, uint64_t expected_si
       return Status::Corruption("tar entry " + std::to_string(walked.size() + 1) + " (after " + last +
                                 "): " + archive_error_string(reader.get()));
     }
-    WalkedEntry w{EntryPath(entry), TypeName(entry), 0, {}};
+    WalkedEntry w{EntryPath(entry), browse::EntryTypeName(entry), 0, {}};
     Sha256 content;
     const void* buf = nullptr;
     size_t len = 0;
