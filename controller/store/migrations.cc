@@ -229,6 +229,22 @@ CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook_id, id DES
 
 ALTER TABLE schedules ADD COLUMN verify_after_backup INTEGER NOT NULL DEFAULT 0 CHECK (verify_after_backup IN (0, 1));
 )sql"},
+    // Several controller replicas on one store (issue 18): named leases (the
+    // leader's) and the owner and lease of every unfinished transfer. Written
+    // in SQL both SQLite and PostgreSQL accept (BIGINT, TEXT; no
+    // AUTOINCREMENT). Existing rows get owner '' and lease_until 0: already
+    // expired, so a leftover queued/running row is declared interrupted.
+    {8, "leases; backups and restores record their owning replica and lease", R"sql(
+CREATE TABLE leases (
+  name       TEXT   NOT NULL PRIMARY KEY,
+  holder     TEXT   NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+ALTER TABLE backups ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE backups ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE restores ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE restores ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

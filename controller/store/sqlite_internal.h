@@ -307,6 +307,19 @@ class SqliteStore final : public Store {
   Status UpdateWebhookDelivery(const WebhookDelivery& d) override;
   Result<std::vector<WebhookDelivery>> ListWebhookDeliveries(Id webhook_id, int limit) override;
 
+  // sqlite_leases.cc
+  Result<bool> AcquireLease(const std::string& name, const std::string& holder, UnixTime now,
+                            UnixTime expires_at) override;
+  Status ReleaseLease(const std::string& name, const std::string& holder) override;
+  Result<Lease> GetLease(const std::string& name) override;
+  Status AssignTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime lease_until) override;
+  Result<ClaimOutcome> ClaimTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
+                                     UnixTime lease_until, int max_running) override;
+  Result<TransferIds> RenewTransferLeases(const std::string& owner, UnixTime lease_until) override;
+  Result<std::vector<TransferLease>> ListTransferLeases() override;
+  Result<bool> FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
+                                     const std::string& error) override;
+
  private:
   template <typename T>
   using RunResult = std::conditional_t<std::is_void_v<T>, Status, Result<T>>;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/store/lease_model.h"
 #include "controller/store/model.h"
 #include "controller/store/trust_model.h"
 #include "shared/status.h"
@@ -150,6 +151,63 @@ class Store {
   // Newest first.
   virtual Result<std::vector<WebhookDelivery>> ListWebhookDeliveries(Id webhook_id, int limit) {
     return Unimplemented("ListWebhookDeliveries");
+  }
+
+  // --- replicas: leases and transfer ownership (lease_model.h; sqlite_leases.cc)
+  // Several controllers may share one store; these are how they agree. Times
+  // are the caller's clock. The defaults fail, for test doubles.
+  //
+  // Takes or renews the lease `name` for `holder` until `expires_at`: succeeds
+  // (true) when nobody holds it, the holder's lease expired (expires_at <
+  // now), or `holder` holds it already; false when another holder's lease is
+  // live. One conditional upsert, so two replicas racing for an expired lease
+  // cannot both win.
+  virtual Result<bool> AcquireLease(const std::string& name, const std::string& holder, UnixTime now,
+                                    UnixTime expires_at) {
+    return Unimplemented("AcquireLease");
+  }
+  // Gives the lease up if `holder` holds it (a clean stop: the next replica
+  // takes over at once instead of after the time to live). Not holding it is
+  // not an error.
+  virtual Status ReleaseLease(const std::string& name, const std::string& holder) {
+    return Unimplemented("ReleaseLease");
+  }
+  // The lease as stored (possibly expired); NotFound when never taken.
+  virtual Result<Lease> GetLease(const std::string& name) { return Unimplemented("GetLease"); }
+
+  // Sets the owner and lease of a queued or running transfer (done right
+  // after creating it). NotFound for a missing record, FailedPrecondition
+  // when it is already final.
+  virtual Status AssignTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime lease_until) {
+    return Unimplemented("AssignTransfer");
+  }
+  // Moves a queued transfer to `running`, owned by `owner` until
+  // `lease_until`, if fewer than `max_running` transfers (backups and
+  // restores of every replica) are running with a live lease (lease_until >=
+  // now) and no other live running transfer touches the same instance. The
+  // check and the update are one serialized write transaction, so replicas
+  // claiming at once never exceed the cap. NotFound for a missing record.
+  virtual Result<ClaimOutcome> ClaimTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
+                                             UnixTime lease_until, int max_running) {
+    return Unimplemented("ClaimTransfer");
+  }
+  // Extends to `lease_until` the lease of every queued or running transfer
+  // `owner` holds; returns the ones it touched (a transfer missing from the
+  // answer was finished by someone else: canceled, or failed by a survivor).
+  virtual Result<TransferIds> RenewTransferLeases(const std::string& owner, UnixTime lease_until) {
+    return Unimplemented("RenewTransferLeases");
+  }
+  // Every queued or running transfer with its owner and lease, by kind then id.
+  virtual Result<std::vector<TransferLease>> ListTransferLeases() { return Unimplemented("ListTransferLeases"); }
+  // Marks a queued or running transfer `failed` with `error` (completed_at
+  // = now; a backup also loses file_path, size and sha256) only if its lease
+  // expired (lease_until < now) or `owner_gone` is its owner (a previous
+  // life of the caller's process: its lease may still look live). True when
+  // it did; false when the record is final or live (its owner renewed in
+  // time). NotFound for a missing record.
+  virtual Result<bool> FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
+                                             const std::string& error) {
+    return Unimplemented("FailAbandonedTransfer");
   }
 
  private:

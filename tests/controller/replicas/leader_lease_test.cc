@@ -1,0 +1,186 @@
+// Leases and leader election against a real SQLite file: two in-process
+// "replicas" (LeaderLease objects with different ids) share one Store, and a
+// FakeClock stands in for time, so a takeover after the holder stops
+// renewing is tested without sleeping.
+#include "controller/replicas/leader_lease.h"
+
+#include <gtest/gtest.h>
+
+#include "controller/clock.h"
+#include "controller/replicas/replica_identity.h"
+#include "controller/store/store.h"
+#include "tests/controller/store/test_store.h"
+
+namespace clawback::controller {
+namespace {
+
+using testing::OpenTestStore;
+using testing::TempDir;
+
+constexpr UnixTime kT0 = 1767225600;  // 2026-01-01T00:00:00Z
+
+TEST(StoreLeases, AcquireRenewAndExpire) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->GetLease("leader").status().code(), Status::Code::kNotFound);
+
+  auto a = store->AcquireLease("leader", "aaaa", kT0, kT0 + 10);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(*a);
+  // Live and held by someone else: refused, and the row is unchanged.
+  auto b = store->AcquireLease("leader", "bbbb", kT0 + 5, kT0 + 15);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(*b);
+  auto lease = store->GetLease("leader");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->holder, "aaaa");
+  EXPECT_EQ(lease->expires_at, kT0 + 10);
+  // The holder renews.
+  EXPECT_TRUE(*store->AcquireLease("leader", "aaaa", kT0 + 8, kT0 + 18));
+  // Exactly at expires_at it is still live; one second later it is free.
+  EXPECT_FALSE(*store->AcquireLease("leader", "bbbb", kT0 + 18, kT0 + 28));
+  EXPECT_TRUE(*store->AcquireLease("leader", "bbbb", kT0 + 19, kT0 + 29));
+  EXPECT_EQ(store->GetLease("leader")->holder, "bbbb");
+  // Another name is independent.
+  EXPECT_TRUE(*store->AcquireLease("other", "aaaa", kT0 + 19, kT0 + 29));
+
+  // Release by a non-holder does nothing; by the holder frees it at once.
+  ASSERT_TRUE(store->ReleaseLease("leader", "aaaa").ok());
+  EXPECT_FALSE(*store->AcquireLease("leader", "aaaa", kT0 + 20, kT0 + 30));
+  ASSERT_TRUE(store->ReleaseLease("leader", "bbbb").ok());
+  EXPECT_TRUE(*store->AcquireLease("leader", "aaaa", kT0 + 20, kT0 + 30));
+
+  EXPECT_EQ(store->AcquireLease("", "aaaa", kT0, kT0 + 1).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(StoreLeases, LeasesSurviveReopen) {
+  TempDir dir;
+  {
+    auto store = OpenTestStore(dir);
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(*store->AcquireLease("leader", "aaaa", kT0, kT0 + 10));
+  }
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(*store->AcquireLease("leader", "bbbb", kT0 + 1, kT0 + 11));
+}
+
+TEST(LeaderLease, OneLeaderAndTakeoverAfterTheHolderStopsRenewing) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  FakeClock clock(kT0);
+  int a_changes = 0, b_changes = 0;
+  LeaderLeaseSettings settings;
+  settings.ttl = std::chrono::seconds(10);
+  settings.on_change = [&](bool) { ++a_changes; };
+  LeaderLease a(*store, clock, "replica-a", settings);
+  settings.on_change = [&](bool) { ++b_changes; };
+  LeaderLease b(*store, clock, "replica-b", settings);
+
+  EXPECT_TRUE(a.Tick());
+  EXPECT_FALSE(b.Tick());
+  EXPECT_TRUE(a.IsLeader());
+  EXPECT_FALSE(b.IsLeader());
+  EXPECT_EQ(b.LastSeenLeader(), "replica-a");
+
+  // A renews every 2 s for a minute: B never gets in.
+  for (int i = 0; i < 30; ++i) {
+    clock.Advance(2);
+    EXPECT_TRUE(a.Tick());
+    EXPECT_FALSE(b.Tick());
+  }
+  EXPECT_EQ(a_changes, 1);
+  EXPECT_EQ(b_changes, 0);
+
+  // A stops renewing (killed). Until its lease runs out B stays a follower;
+  // A itself stops claiming leadership when its lease ends by its clock.
+  const UnixTime a_until = clock.Now() + 10;
+  int waited = 0;
+  while (!b.Tick()) {
+    clock.Advance(2);
+    waited += 2;
+    ASSERT_LE(waited, 14) << "B did not take over";
+    if (clock.Now() < a_until) EXPECT_TRUE(a.IsLeader());
+  }
+  EXPECT_GT(clock.Now(), a_until);  // never while A's lease was live
+  EXPECT_LE(waited, 12);            // within ttl + one renew interval
+  EXPECT_FALSE(a.IsLeader());
+  EXPECT_TRUE(b.IsLeader());
+  EXPECT_EQ(b_changes, 1);
+
+  // A comes back (e.g. after a pause): it does not take the lease back.
+  EXPECT_FALSE(a.Tick());
+  EXPECT_EQ(a.LastSeenLeader(), "replica-b");
+  EXPECT_EQ(a_changes, 2);  // became leader, then noticed it is not
+}
+
+TEST(LeaderLease, CleanStopHandsOverAtTheNextTick) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  FakeClock clock(kT0);
+  LeaderLease a(*store, clock, "replica-a");
+  LeaderLease b(*store, clock, "replica-b");
+  EXPECT_TRUE(a.Tick());
+  EXPECT_FALSE(b.Tick());
+  a.Stop();
+  EXPECT_FALSE(a.IsLeader());
+  EXPECT_TRUE(b.Tick());  // same second: no wait for the ttl
+}
+
+TEST(LeaderLease, RacingReplicasNeverBothLead) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  FakeClock clock(kT0);
+  std::vector<std::unique_ptr<LeaderLease>> replicas;
+  for (int i = 0; i < 4; ++i) {
+    replicas.push_back(std::make_unique<LeaderLease>(*store, clock, "replica-" + std::to_string(i)));
+  }
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::thread> threads;
+    for (auto& r : replicas) threads.emplace_back([&r] { r->Tick(); });
+    for (auto& t : threads) t.join();
+    int leaders = 0;
+    for (auto& r : replicas) leaders += r->IsLeader() ? 1 : 0;
+    EXPECT_EQ(leaders, 1) << "round " << round;
+    clock.Advance(11);  // every lease has expired: a fresh race each round
+  }
+}
+
+TEST(LeaderLease, BackgroundThreadRenews) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  SystemClock clock;
+  LeaderLeaseSettings settings;
+  settings.renew_every = std::chrono::milliseconds(20);
+  LeaderLease a(*store, clock, "replica-a", settings);
+  a.Start();
+  for (int i = 0; i < 200 && !a.IsLeader(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(a.IsLeader());
+  a.Stop();
+  EXPECT_FALSE(a.IsLeader());
+  auto lease = store->GetLease("leader");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->holder, "");  // released
+}
+
+TEST(ReplicaIdentity, NewIdEachStartRemembersThePreviousOne) {
+  TempDir dir;
+  auto first = ReplicaIdentity::StartInDataDir(dir.path().string());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->id.size(), 16u);
+  EXPECT_EQ(first->previous_id, "");
+  EXPECT_FALSE(first->hostname.empty());
+  auto second = ReplicaIdentity::StartInDataDir(dir.path().string());
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second->id, first->id);
+  EXPECT_EQ(second->previous_id, first->id);
+  EXPECT_EQ(second->Display(), second->id + "@" + second->hostname);
+}
+
+}  // namespace
+}  // namespace clawback::controller
