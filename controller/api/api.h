@@ -22,6 +22,7 @@
 
 #include "controller/api/proxy_trust.h"
 #include "controller/api/server.h"
+#include "controller/replicas/replica_status.h"
 
 namespace clawback::controller {
 class Store;
@@ -68,6 +69,9 @@ struct ApiContext {
   DrillService* drills = nullptr;
   WebhookDispatcher* webhooks = nullptr;
   const TrustSettings* trust = nullptr;
+  // Issue 18: this replica's id and leadership on /healthz and /metrics;
+  // null when built without replicas.
+  ReplicaStatusSource replica;
 };
 
 RequestHandler MakeApiHandler(ApiContext& context);

@@ -4,6 +4,7 @@
 #include "controller/jobs/transfers.h"
 #include "controller/api/trust_json.h"
 #include "controller/metrics/metrics.h"
+#include "controller/replicas/replica_status.h"
 #include "controller/web/web_assets.h"
 #include "shared/version.h"
 
@@ -31,8 +32,13 @@ HttpResponse ServeWeb(const HttpRequest& request) {
 
 namespace {
 
-HttpResponse Health(ApiContext&, Call&) {
-  HttpResponse r = JsonResponse(200, {{"status", "ok"}, {"version", kVersion}});
+HttpResponse Health(ApiContext& ctx, Call&) {
+  nlohmann::json body = {{"status", "ok"}, {"version", kVersion}};
+  if (ctx.replica) {
+    const ReplicaStatus me = ctx.replica();
+    body["replica"] = {{"id", me.id}, {"hostname", me.hostname}, {"leader", me.leader}, {"leader_id", me.leader_id}};
+  }
+  HttpResponse r = JsonResponse(200, body);
   r.AddHeader("Cache-Control", "no-store");
   return r;
 }
@@ -42,6 +48,7 @@ HttpResponse MetricsText(ApiContext& ctx, Call&) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = ctx.metrics.Render() + ProtectionMetricsText(ctx);
+  if (ctx.replica) r.body += ReplicaMetricsText(ctx.replica());
   return r;
 }
 
@@ -50,7 +57,7 @@ HttpResponse MetricsText(ApiContext& ctx, Call&) {
 std::vector<Route> SystemRoutes() {
   std::vector<Route> r;
   r.push_back({"GET", "/healthz", Access::kPublic, auth::Action::kSelf, nullptr, Health,
-               "Liveness: {status, version}", false});
+               "Liveness: {status, version, replica: {id, hostname, leader, leader_id}}", false});
   r.push_back({"GET", "/metrics", Access::kScrape, auth::Action::kViewMetrics, nullptr, MetricsText,
                "Prometheus metrics (text format 0.0.4): the scrape token (--metrics-token) or an admin", false});
   return r;

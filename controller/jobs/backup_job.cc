@@ -149,6 +149,15 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
 
   backup.completed_at = NowUnix();
   backup.progress_bytes = control.progress.load();
+  if (outcome.ok() && control.finished_elsewhere.load()) {
+    // A survivor declared this replica gone and failed the record (or it was
+    // canceled on another replica): the archive is not recorded, so remove it.
+    const std::string path = ArchivePath(settings.backups_dir, backup);
+    ::unlink(path.c_str());
+    ::unlink(BlockDigestsPath(path).c_str());
+    ::unlink(ArchiveIndexPath(path).c_str());
+    outcome = Status::Canceled("finished elsewhere");
+  }
   if (outcome.ok()) {
     backup.status = BackupStatus::kCompleted;
     backup.progress_bytes = backup.size_bytes;
@@ -170,6 +179,11 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
   backup.file_path.clear();
   backup.size_bytes = 0;
   backup.sha256.clear();
+  if (control.finished_elsewhere.load()) {
+    log::Warn("backup stopped; its record was finished elsewhere", {{"backup_id", backup.id}});
+    auto stored = store.GetBackup(backup.id);
+    return stored.ok() ? std::move(stored).value() : backup;
+  }
   if (control.shutting_down.load()) {
     backup.status = BackupStatus::kFailed;
     backup.error_message = "controller shutting down";

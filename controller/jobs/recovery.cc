@@ -1,11 +1,14 @@
-// Startup crash recovery: nothing may stay `queued`/`running` without a job
-// behind it, and no half-written archive may stay on disk.
+// Crash recovery: nothing may stay `queued`/`running` without a live job
+// behind it (on this replica or another whose lease is live), and no
+// half-written archive may stay on disk.
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "controller/jobs/backup_removal.h"
@@ -24,8 +27,9 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Removes *.partial regular files in `dir` (not recursive). Missing dir is fine.
-Status RemovePartials(const std::string& dir, int* removed) {
+// Removes *.partial regular files in `dir` (not recursive) but those in
+// `live`. Missing dir is fine.
+Status RemovePartials(const std::string& dir, const std::set<std::string>& live, int* removed) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
@@ -36,6 +40,7 @@ Status RemovePartials(const std::string& dir, int* removed) {
     std::string_view name = e->d_name;
     if (!EndsWith(name, kPartialSuffix)) continue;
     std::string path = dir + "/" + std::string(name);
+    if (live.count(path) != 0) continue;
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (::unlink(path.c_str()) == 0) {
@@ -50,52 +55,88 @@ Status RemovePartials(const std::string& dir, int* removed) {
 
 }  // namespace
 
-Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir) {
+Status DiscardUnfinishedArchive(const std::string& backups_dir, const Backup& backup) {
+  Status result;
+  // A crash after the rename to the final name but before the record said
+  // `completed` leaves a whole file that no completed record owns: remove
+  // it too, or it stays behind as an orphan.
+  const std::string final_path = ArchivePath(backups_dir, backup);
+  for (const std::string& path : {final_path + std::string(kPartialSuffix), final_path}) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT && result.ok()) {
+      result = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+    }
+  }
+  return result;
+}
+
+AbandonedTransfers FailAbandonedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
+                                          const std::string& previous_life, Status* first_error) {
+  AbandonedTransfers out;
+  auto keep = [&](const Status& st) {
+    if (!st.ok() && first_error != nullptr && first_error->ok()) *first_error = st;
+  };
+  auto leases = store.ListTransferLeases();
+  if (!leases.ok()) {
+    keep(leases.status().WithContext("listing unfinished transfers"));
+    return out;
+  }
+  for (const TransferLease& lease : *leases) {
+    const bool restarted = lease.owner.empty() || lease.owner == previous_life;
+    if (!restarted && lease.lease_until >= now) continue;  // live: its owner runs it
+    const std::string error =
+        restarted ? kInterrupted : "interrupted: controller replica " + lease.owner + " stopped";
+    auto failed = store.FailAbandonedTransfer(lease.kind, lease.id, now, previous_life, error);
+    if (!failed.ok()) {
+      if (failed.status().code() != Status::Code::kNotFound) keep(failed.status());
+      continue;
+    }
+    if (!*failed) continue;  // renewed or finished meanwhile
+    if (lease.kind == TransferKind::kBackup) {
+      auto backup = store.GetBackup(lease.id);
+      if (!backup.ok()) {
+        keep(backup.status());
+        continue;
+      }
+      keep(DiscardUnfinishedArchive(backups_dir, *backup));
+      log::Warn("backup interrupted: its controller stopped",
+                {{"backup_id", backup->id}, {"instance", backup->instance_name}, {"owner", lease.owner}});
+      out.backups.push_back(std::move(backup).value());
+    } else {
+      auto restore = store.GetRestore(lease.id);
+      if (!restore.ok()) {
+        keep(restore.status());
+        continue;
+      }
+      log::Warn("restore interrupted: its controller stopped", {{"restore_id", restore->id}, {"owner", lease.owner}});
+      out.restores.push_back(std::move(restore).value());
+    }
+  }
+  return out;
+}
+
+Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
+                                   const std::string& previous_life) {
   Status first_error;
   auto keep = [&](const Status& st) {
     if (!st.ok() && first_error.ok()) first_error = st;
   };
+  FailAbandonedTransfers(store, backups_dir, now, previous_life, &first_error);
 
-  auto backups = store.ListUnfinishedBackups();
-  if (!backups.ok()) return backups.status().WithContext("listing unfinished backups");
-  for (Backup& backup : *backups) {
-    // A crash after the rename to the final name but before the record said
-    // `completed` leaves a whole file that no completed record owns: remove
-    // it too, or it stays behind as an orphan.
-    const std::string final_path = ArchivePath(backups_dir, backup);
-    for (const std::string& path : {final_path + std::string(kPartialSuffix), final_path}) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        keep(Status::IoError("cannot remove " + path + ": " + std::strerror(errno)));
-      }
-    }
-    backup.status = BackupStatus::kFailed;
-    backup.error_message = kInterrupted;
-    backup.file_path.clear();
-    backup.completed_at = NowUnix();
-    keep(store.UpdateBackup(backup));
-    log::Warn("backup interrupted by a controller restart", {{"backup_id", backup.id}, {"instance", backup.instance_name}});
-  }
+  // What is still unfinished belongs to live replicas: their partial files stay.
+  std::set<std::string> live;
+  auto unfinished = store.ListUnfinishedBackups();
+  if (!unfinished.ok()) return unfinished.status().WithContext("listing unfinished backups");
+  for (const Backup& b : *unfinished) live.insert(ArchivePath(backups_dir, b) + std::string(kPartialSuffix));
 
-  auto restores = store.ListUnfinishedRestores();
-  if (!restores.ok()) return restores.status().WithContext("listing unfinished restores");
-  for (Restore& restore : *restores) {
-    restore.status = RestoreStatus::kFailed;
-    restore.error_message = kInterrupted;
-    restore.completed_at = NowUnix();
-    keep(store.UpdateRestore(restore));
-    log::Warn("restore interrupted by a controller restart", {{"restore_id", restore.id}});
-  }
-
-  // With every record final, no *.partial file belongs to a live transfer.
   int removed = 0;
-  keep(RemovePartials(backups_dir, &removed));
+  keep(RemovePartials(backups_dir, live, &removed));
   if (DIR* d = ::opendir(backups_dir.c_str())) {
     while (dirent* e = ::readdir(d)) {
       std::string_view name = e->d_name;
       if (name == "." || name == "..") continue;
       std::string sub = backups_dir + "/" + std::string(name);
       struct stat st {};
-      if (::lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) keep(RemovePartials(sub, &removed));
+      if (::lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) keep(RemovePartials(sub, live, &removed));
     }
     ::closedir(d);
   }

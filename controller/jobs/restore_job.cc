@@ -169,6 +169,12 @@ Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettin
     restore.error_message = control.shutting_down.load() ? "controller shutting down"
                                                          : WithoutBackupsDir(outcome.message(), settings.backups_dir);
   }
+  if (control.finished_elsewhere.load()) {
+    // Canceled on another replica or failed by a survivor: that record stands.
+    log::Warn("restore stopped; its record was finished elsewhere", {{"restore_id", restore.id}});
+    auto stored = store.GetRestore(restore.id);
+    return stored.ok() ? std::move(stored).value() : restore;
+  }
   Status st = store.UpdateRestore(restore);
   if (!st.ok()) log::Error("cannot record restore result", {{"restore_id", restore.id}, {"error", st.message()}});
   log::Info("restore ended", {{"restore_id", restore.id}, {"target", target.name},

@@ -20,6 +20,10 @@ struct JobControl {
   std::atomic<bool> shutting_down{false};  // set with cancel by Shutdown()
   std::atomic<uint64_t> progress{0};       // bytes received (backup) or sent (restore)
   std::atomic<bool> running{false};
+  // Set with cancel when the record was finished by someone else (canceled
+  // on another replica, or failed by a survivor that saw this replica's
+  // lease expire): the job then ends without writing its own final state.
+  std::atomic<bool> finished_elsewhere{false};
 };
 
 // "<backups_dir>/<instance>/<file name>" (ArchiveRelativeName joined to the

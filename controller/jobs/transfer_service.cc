@@ -2,10 +2,14 @@
 // active ones so they can be canceled, observed and counted.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "controller/agents/agent_connector.h"
+#include "controller/clock.h"
 #include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/jobs/transfer_queue.h"
@@ -37,7 +41,10 @@ class TransferServiceImpl final : public TransferService {
  public:
   TransferServiceImpl(Store& store, AgentConnector& agents, TransferSettings settings, TransferObserver observer)
       : store_(store), agents_(agents), settings_(std::move(settings)), observer_(std::move(observer)),
-        queue_(std::max(1, settings_.max_concurrent)) {}
+        clock_(settings_.replica.clock != nullptr ? *settings_.replica.clock : system_clock_),
+        queue_(std::max(1, settings_.max_concurrent)) {
+    if (Replicated()) heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  }
 
   ~TransferServiceImpl() override { Shutdown(); }
 
@@ -48,7 +55,7 @@ class TransferServiceImpl final : public TransferService {
 
     std::lock_guard lock(mu_);
     if (shutting_down_) return Status::Unavailable("controller shutting down");
-    if (skip_if_busy && BusyLocked(request.instance.id)) {
+    if (skip_if_busy && (BusyLocked(request.instance.id) || BusyOnAnotherReplica(request.instance.id))) {
       return Status::Conflict("instance " + request.instance.name + " already has a backup or restore queued or running");
     }
     Backup backup;
@@ -67,19 +74,8 @@ class TransferServiceImpl final : public TransferService {
     auto created = store_.CreateBackup(backup);
     if (!created.ok()) return created.status();
     backup = *created;
-
-    auto control = std::make_shared<JobControl>();
-    ActiveBackup& active = backups_[backup.id];
-    active.record = backup;
-    active.control = control;
-    active.ticket = queue_.Push(request.instance.id, [this, control, instance = request.instance, backup] {
-      Backup final = RunBackupJob(store_, agents_, settings_, instance, backup, *control);
-      {
-        std::lock_guard done_lock(mu_);
-        backups_.erase(final.id);
-      }
-      if (observer_.on_backup_finished) observer_.on_backup_finished(final);
-    });
+    Assign(TransferKind::kBackup, backup.id);
+    QueueBackupLocked(request.instance, backup);
     return backup;
   }
 
@@ -118,6 +114,7 @@ class TransferServiceImpl final : public TransferService {
     auto created = store_.CreateRestore(restore);
     if (!created.ok()) return created.status();
     restore = *created;
+    Assign(TransferKind::kRestore, restore.id);
 
     auto control = std::make_shared<JobControl>();
     ActiveRestore& active = restores_[restore.id];
@@ -125,11 +122,17 @@ class TransferServiceImpl final : public TransferService {
     active.control = control;
     active.ticket = queue_.Push(request.target.id, [this, control, backup, target = request.target, restore,
                                                     paths = request.paths] {
+      if (!WaitForSlot(TransferKind::kRestore, restore.id, *control)) {
+        std::lock_guard done_lock(mu_);
+        restores_.erase(restore.id);
+        return;
+      }
       Restore final = RunRestoreJob(store_, agents_, settings_, backup, target, restore, paths, *control);
       {
         std::lock_guard done_lock(mu_);
         restores_.erase(final.id);
       }
+      slot_freed_.notify_all();
       if (observer_.on_restore_finished) observer_.on_restore_finished(final);
     });
     return restore;
@@ -180,6 +183,7 @@ class TransferServiceImpl final : public TransferService {
       std::lock_guard lock(mu_);
       if (shutting_down_ && stopped_) return;
       shutting_down_ = true;
+      heartbeat_stop_ = true;
       for (auto& [id, active] : backups_) {
         active.control->shutting_down.store(true);
         active.control->cancel.store(true);
@@ -189,6 +193,9 @@ class TransferServiceImpl final : public TransferService {
         active.control->cancel.store(true);
       }
     }
+    slot_freed_.notify_all();
+    heartbeat_wake_.notify_all();
+    if (heartbeat_.joinable() && heartbeat_.get_id() != std::this_thread::get_id()) heartbeat_.join();
     std::vector<TransferQueue::Ticket> dropped = queue_.Stop();  // joins running jobs
     std::vector<Backup> dropped_backups;
     std::vector<Restore> dropped_restores;
@@ -238,6 +245,173 @@ class TransferServiceImpl final : public TransferService {
     TransferQueue::Ticket ticket = 0;
   };
 
+  bool Replicated() const { return !settings_.replica.id.empty(); }
+  UnixTime LeaseUntil() const { return clock_.Now() + settings_.replica.lease_ttl.count(); }
+
+  // Requires mu_. Queues a recorded backup on this replica.
+  void QueueBackupLocked(const Instance& instance, const Backup& backup) {
+    auto control = std::make_shared<JobControl>();
+    ActiveBackup& active = backups_[backup.id];
+    active.record = backup;
+    active.control = control;
+    active.ticket = queue_.Push(instance.id, [this, control, instance, backup] {
+      if (!WaitForSlot(TransferKind::kBackup, backup.id, *control)) {
+        std::lock_guard done_lock(mu_);
+        backups_.erase(backup.id);
+        return;
+      }
+      Backup final = RunBackupJob(store_, agents_, settings_, instance, backup, *control);
+      {
+        std::lock_guard done_lock(mu_);
+        backups_.erase(final.id);
+      }
+      slot_freed_.notify_all();
+      if (observer_.on_backup_finished) observer_.on_backup_finished(final);
+    });
+  }
+
+  // Makes a just-created record this replica's, with a fresh lease. A
+  // failure leaves it without owner: a sweep will declare it interrupted,
+  // so it is logged, not returned.
+  void Assign(TransferKind kind, Id id) {
+    if (!Replicated()) return;
+    Status st = store_.AssignTransfer(kind, id, settings_.replica.id, LeaseUntil());
+    if (!st.ok()) {
+      log::Error("cannot record the transfer's owner", {{"kind", TransferKindName(kind)}, {"id", id},
+                                                        {"error", st.message()}});
+    }
+  }
+
+  // Requires mu_. True when another replica runs or queued a transfer of
+  // the instance under a live lease.
+  bool BusyOnAnotherReplica(Id instance_id) const {
+    if (!Replicated()) return false;
+    auto leases = store_.ListTransferLeases();
+    if (!leases.ok()) return false;  // the claim still keeps one transfer per instance
+    const UnixTime now = clock_.Now();
+    return std::any_of(leases->begin(), leases->end(), [&](const TransferLease& l) {
+      return l.instance_id == instance_id && l.owner != settings_.replica.id && l.lease_until >= now;
+    });
+  }
+
+  // On a worker, before a job runs: waits until the store grants this
+  // transfer a slot under the global cap (every replica's transfers count).
+  // True: run the job (also when canceled or shutting down meanwhile: the
+  // job then records that). False: the record was finished elsewhere and
+  // must not run.
+  bool WaitForSlot(TransferKind kind, Id id, JobControl& control) {
+    if (!Replicated()) return true;
+    bool logged = false;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (control.cancel.load()) return !control.finished_elsewhere.load();
+      lock.unlock();
+      auto claim = store_.ClaimTransfer(kind, id, settings_.replica.id, clock_.Now(), LeaseUntil(),
+                                        std::max(1, settings_.max_concurrent));
+      lock.lock();
+      if (claim.ok()) {
+        if (*claim == ClaimOutcome::kClaimed) return true;
+        if (*claim == ClaimOutcome::kNotQueued) {
+          control.finished_elsewhere.store(true);
+          log::Info("transfer finished elsewhere before it started", {{"kind", TransferKindName(kind)}, {"id", id}});
+          return false;
+        }
+        if (!logged) {
+          logged = true;
+          log::Info("transfer waits for a slot", {{"kind", TransferKindName(kind)}, {"id", id},
+                                                  {"reason", *claim == ClaimOutcome::kCapReached
+                                                                 ? "global concurrency cap reached"
+                                                                 : "instance busy on another replica"}});
+        }
+      } else {
+        log::Warn("cannot claim a transfer slot", {{"kind", TransferKindName(kind)}, {"id", id},
+                                                   {"error", claim.status().message()}});
+      }
+      slot_freed_.wait_for(lock, settings_.replica.claim_retry);
+    }
+  }
+
+  // Every `heartbeat`: renew this replica's leases, stop jobs whose record
+  // was finished elsewhere, adopt queued backups of stopped replicas and
+  // fail their running transfers.
+  void HeartbeatLoop() {
+    std::unique_lock lock(mu_);
+    while (!heartbeat_stop_) {
+      lock.unlock();
+      Heartbeat();
+      lock.lock();
+      heartbeat_wake_.wait_for(lock, settings_.replica.heartbeat, [this] { return heartbeat_stop_; });
+    }
+  }
+
+  void Heartbeat() {
+    RenewLeases();
+    AdoptQueuedBackups();
+    Status first_error;
+    AbandonedTransfers failed =
+        FailAbandonedTransfers(store_, settings_.backups_dir, clock_.Now(), /*previous_life=*/"", &first_error);
+    if (!first_error.ok()) log::Warn("sweep for interrupted transfers", {{"error", first_error.message()}});
+    for (const Backup& b : failed.backups) {
+      if (observer_.on_backup_finished) observer_.on_backup_finished(b);
+    }
+    for (const Restore& r : failed.restores) {
+      if (observer_.on_restore_finished) observer_.on_restore_finished(r);
+    }
+  }
+
+  void RenewLeases() {
+    std::lock_guard lock(mu_);  // so a record created meanwhile is in the maps and the store alike
+    auto renewed = store_.RenewTransferLeases(settings_.replica.id, LeaseUntil());
+    if (!renewed.ok()) {
+      log::Warn("cannot renew transfer leases", {{"error", renewed.status().message()}});
+      return;
+    }
+    auto gone = [](const std::vector<Id>& ids, Id id) { return !std::binary_search(ids.begin(), ids.end(), id); };
+    for (auto& [id, active] : backups_) {
+      if (gone(renewed->backups, id) && !active.control->finished_elsewhere.exchange(true)) {
+        log::Warn("backup was finished by another replica; stopping it here", {{"backup_id", id}});
+        active.control->cancel.store(true);
+      }
+    }
+    for (auto& [id, active] : restores_) {
+      if (gone(renewed->restores, id) && !active.control->finished_elsewhere.exchange(true)) {
+        log::Warn("restore was finished by another replica; stopping it here", {{"restore_id", id}});
+        active.control->cancel.store(true);
+      }
+    }
+  }
+
+  // Queued backups whose owner's lease expired never reached an agent: run
+  // them here instead of failing them (a scheduled slot is not lost).
+  void AdoptQueuedBackups() {
+    auto leases = store_.ListTransferLeases();
+    if (!leases.ok()) return;
+    const UnixTime now = clock_.Now();
+    for (const TransferLease& l : *leases) {
+      if (l.kind != TransferKind::kBackup || l.status != BackupStatus::kQueued || l.lease_until >= now ||
+          l.owner == settings_.replica.id || l.owner.empty()) {
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      if (shutting_down_) return;
+      auto adopted = store_.AdoptQueuedTransfer(TransferKind::kBackup, l.id, settings_.replica.id, now, LeaseUntil());
+      if (!adopted.ok() || !*adopted) continue;
+      auto backup = store_.GetBackup(l.id);
+      auto instance = backup.ok() ? store_.GetInstance(backup->instance_id) : Result<Instance>(backup.status());
+      if (!instance.ok()) {
+        // Its instance is gone: nothing to run. It fails like any orphan.
+        if (backup.ok()) {
+          (void)store_.FailAbandonedTransfer(TransferKind::kBackup, l.id, now, settings_.replica.id,
+                                             "interrupted: controller replica " + l.owner + " stopped");
+        }
+        continue;
+      }
+      log::Info("adopted a queued backup of a stopped replica",
+                {{"backup_id", l.id}, {"instance", backup->instance_name}, {"from", l.owner}});
+      QueueBackupLocked(*instance, *backup);
+    }
+  }
+
   bool BusyLocked(Id instance_id) const {
     for (const auto& [id, active] : backups_) {
       if (active.record.instance_id == instance_id) return true;
@@ -262,14 +436,20 @@ class TransferServiceImpl final : public TransferService {
   AgentConnector& agents_;
   const TransferSettings settings_;
   const TransferObserver observer_;
+  SystemClock system_clock_;
+  const Clock& clock_;  // settings_.replica.clock or system_clock_
 
   mutable std::mutex mu_;  // guards backups_, restores_, shutting_down_, stopped_
   std::map<Id, ActiveBackup> backups_;    // queued or running, by backup id
   std::map<Id, ActiveRestore> restores_;  // queued or running, by restore id
   bool shutting_down_ = false;
   bool stopped_ = false;
+  bool heartbeat_stop_ = false;            // guarded by mu_
+  std::condition_variable slot_freed_;     // with mu_: a job ended, or shutdown (WaitForSlot)
+  std::condition_variable heartbeat_wake_; // with mu_
 
-  TransferQueue queue_;  // last: its workers stop before the maps go away
+  TransferQueue queue_;  // its workers stop before the maps go away
+  std::thread heartbeat_;  // replicated only; joined by Shutdown
 };
 
 }  // namespace

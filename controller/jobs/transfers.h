@@ -51,6 +51,24 @@ using ArchiveIndexer = std::function<Status(const std::string&, const std::strin
 using SelectionOpener =
     std::function<Result<std::unique_ptr<ArchiveProvider>>(const Backup&, const std::vector<std::string>&)>;
 
+// Several controller replicas on one store (issue 18). Every transfer record
+// names the replica that owns it and a lease the owner renews every
+// `heartbeat`; a transfer starts only after the store granted it a slot
+// (Store::ClaimTransfer), so `max_concurrent` and one-transfer-per-instance
+// hold across replicas. Each replica also sweeps, every `heartbeat`, for
+// transfers of replicas that stopped: queued backups whose owner's lease
+// expired are adopted and run here; running ones (and queued restores) are
+// marked failed ("interrupted: controller replica <id> stopped") and their
+// unfinished archive discarded. An empty `id` is the single-controller mode
+// of old: no claims, no leases, no sweeps.
+struct TransferReplica {
+  std::string id;                                // ReplicaIdentity::id
+  std::chrono::seconds lease_ttl{10};
+  std::chrono::milliseconds heartbeat{2000};
+  std::chrono::milliseconds claim_retry{500};    // how often a job waiting for a slot asks again
+  const Clock* clock = nullptr;                  // lease times; null: the system clock
+};
+
 struct TransferSettings {
   std::string backups_dir;                       // CLAWORC_BACKUPS_PATH or <data>/backups
   int max_concurrent = 4;                        // global cap
@@ -61,6 +79,7 @@ struct TransferSettings {
   ArchiveIndexer index_archive;
   // Needed for restores with `paths`; without it they fail (Unavailable).
   SelectionOpener open_selection;
+  TransferReplica replica;  // several controllers on one store; empty id: the only one
 };
 
 struct BackupRequest {
@@ -120,10 +139,36 @@ class TransferService {
   virtual void Shutdown() = 0;
 };
 
-// At startup, before serving: marks every queued/running backup and restore
-// `failed` ("interrupted: controller restarted"), removes their partial
-// files, and removes *.partial files that belong to no record.
-Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir);
+// Removes what an unfinished backup may have left in the archive storage:
+// its .partial file, and a final file published but never recorded as
+// completed (a crash between the rename and the record). Missing files are
+// fine. (An object store aborts the backup's multipart upload here.)
+Status DiscardUnfinishedArchive(const std::string& backups_dir, const Backup& backup);
+
+// Transfers FailAbandonedTransfers marked failed, as now stored.
+struct AbandonedTransfers {
+  std::vector<Backup> backups;
+  std::vector<Restore> restores;
+};
+
+// Marks `failed` every queued or running backup and restore whose owner is
+// gone: its lease expired by `now` (Store::FailAbandonedTransfer decides,
+// so a transfer its owner renews in time is left alone) or its owner is
+// `previous_life` (this data dir's previous process). The error is
+// "interrupted: controller restarted" for the caller's previous life and
+// rows without owner, "interrupted: controller replica <id> stopped" for
+// another replica's. Each failed backup's unfinished archive is discarded.
+// Keeps going past errors; returns the first with what it did.
+AbandonedTransfers FailAbandonedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
+                                          const std::string& previous_life, Status* first_error);
+
+// At startup, before serving: FailAbandonedTransfers, then removes *.partial
+// files that belong to no unfinished backup (another replica's live
+// partials stay) and archives no record owns (RemoveOrphanArchives). With
+// one controller per store every unfinished row is the previous life's or
+// has no owner, so all of them fail, as before replicas existed.
+Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
+                                   const std::string& previous_life);
 
 std::unique_ptr<TransferService> MakeTransferService(Store& store, AgentConnector& agents,
                                                      TransferSettings settings, TransferObserver observer);

@@ -99,6 +99,7 @@ class SchedulerImpl final : public Scheduler {
   ~SchedulerImpl() override { Stop(); }
 
   void Tick() override {
+    if (!Leading()) return;
     std::lock_guard lock(fire_mu_);
     auto schedules = store_.ListSchedules();
     if (!schedules.ok()) {
@@ -107,7 +108,8 @@ class SchedulerImpl final : public Scheduler {
     }
     const UnixTime now = clock_.Now();
     for (const Schedule& schedule : *schedules) {
-      if (schedule.enabled) TickOne(schedule, now);
+      // Leadership may end mid-tick; RecordScheduleFired still guards a slot.
+      if (schedule.enabled && Leading()) TickOne(schedule, now);
     }
   }
 
@@ -176,12 +178,16 @@ class SchedulerImpl final : public Scheduler {
   }
 
  private:
+  bool Leading() const { return !settings_.is_leader || settings_.is_leader(); }
+
   void Loop() {
     std::unique_lock lock(loop_mu_);
     while (!stop_) {
       lock.unlock();
       Tick();
-      if (settings_.on_tick) settings_.on_tick(clock_.Now());
+      // The singleton background work (verification policy, drills,
+      // protection alerts) follows the schedule: leader only.
+      if (settings_.on_tick && Leading()) settings_.on_tick(clock_.Now());
       lock.lock();
       wake_.wait_for(lock, settings_.tick_interval, [this] { return stop_; });
     }

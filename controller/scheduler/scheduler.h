@@ -52,11 +52,16 @@ struct SchedulerSettings {
   // as missed (alerts). Must return quickly. Either may be null.
   std::function<void(UnixTime now)> on_tick;
   std::function<void(const Schedule& schedule, const std::string& result)> on_missed;
+  // Several replicas on one store (issue 18): Tick() fires slots, and the
+  // loop calls on_tick, only while this answers true (LeaderLease::
+  // IsLeader). Null: always (the only controller). RunNow is not gated.
+  std::function<bool()> is_leader;
 };
 
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
+  // Does nothing unless settings.is_leader (when set) answers true.
   // Fires every enabled schedule whose next slot after its last_slot is due
   // at clock.Now(); several missed slots collapse into one run (only if the
   // newest missed slot is within catch_up_grace; otherwise they are recorded

@@ -21,6 +21,8 @@
 #include "controller/jobs/transfers.h"
 #include "controller/metrics/metrics.h"
 #include "controller/pki/certificate_authority.h"
+#include "controller/replicas/leader_lease.h"
+#include "controller/replicas/replica_identity.h"
 #include "controller/scheduler/scheduler.h"
 #include "controller/store/process_lock.h"
 #include "controller/store/store.h"
@@ -80,7 +82,17 @@ class ControllerServiceImpl final : public ControllerService {
       log::Info("first admin user ready", {{"username", "admin"}});
     }
 
-    CLAWBACK_RETURN_IF_ERROR(RecoverInterruptedTransfers(*store_, backups_dir));
+    // Issue 18: this process is a new replica; what its previous life in
+    // this data dir left unfinished fails now, other replicas' transfers
+    // only once their leases expire.
+    auto identity = ReplicaIdentity::StartInDataDir(o.data_dir);
+    if (!identity.ok()) return identity.status().WithContext("replica id in " + o.data_dir);
+    identity_ = *identity;
+    log::Info("controller replica", {{"replica", identity_.id}, {"hostname", identity_.hostname},
+                                     {"previous", identity_.previous_id}});
+    CLAWBACK_RETURN_IF_ERROR(
+        RecoverInterruptedTransfers(*store_, backups_dir, clock_.Now(), identity_.previous_id));
+    leader_ = std::make_unique<LeaderLease>(*store_, clock_, identity_.id);
 
     auto agents = MakeAgentConnector({files.ca_cert, files.controller_cert, files.controller_key});
     if (!agents.ok()) return agents.status();
@@ -122,6 +134,7 @@ class ControllerServiceImpl final : public ControllerService {
     settings.stall_timeout = o.stall_timeout;
     settings.index_archive = browse::MakeArchiveIndexer();
     settings.open_selection = browse::MakeSelectionOpener(backups_dir);
+    settings.replica.id = identity_.id;
     TransferObserver observer;
     observer.on_backup_finished = [this](const Backup& b) { OnBackupFinished(b); };
     observer.on_restore_finished = [this](const Restore& r) { OnRestoreFinished(r); };
@@ -132,6 +145,7 @@ class ControllerServiceImpl final : public ControllerService {
     sched.backups_dir = backups_dir;
     sched.on_tick = [this](UnixTime now) { OnSchedulerTick(now); };
     sched.on_missed = [this](const Schedule& schedule, const std::string& result) { OnScheduleMissed(schedule, result); };
+    sched.is_leader = [this] { return leader_->IsLeader(); };
     scheduler_ = MakeScheduler(*store_, *transfers_, clock_, sched);
     {
       std::lock_guard lk(scheduler_mu_);
@@ -152,6 +166,9 @@ class ControllerServiceImpl final : public ControllerService {
     context_->webhooks = webhooks_.get();
     context_->drills = drills_.get();
     context_->trust = &trust_;
+    context_->replica = [this] {
+      return ReplicaStatus{identity_.id, identity_.hostname, leader_->IsLeader(), leader_->LastSeenLeader()};
+    };
 
     Store* store_ptr = store_.get();
     agents_->StartProber(
@@ -160,6 +177,8 @@ class ControllerServiceImpl final : public ControllerService {
           return list.ok() ? *list : std::vector<Instance>{};
         },
         o.probe_interval);
+    leader_->Tick();  // lead from the first scheduler tick when nobody else does
+    leader_->Start();
     scheduler_->Start();
 
     api::ServerOptions server;
@@ -190,6 +209,7 @@ class ControllerServiceImpl final : public ControllerService {
     stopped_ = true;
     if (server_) server_->Stop();
     if (scheduler_) scheduler_->Stop();
+    if (leader_) leader_->Stop();  // releases the lease: another replica leads at once
     if (agents_) agents_->StopProber();
     if (transfers_) transfers_->Shutdown();
     if (verifier_) verifier_->Shutdown();
@@ -325,6 +345,8 @@ class ControllerServiceImpl final : public ControllerService {
   SystemClock clock_;
   store::ProcessLock lock_;
   std::unique_ptr<Store> store_;
+  ReplicaIdentity identity_;
+  std::unique_ptr<LeaderLease> leader_;  // after store_: released before the store closes
   std::unique_ptr<AgentConnector> agents_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<auth::AuditLog> audit_;

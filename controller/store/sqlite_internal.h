@@ -316,6 +316,8 @@ class SqliteStore final : public Store {
   Result<ClaimOutcome> ClaimTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
                                      UnixTime lease_until, int max_running) override;
   Result<TransferIds> RenewTransferLeases(const std::string& owner, UnixTime lease_until) override;
+  Result<bool> AdoptQueuedTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
+                                   UnixTime lease_until) override;
   Result<std::vector<TransferLease>> ListTransferLeases() override;
   Result<bool> FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
                                      const std::string& error) override;

@@ -133,6 +133,21 @@ Result<TransferIds> SqliteStore::RenewTransferLeases(const std::string& owner, U
   });
 }
 
+Result<bool> SqliteStore::AdoptQueuedTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
+                                              UnixTime lease_until) {
+  return Run("adopt queued transfer", [&] {
+    const TransferTable t = TableOf(kind);
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    TransferStatus(*db_, kind, id);  // NotFound
+    const int changed = Exec(*db_,
+                             std::string("UPDATE ") + t.table +
+                                 " SET owner = ?, lease_until = ? WHERE id = ? AND status = 'queued' AND lease_until < ?",
+                             owner, lease_until, id, now);
+    tx.commit();
+    return changed > 0;
+  });
+}
+
 Result<std::vector<TransferLease>> SqliteStore::ListTransferLeases() {
   return Run("list transfer leases", [&] {
     std::vector<TransferLease> out;

@@ -197,6 +197,15 @@ class Store {
   virtual Result<TransferIds> RenewTransferLeases(const std::string& owner, UnixTime lease_until) {
     return Unimplemented("RenewTransferLeases");
   }
+  // Takes over a transfer that is still `queued` (it never reached an agent)
+  // from an owner whose lease expired (lease_until < now): sets owner and
+  // lease_until; true when it did. The adopter then runs it as its own, so
+  // a backup queued by a replica that died is run, not lost. False when the
+  // record is final, running, or its lease is live. NotFound when missing.
+  virtual Result<bool> AdoptQueuedTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
+                                           UnixTime lease_until) {
+    return Unimplemented("AdoptQueuedTransfer");
+  }
   // Every queued or running transfer with its owner and lease, by kind then id.
   virtual Result<std::vector<TransferLease>> ListTransferLeases() { return Unimplemented("ListTransferLeases"); }
   // Marks a queued or running transfer `failed` with `error` (completed_at
