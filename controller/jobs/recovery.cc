@@ -22,6 +22,7 @@ namespace {
 
 constexpr std::string_view kPartialSuffix = ".partial";
 constexpr const char* kInterrupted = "interrupted: controller restarted";
+constexpr UnixTime kUnownedGrace = 60;  // seconds
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -81,6 +82,9 @@ AbandonedTransfers FailAbandonedTransfers(Store& store, const std::string& backu
     return out;
   }
   for (const TransferLease& lease : *leases) {
+    // A replica creates a record, then assigns it: a row without owner that
+    // is younger than kUnownedGrace may be another replica's, a moment old.
+    if (lease.owner.empty() && lease.created_at + kUnownedGrace >= now) continue;
     const bool restarted = lease.owner.empty() || lease.owner == previous_life;
     if (!restarted && lease.lease_until >= now) continue;  // live: its owner runs it
     const std::string error =

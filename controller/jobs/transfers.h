@@ -154,7 +154,9 @@ struct AbandonedTransfers {
 // Marks `failed` every queued or running backup and restore whose owner is
 // gone: its lease expired by `now` (Store::FailAbandonedTransfer decides,
 // so a transfer its owner renews in time is left alone) or its owner is
-// `previous_life` (this data dir's previous process). The error is
+// `previous_life` (this data dir's previous process). A row without owner
+// (from before replicas, or created a moment ago and not yet assigned)
+// counts once it is a minute old. The error is
 // "interrupted: controller restarted" for the caller's previous life and
 // rows without owner, "interrupted: controller replica <id> stopped" for
 // another replica's. Each failed backup's unfinished archive is discarded.

@@ -39,6 +39,7 @@ struct TransferLease {
   BackupStatus status = BackupStatus::kQueued;
   std::string owner;
   UnixTime lease_until = 0;
+  UnixTime created_at = 0;   // the record's; a row without owner may be a second old (see recovery)
 };
 
 // The transfers a renewal touched, by kind.

@@ -154,7 +154,7 @@ Result<std::vector<TransferLease>> SqliteStore::ListTransferLeases() {
     for (TransferKind kind : {TransferKind::kBackup, TransferKind::kRestore}) {
       const TransferTable t = TableOf(kind);
       auto rows = QueryAll(*db_,
-                           std::string("SELECT id, ") + t.instance_column + ", status, owner, lease_until FROM " +
+                           std::string("SELECT id, ") + t.instance_column + ", status, owner, lease_until, created_at FROM " +
                                t.table + " WHERE status IN ('queued', 'running') ORDER BY id",
                            [kind](SQLite::Statement& q) {
                              TransferLease l;
@@ -164,6 +164,7 @@ Result<std::vector<TransferLease>> SqliteStore::ListTransferLeases() {
                              l.status = StatusFromColumn(q.getColumn(2).getString());
                              l.owner = q.getColumn(3).getString();
                              l.lease_until = q.getColumn(4).getInt64();
+                             l.created_at = q.getColumn(5).getInt64();
                              return l;
                            });
       out.insert(out.end(), rows.begin(), rows.end());
