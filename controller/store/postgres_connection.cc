@@ -94,6 +94,8 @@ class PgStatement final : public Statement {
   std::string Text(int c) const override {
     return std::string(PQgetvalue(result_.get(), row_, c), PQgetlength(result_.get(), row_, c));
   }
+  int ColumnCount() const override { return result_ ? PQnfields(result_.get()) : 0; }
+  std::string ColumnName(int c) const override { return PQfname(result_.get(), c); }
 
  private:
   std::optional<std::string>& Slot(int i) {

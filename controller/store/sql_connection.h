@@ -80,6 +80,9 @@ class Statement {
   virtual double Double(int column) const = 0;
   virtual std::string Text(int column) const = 0;
   int Int(int column) const { return static_cast<int>(Int64(column)); }
+  // The result's columns; valid once Step() has run.
+  virtual int ColumnCount() const = 0;
+  virtual std::string ColumnName(int column) const = 0;
 };
 
 class Connection {

@@ -42,6 +42,8 @@ class SqliteStatement final : public Statement {
   int64_t Int64(int c) const override { return q_->getColumn(c).getInt64(); }
   double Double(int c) const override { return q_->getColumn(c).getDouble(); }
   std::string Text(int c) const override { return q_->getColumn(c).getString(); }
+  int ColumnCount() const override { return q_->getColumnCount(); }
+  std::string ColumnName(int c) const override { return q_->getColumnName(c); }
 
  private:
   sqlite3* handle_;

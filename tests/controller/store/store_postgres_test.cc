@@ -11,6 +11,7 @@
 #include "controller/store/database_url.h"
 #include "controller/store/migrations.h"
 #include "controller/store/postgres_store.h"
+#include "controller/store/sql_connection.h"
 #include "tests/controller/store/test_store.h"
 #include "tests/support/postgres_server.h"
 
@@ -63,6 +64,15 @@ TEST(DatabaseUrl, RedactsPasswords) {
   EXPECT_EQ(RedactDatabaseUrl("host=h password=hunter2 dbname=x"), "host=h password=*** dbname=x");
   EXPECT_EQ(RedactDatabaseUrl("postgres://h/db"), "postgres://h/db");
   EXPECT_EQ(RedactDatabaseUrl("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+}
+
+TEST(PostgresStore, PlaceholdersAreNumberedOutsideQuotes) {
+  using store::sql::NumberPlaceholders;
+  EXPECT_EQ(NumberPlaceholders("SELECT a FROM t WHERE b = ? AND c IN (?,?)"),
+            "SELECT a FROM t WHERE b = $1 AND c IN ($2,$3)");
+  EXPECT_EQ(NumberPlaceholders("UPDATE t SET s = 'what?', \"odd?col\" = ? WHERE n = 'it''s ?' AND id = ?"),
+            "UPDATE t SET s = 'what?', \"odd?col\" = $1 WHERE n = 'it''s ?' AND id = $2");
+  EXPECT_EQ(NumberPlaceholders("SELECT 1"), "SELECT 1");
 }
 
 TEST(PostgresStore, WrongPasswordFailsWithoutShowingIt) {

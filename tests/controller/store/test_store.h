@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/store/database_url.h"
+#include "controller/store/postgres_store.h"
 #include "controller/store/sqlite_store.h"
 #include "tests/support/postgres_server.h"
 
@@ -41,9 +42,14 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Opens (or fails the test) a store at <dir>/clawback.db.
+// Opens (or fails the test) a store at <dir>/clawback.db. With
+// CLAWBACK_TEST_STORE=postgres in the environment, a store on a fresh
+// PostgreSQL database instead (`options` do not apply): ctest runs whole
+// suites that way too (their *_on_postgres entries).
 inline std::unique_ptr<Store> OpenTestStore(const TempDir& dir, SqliteStoreOptions options = {}) {
-  auto store = OpenSqliteStore(dir.file("clawback.db"), options);
+  const char* engine = std::getenv("CLAWBACK_TEST_STORE");
+  auto store = engine && std::string(engine) == "postgres" ? OpenPostgresStore(clawback::testing::FreshDatabaseUrl())
+                                                           : OpenSqliteStore(dir.file("clawback.db"), options);
   if (!store.ok()) {
     ADD_FAILURE() << store.status().ToString();
     return nullptr;
