@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--backups-dir", options.backups_dir, "Archive directory (default <data-dir>/backups)")
       ->envname("CLAWORC_BACKUPS_PATH");
+  serve->add_option("--database", options.database,
+                    "Metadata store: sqlite:///abs/path.db or postgres://user@host:port/db "
+                    "(default: SQLite <data-dir>/clawback.db)")
+      ->envname("CLAWORC_DATABASE");
   serve->add_option("--tls-cert", options.tls_cert_file, "Serve HTTPS with this certificate (PEM)")
       ->envname("CLAWBACK_TLS_CERT");
   serve->add_option("--tls-key", options.tls_key_file, "Private key for --tls-cert (PEM)")

@@ -42,10 +42,12 @@ PKGS=(
   nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev libsqlitecpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   prometheus-cpp-dev
+  libpq-dev      # the PostgreSQL store (controller/store/postgres_connection.cc)
   # runtime tools used by tests
   zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline
   strace   # tests/agent/archive/restore_syscalls_test.sh counts the restore's syscalls
   lintian  # tests/packaging/deb_check.sh: the .debs have no lintian errors
+  postgresql-15  # tests/support/postgres_server.cc runs a private server from /usr/lib/postgresql/15/bin
 )
 if [[ $BROWSER == 1 ]]; then
   PKGS+=(chromium)

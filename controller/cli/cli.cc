@@ -17,7 +17,7 @@ namespace clawback::controller::cli {
 namespace {
 
 constexpr std::string_view kClientCommands[] = {"login", "logout", "whoami", "token",  "password",
-                                                "instance", "backup", "user", "audit", "schedule"};
+                                                "instance", "backup", "user", "audit", "schedule", "store"};
 
 int Fail(int code, const std::string& message) {
   std::cerr << "clawback: " << message << "\n";
@@ -127,6 +127,7 @@ int RunClient(int argc, char** argv) {
     AddUserCommands(app, &action);
     AddAuditCommands(app, &action);
     AddScheduleCommands(app, &action);
+    AddStoreCommands(app, &action);
 
     try {
       app.parse(argc, argv);

@@ -77,6 +77,7 @@ void AddUserCommands(CLI::App& app, Action* action);      // user ...
 void AddAuditCommands(CLI::App& app, Action* action);     // audit
 void AddScheduleCommands(CLI::App& app, Action* action);  // schedule ...
 void AddBackupVerifyCommand(CLI::App& backup, Action* action);  // backup verify (commands_trust.cc)
+void AddStoreCommands(CLI::App& app, Action* action);     // store migrate (databases, not the API)
 
 // Passwords (passwords.cc). ReadSecret reads a secret: the first line of
 // stdin when `from_stdin`, else the environment variable `env_name` when

@@ -24,6 +24,7 @@
 #include "controller/replicas/leader_lease.h"
 #include "controller/replicas/replica_identity.h"
 #include "controller/scheduler/scheduler.h"
+#include "controller/store/database_url.h"
 #include "controller/store/process_lock.h"
 #include "controller/store/store.h"
 #include "controller/verify/drill.h"
@@ -55,6 +56,9 @@ class ControllerServiceImpl final : public ControllerService {
     auto resolved_backups = ResolveBackupsDir(o.backups_dir, o.data_dir);
     if (!resolved_backups.ok()) return resolved_backups.status();
     const std::string backups_dir = *resolved_backups;
+    // Likewise a database URL that names no usable store.
+    auto database = ParseDatabaseUrl(o.database, o.data_dir);
+    if (!database.ok()) return database.status();
     auto forwarded_header = api::ProxyTrust::ParseHeaderName(o.forwarded_header);
     if (!forwarded_header.ok()) return forwarded_header.status();
     auto proxies = api::ProxyTrust::Parse(o.trusted_proxies, *forwarded_header);
@@ -64,9 +68,11 @@ class ControllerServiceImpl final : public ControllerService {
     if (!lock.ok()) return lock.status().WithContext("data dir " + o.data_dir);
     lock_ = std::move(*lock);
 
-    auto store = OpenSqliteStore(o.data_dir + "/clawback.db");
+    auto store = OpenStore(*database);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
+    log::Info("store open", {{"engine", database->engine == DatabaseUrl::Engine::kPostgres ? "postgresql" : "sqlite"},
+                             {"database", database->redacted}});
 
     auto pki = pki::InitPki(o.data_dir + "/pki");
     if (!pki.ok()) return pki.status().WithContext("PKI in " + o.data_dir + "/pki");

@@ -22,6 +22,7 @@ namespace clawback::controller {
 struct ServeOptions {
   std::string data_dir = "/var/lib/claworc";  // CLAWORC_DATA_PATH
   std::string backups_dir;                    // CLAWORC_BACKUPS_PATH; empty = <data_dir>/backups
+  std::string database;                       // CLAWORC_DATABASE (store/database_url.h); empty = SQLite in data_dir
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 8080;                // 0 = any free port
   std::string tls_cert_file, tls_key_file;    // both: HTTPS

@@ -1,7 +1,7 @@
 // Opening the SQLite store: checks the file can be written, takes the process
-// lock, sets WAL, foreign keys and synchronous=FULL, applies migrations, and
-// hands the connection to SqliteStore (sqlite_internal.h), whose methods live
-// in the sqlite_<tables>.cc files.
+// lock, sets WAL, foreign keys and synchronous=FULL, applies migrations
+// (sql_schema.cc), and hands the connection to SqlStore (sql_internal.h),
+// whose methods live in the sql_<tables>.cc files.
 #include "controller/store/sqlite_store.h"
 
 #include <sqlite3.h>
@@ -13,60 +13,18 @@
 #include <cstring>
 #include <filesystem>
 
-#include "controller/store/migrations.h"
-#include "controller/store/sqlite_internal.h"
+#include "controller/store/sql_internal.h"
+#include "controller/store/sql_schema.h"
+#include "controller/store/sqlite_connection.h"
 
 namespace clawback::controller {
 namespace {
 
-using store::sqlite::Fail;
-using store::sqlite::StoreError;
+using store::sql::StoreError;
 
 std::string LowerFirst(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   return s;
-}
-
-Status NewerSchema(int current, int latest) {
-  return Status::FailedPrecondition("database schema version " + std::to_string(current) +
-                                    " is newer than this clawback (" + std::to_string(latest) +
-                                    "): upgrade clawback");
-}
-
-int SchemaVersion(SQLite::Database& db) {
-  return db.execAndGet("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").getInt();
-}
-
-// Applies pending migrations, one transaction each; refuses newer schemas.
-void Migrate(SQLite::Database& db) {
-  {
-    // IMMEDIATE takes the write lock now, so a database another process
-    // holds fails here, at startup, with "database is locked".
-    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-    db.exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-    tx.commit();
-  }
-  const int latest = store::LatestSchemaVersion();
-  for (const store::Migration& m : store::Migrations()) {
-    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-    int current = SchemaVersion(db);
-    if (current > latest) Fail(NewerSchema(current, latest));
-    if (m.version <= current) continue;
-    if (m.version != current + 1) {
-      Fail(Status::Internal("schema migration " + std::to_string(m.version) + " does not follow version " +
-                            std::to_string(current)));
-    }
-    db.exec(m.sql);
-    SQLite::Statement ins(db, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)");
-    store::sqlite::Bind(ins, m.version, m.description, store::sqlite::WallClockNow());
-    ins.exec();
-    tx.commit();
-  }
-  // Also refuse when there was nothing to migrate but the file is newer.
-  int current = SchemaVersion(db);
-  if (current > latest) Fail(NewerSchema(current, latest));
 }
 
 // Explains up front what SQLite would otherwise report vaguely (or, for a
@@ -89,7 +47,7 @@ Status CheckWritable(const std::string& path) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, const SqliteStoreOptions& options) {
+Result<std::unique_ptr<store::sql::SqlStore>> OpenImpl(const std::string& path, const SqliteStoreOptions& options) {
   if (path.empty()) return Status::InvalidArgument("store path is empty");
   CLAWBACK_RETURN_IF_ERROR(CheckWritable(path));
   store::ProcessLock lock;
@@ -109,12 +67,17 @@ Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, const SqliteSto
     if (mode != "wal") return Status::IoError("cannot switch to WAL journal mode (got " + mode + ")");
     db->exec("PRAGMA foreign_keys = ON");
     db->exec("PRAGMA synchronous = FULL");
-    Migrate(*db);
-    return std::unique_ptr<Store>(std::make_unique<store::sqlite::SqliteStore>(std::move(lock), std::move(db)));
+    std::vector<std::unique_ptr<store::sql::Connection>> connections;
+    connections.push_back(store::sql::WrapSqlite(std::move(db)));
+    store::sql::ApplyMigrations(*connections.front());
+    auto pool = std::make_unique<store::sql::ConnectionPool>(std::move(connections));
+    return std::make_unique<store::sql::SqlStore>(std::move(lock), std::move(pool));
   } catch (const StoreError& e) {
     return e.status;
+  } catch (const store::sql::Error& e) {
+    return store::sql::Translate("", e);
   } catch (const SQLite::Exception& e) {
-    return store::sqlite::Translate("", e);
+    return store::sql::Translate("", store::sql::FromSqlite(e));
   } catch (const std::exception& e) {
     return Status::Internal(e.what());
   }
@@ -122,12 +85,21 @@ Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, const SqliteSto
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const SqliteStoreOptions& options) {
-  Result<std::unique_ptr<Store>> r = OpenImpl(path, options);
+namespace store::sql {
+
+Result<std::unique_ptr<SqlStore>> OpenSqliteSqlStore(const std::string& path, const SqliteStoreOptions& options) {
+  auto r = OpenImpl(path, options);
   if (!r.ok()) return r.status().WithContext("cannot open store " + path);
   return r;
 }
 
+}  // namespace store::sql
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const SqliteStoreOptions& options) {
+  auto r = store::sql::OpenSqliteSqlStore(path, options);
+  if (!r.ok()) return r.status();
+  return std::unique_ptr<Store>(std::move(*r));
+}
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   return OpenSqliteStore(path, SqliteStoreOptions{});
 }

@@ -1,5 +1,7 @@
-// The SQLite implementation of Store (store.h), with the options the plain
-// OpenSqliteStore(path) uses by default.
+// The SQLite engine of Store (store.h): SqlStore (sql_internal.h) on one
+// SQLite connection, with the options the plain OpenSqliteStore(path) uses
+// by default. postgres_store.h is the same store on PostgreSQL;
+// database_url.h picks one from CLAWORC_DATABASE.
 //
 // Concurrency: one connection, serialized by a mutex inside the store, so
 // every Store method is atomic and thread-safe. The controller's write rate

@@ -79,6 +79,8 @@ class E2eStack {
   std::string backups_dir() const;
   // CLAWORC_BACKUPS_PATH for the next StartController (spelled as given).
   void set_backups_dir(const std::string& dir) { options_.backups_dir = dir; }
+  // Extra `clawback serve` flags for the next StartController.
+  void set_controller_args(std::vector<std::string> args) { options_.controller_args = std::move(args); }
   bool tmpfs_mounted() const { return tmpfs_mounted_; }
   ControllerProcess* controller() { return controller_.get(); }
 

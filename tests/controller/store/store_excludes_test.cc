@@ -1,5 +1,5 @@
 // Backup and schedule records keep their excludes, presets, strict option and
-// database counts in a real SQLite store, and a database written by the
+// database counts in a real store (SQLite and PostgreSQL), and a database written by the
 // previous schema (version 1) is upgraded with its rows intact and the new
 // fields at their defaults.
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -12,8 +12,12 @@
 namespace clawback::controller {
 namespace {
 
+using testing::EngineStoreTest;
 using testing::OpenTestStore;
 using testing::TempDir;
+
+class StoreExcludes : public EngineStoreTest {};
+CLAWBACK_BOTH_ENGINES(StoreExcludes);
 
 Instance MakeInstance(Store& store) {
   Instance i;
@@ -24,9 +28,8 @@ Instance MakeInstance(Store& store) {
   return made.ok() ? *made : i;
 }
 
-TEST(StoreExcludes, BackupRecordsKeepExcludesStrictAndDatabaseCounts) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
+TEST_P(StoreExcludes, BackupRecordsKeepExcludesStrictAndDatabaseCounts) {
+  auto store = Open();
   ASSERT_NE(store, nullptr);
   Instance alpha = MakeInstance(*store);
   Backup b;
@@ -61,9 +64,8 @@ TEST(StoreExcludes, BackupRecordsKeepExcludesStrictAndDatabaseCounts) {
   EXPECT_TRUE((*listed)[0].strict);
 }
 
-TEST(StoreExcludes, SchedulesKeepExcludesAndStrictAcrossUpdates) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
+TEST_P(StoreExcludes, SchedulesKeepExcludesAndStrictAcrossUpdates) {
+  auto store = Open();
   ASSERT_NE(store, nullptr);
   Schedule s;
   s.name = "nightly";
@@ -92,7 +94,7 @@ TEST(StoreExcludes, SchedulesKeepExcludesAndStrictAcrossUpdates) {
   EXPECT_FALSE(again->strict);
 }
 
-TEST(StoreExcludes, UpgradesAVersion1DatabaseKeepingItsRows) {
+TEST(StoreExcludesSqlite, UpgradesAVersion1DatabaseKeepingItsRows) {
   TempDir dir;
   const std::string path = dir.file("clawback.db");
   {

@@ -60,9 +60,11 @@ TEST(StoreOpen, MigrationsAreNumberedWithoutGaps) {
   EXPECT_EQ(store::LatestSchemaVersion(), expected - 1);
 }
 
-TEST(StoreOpen, ForeignKeysAreEnforced) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
+class StoreEngines : public testing::EngineStoreTest {};
+CLAWBACK_BOTH_ENGINES(StoreEngines);
+
+TEST_P(StoreEngines, ForeignKeysAreEnforced) {
+  auto store = Open();
   ASSERT_NE(store, nullptr);
   Session s;
   s.token_hash = "h";

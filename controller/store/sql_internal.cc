@@ -1,12 +1,10 @@
-// The SQLite store's shared helpers (sqlite_internal.h): error mapping,
-// column conversions and statement building.
-#include "controller/store/sqlite_internal.h"
-
-#include <sqlite3.h>
+// The SQL store's shared helpers (sql_internal.h): error mapping, column
+// conversions and statement building.
+#include "controller/store/sql_internal.h"
 
 #include <chrono>
 
-namespace clawback::controller::store::sqlite {
+namespace clawback::controller::store::sql {
 namespace {
 
 using Json = nlohmann::json;
@@ -19,40 +17,29 @@ constexpr int kMaxPageSize = 500;
 
 void Fail(Status status) { throw StoreError{std::move(status)}; }
 
-bool IsUniqueViolation(const SQLite::Exception& e) {
-  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
-         e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
-}
-
-bool IsForeignKeyViolation(const SQLite::Exception& e) {
-  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_FOREIGNKEY;
-}
-
-Status Translate(std::string_view what, const SQLite::Exception& e) {
+Status Translate(std::string_view what, const Error& e) {
   std::string prefix = what.empty() ? std::string() : std::string(what) + ": ";
-  switch (e.getErrorCode()) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Unavailable(prefix + "database is locked by another process");
-    case SQLITE_READONLY:
-      return Status::IoError(prefix + "database is read-only");
-    case SQLITE_FULL:
-      return Status::ResourceExhausted(prefix + "disk full");
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::Corruption(prefix + "database file is corrupt or not a clawback database: " + e.what());
-    case SQLITE_CONSTRAINT:
-      if (IsUniqueViolation(e)) return Status::AlreadyExists(prefix + "already exists");
-      if (IsForeignKeyViolation(e)) return Status::NotFound(prefix + "a referenced record does not exist");
+  switch (e.kind()) {
+    case ErrorKind::kUnique:
+      return Status::AlreadyExists(prefix + "already exists");
+    case ErrorKind::kForeignKey:
+      return Status::NotFound(prefix + "a referenced record does not exist");
+    case ErrorKind::kConstraint:
       return Status::FailedPrecondition(prefix + e.what());
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-    case SQLITE_PROTOCOL:
+    case ErrorKind::kBusy:
+    case ErrorKind::kUnavailable:
+      return Status::Unavailable(prefix + e.what());
+    case ErrorKind::kReadOnly:
+    case ErrorKind::kIo:
       return Status::IoError(prefix + e.what());
-    default:
-      return Status::Internal(prefix + e.what());
+    case ErrorKind::kFull:
+      return Status::ResourceExhausted(prefix + e.what());
+    case ErrorKind::kCorrupt:
+      return Status::Corruption(prefix + e.what());
+    case ErrorKind::kOther:
+      break;
   }
+  return Status::Internal(prefix + e.what());
 }
 
 Status NotFound(std::string_view noun, Id id) {
@@ -124,29 +111,43 @@ void CheckPage(int limit, int offset) {
   if (offset < 0) Fail(Status::InvalidArgument("offset must not be negative"));
 }
 
-void BindValue(SQLite::Statement& q, int i, const std::optional<Id>& v) {
+void BindValue(Statement& q, int i, const std::optional<Id>& v) {
   if (v) {
-    q.bind(i, *v);
+    q.Bind(i, *v);
   } else {
-    q.bind(i);  // NULL
+    q.BindNull(i);
   }
 }
 
-void BindValue(SQLite::Statement& q, int i, const Param& v) {
+void BindValue(Statement& q, int i, const Param& v) {
   std::visit([&](const auto& value) { BindValue(q, i, value); }, v);
 }
 
-void BindAll(SQLite::Statement& q, const std::vector<Param>& params) {
+void BindAll(Statement& q, const std::vector<Param>& params) {
   int i = 1;
   for (const Param& p : params) BindValue(q, i++, p);
 }
 
-int ExecChecked(SQLite::Statement& q, const Clashes& clashes) {
+int64_t ExecChecked(Statement& q, const Clashes& clashes) {
   try {
-    return q.exec();
-  } catch (const SQLite::Exception& e) {
-    if (clashes.foreign_key && IsForeignKeyViolation(e)) Fail(*clashes.foreign_key);
-    if (clashes.unique && IsUniqueViolation(e)) Fail(*clashes.unique);
+    return q.Execute();
+  } catch (const Error& e) {
+    if (clashes.foreign_key && e.kind() == ErrorKind::kForeignKey) Fail(*clashes.foreign_key);
+    if (clashes.unique && e.kind() == ErrorKind::kUnique) Fail(*clashes.unique);
+    throw;
+  }
+}
+
+Id InsertReturningId(Statement& q, const Clashes& clashes) {
+  try {
+    if (!q.Step()) Fail(Status::Internal("INSERT ... RETURNING id returned no row"));
+    Id id = q.Int64(0);
+    while (q.Step()) {
+    }
+    return id;
+  } catch (const Error& e) {
+    if (clashes.foreign_key && e.kind() == ErrorKind::kForeignKey) Fail(*clashes.foreign_key);
+    if (clashes.unique && e.kind() == ErrorKind::kUnique) Fail(*clashes.unique);
     throw;
   }
 }
@@ -161,11 +162,11 @@ void Conditions::AddIn(std::string_view column, const std::vector<Id>& ids) {
   for (Id id : ids) params.emplace_back(id);
 }
 
-int64_t Count(SQLite::Database& db, const char* table, const Conditions& c) {
-  SQLite::Statement q(db, std::string("SELECT COUNT(*) FROM ") + table + c.where);
-  BindAll(q, c.params);
-  q.executeStep();
-  return q.getColumn(0).getInt64();
+int64_t Count(Connection& db, const char* table, const Conditions& c) {
+  auto q = db.Prepare(std::string("SELECT COUNT(*) FROM ") + table + c.where);
+  BindAll(*q, c.params);
+  q->Step();
+  return q->Int64(0);
 }
 
-}  // namespace clawback::controller::store::sqlite
+}  // namespace clawback::controller::store::sql

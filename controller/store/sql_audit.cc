@@ -1,33 +1,33 @@
-// SqliteStore: the audit log (table audit_events). Append-only: nothing here
+// SqlStore: the audit log (table audit_events). Append-only: nothing here
 // updates or deletes an event.
-#include "controller/store/sqlite_internal.h"
+#include "controller/store/sql_internal.h"
 
-namespace clawback::controller::store::sqlite {
+namespace clawback::controller::store::sql {
 namespace {
 
 constexpr const char* kAuditColumns = "id, at, actor_id, actor, source, action, target, outcome, detail_json";
 
-AuditEvent ReadAudit(SQLite::Statement& q) {
+AuditEvent ReadAudit(const Statement& q) {
   AuditEvent e;
-  e.id = q.getColumn(0).getInt64();
-  e.at = q.getColumn(1).getInt64();
-  e.actor_id = q.getColumn(2).getInt64();
-  e.actor = q.getColumn(3).getString();
-  e.source = q.getColumn(4).getString();
-  e.action = q.getColumn(5).getString();
-  e.target = q.getColumn(6).getString();
-  e.outcome = q.getColumn(7).getString();
-  e.detail_json = q.getColumn(8).getString();
+  e.id = q.Int64(0);
+  e.at = q.Int64(1);
+  e.actor_id = q.Int64(2);
+  e.actor = q.Text(3);
+  e.source = q.Text(4);
+  e.action = q.Text(5);
+  e.target = q.Text(6);
+  e.outcome = q.Text(7);
+  e.detail_json = q.Text(8);
   return e;
 }
 
 }  // namespace
 
-Status SqliteStore::AppendAudit(const AuditEvent& event) {
-  return Run("append audit event", [&] {
+Status SqlStore::AppendAudit(const AuditEvent& event) {
+  return Run("append audit event", [&](Connection& db) {
     nlohmann::json detail = nlohmann::json::parse(event.detail_json, nullptr, /*allow_exceptions=*/false);
     if (!detail.is_object()) Fail(Status::InvalidArgument("audit detail must be a JSON object"));
-    Exec(*db_,
+    Exec(db,
          "INSERT INTO audit_events (at, actor_id, actor, source, action, target, outcome, detail_json) "
          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
          OrNow(event.at), event.actor_id, event.actor, event.source, event.action, event.target, event.outcome,
@@ -35,18 +35,18 @@ Status SqliteStore::AppendAudit(const AuditEvent& event) {
   });
 }
 
-Result<std::vector<AuditEvent>> SqliteStore::ListAudit(const AuditFilter& filter, int64_t* total) {
-  return Run("list audit events", [&] {
+Result<std::vector<AuditEvent>> SqlStore::ListAudit(const AuditFilter& filter, int64_t* total) {
+  return Run("list audit events", [&](Connection& db) {
     CheckPage(filter.limit, filter.offset);
     Conditions c;
     if (filter.actor) c.Add("actor = ?", *filter.actor);
     if (filter.action) c.Add("action = ?", *filter.action);
     if (filter.since) c.Add("at >= ?", *filter.since);
     if (filter.until) c.Add("at <= ?", *filter.until);
-    if (total) *total = Count(*db_, "audit_events", c);
-    return QueryPage(*db_, kAuditColumns, "audit_events", std::move(c), "at DESC, id DESC", filter.limit,
+    if (total) *total = Count(db, "audit_events", c);
+    return QueryPage(db, kAuditColumns, "audit_events", std::move(c), "at DESC, id DESC", filter.limit,
                      filter.offset, ReadAudit);
   });
 }
 
-}  // namespace clawback::controller::store::sqlite
+}  // namespace clawback::controller::store::sql

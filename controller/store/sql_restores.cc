@@ -1,8 +1,8 @@
-// SqliteStore: restore records (table restores), each the extraction of one
+// SqlStore: restore records (table restores), each the extraction of one
 // backup into one target instance.
-#include "controller/store/sqlite_internal.h"
+#include "controller/store/sql_internal.h"
 
-namespace clawback::controller::store::sqlite {
+namespace clawback::controller::store::sql {
 namespace {
 
 constexpr const char* kRestoreColumns =
@@ -10,28 +10,28 @@ constexpr const char* kRestoreColumns =
     "progress_bytes, skipped_json, error_message, created_by, created_by_name, created_at, started_at, "
     "completed_at, quiesce, quiesced, dry_run, paths_json, changes_json";
 
-Restore ReadRestore(SQLite::Statement& q) {
+Restore ReadRestore(const Statement& q) {
   Restore r;
-  r.id = q.getColumn(0).getInt64();
-  r.backup_id = q.getColumn(1).getInt64();
-  r.target_instance_id = q.getColumn(2).getInt64();
-  r.target_instance_name = q.getColumn(3).getString();
-  r.status = StatusFromColumn(q.getColumn(4).getString());
-  r.entries_written = ColU64(q.getColumn(5));
-  r.bytes_written = ColU64(q.getColumn(6));
-  r.progress_bytes = ColU64(q.getColumn(7));
-  r.skipped_json = q.getColumn(8).getString();
-  r.error_message = q.getColumn(9).getString();
-  r.created_by = q.getColumn(10).getInt64();
-  r.created_by_name = q.getColumn(11).getString();
-  r.created_at = q.getColumn(12).getInt64();
-  r.started_at = q.getColumn(13).getInt64();
-  r.completed_at = q.getColumn(14).getInt64();
-  r.quiesce = q.getColumn(15).getInt() != 0;
-  r.quiesced = q.getColumn(16).getInt() != 0;
-  r.dry_run = q.getColumn(17).getInt() != 0;
-  r.paths_json = q.getColumn(18).getString();
-  r.changes_json = q.getColumn(19).getString();
+  r.id = q.Int64(0);
+  r.backup_id = q.Int64(1);
+  r.target_instance_id = q.Int64(2);
+  r.target_instance_name = q.Text(3);
+  r.status = StatusFromColumn(q.Text(4));
+  r.entries_written = ColU64(q, 5);
+  r.bytes_written = ColU64(q, 6);
+  r.progress_bytes = ColU64(q, 7);
+  r.skipped_json = q.Text(8);
+  r.error_message = q.Text(9);
+  r.created_by = q.Int64(10);
+  r.created_by_name = q.Text(11);
+  r.created_at = q.Int64(12);
+  r.started_at = q.Int64(13);
+  r.completed_at = q.Int64(14);
+  r.quiesce = q.Int(15) != 0;
+  r.quiesced = q.Int(16) != 0;
+  r.dry_run = q.Int(17) != 0;
+  r.paths_json = q.Text(18);
+  r.changes_json = q.Text(19);
   return r;
 }
 
@@ -45,7 +45,7 @@ constexpr const char* kRestoreMutableAssignments =
 
 // Binds from parameter 1; returns the next index. InvalidArgument when
 // skipped_json is not a JSON array.
-int BindRestoreMutable(SQLite::Statement& q, const Restore& r) {
+int BindRestoreMutable(Statement& q, const Restore& r) {
   nlohmann::json skipped = nlohmann::json::parse(r.skipped_json, nullptr, /*allow_exceptions=*/false);
   if (!skipped.is_array()) Fail(Status::InvalidArgument("restore skipped_json must be a JSON array"));
   return BindFrom(q, 1, r.backup_id, r.target_instance_id, r.target_instance_name,
@@ -57,57 +57,56 @@ int BindRestoreMutable(SQLite::Statement& q, const Restore& r) {
 
 }  // namespace
 
-Result<Restore> SqliteStore::CreateRestore(const Restore& restore) {
-  return Run("create restore", [&] {
+Result<Restore> SqlStore::CreateRestore(const Restore& restore) {
+  return Run("create restore", [&](Connection& db) {
     Restore r = restore;
     r.created_at = OrNow(r.created_at);
-    SQLite::Statement q(*db_,
+    auto q = db.Prepare(
                         "INSERT INTO restores (backup_id, target_instance_id, target_instance_name, status, "
                         "entries_written, bytes_written, progress_bytes, skipped_json, error_message, created_by, "
                         "created_by_name, started_at, completed_at, quiesce, quiesced, dry_run, paths_json, changes_json, "
-                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    BindFrom(q, BindRestoreMutable(q, r), r.created_at);
-    q.exec();
-    r.id = db_->getLastInsertRowid();
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    BindFrom(*q, BindRestoreMutable(*q, r), r.created_at);
+    r.id = InsertReturningId(*q, {});
     return r;
   });
 }
 
-Result<Restore> SqliteStore::GetRestore(Id id) {
-  return Run("get restore", [&] {
-    return QueryOne(*db_, Select(kRestoreColumns, "FROM restores WHERE id = ?"), ReadRestore,
+Result<Restore> SqlStore::GetRestore(Id id) {
+  return Run("get restore", [&](Connection& db) {
+    return QueryOne(db, Select(kRestoreColumns, "FROM restores WHERE id = ?"), ReadRestore,
                     NotFound("restore", id), id);
   });
 }
 
-Result<std::vector<Restore>> SqliteStore::ListRestores(std::optional<Id> backup_id, int limit) {
-  return Run("list restores", [&] {
+Result<std::vector<Restore>> SqlStore::ListRestores(std::optional<Id> backup_id, int limit) {
+  return Run("list restores", [&](Connection& db) {
     CheckPage(limit, 0);
     if (backup_id) {
-      return QueryAll(*db_,
+      return QueryAll(db,
                       Select(kRestoreColumns,
                              "FROM restores WHERE backup_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"),
                       ReadRestore, *backup_id, limit);
     }
-    return QueryAll(*db_, Select(kRestoreColumns, "FROM restores ORDER BY created_at DESC, id DESC LIMIT ?"),
+    return QueryAll(db, Select(kRestoreColumns, "FROM restores ORDER BY created_at DESC, id DESC LIMIT ?"),
                     ReadRestore, limit);
   });
 }
 
-Status SqliteStore::UpdateRestore(const Restore& restore) {
-  return Run("update restore", [&] {
-    SQLite::Statement q(*db_, std::string("UPDATE restores SET ") + kRestoreMutableAssignments + " WHERE id = ?");
-    BindFrom(q, BindRestoreMutable(q, restore), restore.id);
-    if (q.exec() == 0) Fail(NotFound("restore", restore.id));
+Status SqlStore::UpdateRestore(const Restore& restore) {
+  return Run("update restore", [&](Connection& db) {
+    auto q = db.Prepare(std::string("UPDATE restores SET ") + kRestoreMutableAssignments + " WHERE id = ?");
+    BindFrom(*q, BindRestoreMutable(*q, restore), restore.id);
+    if (q->Execute() == 0) Fail(NotFound("restore", restore.id));
   });
 }
 
-Result<std::vector<Restore>> SqliteStore::ListUnfinishedRestores() {
-  return Run("list unfinished restores", [&] {
-    return QueryAll(*db_,
+Result<std::vector<Restore>> SqlStore::ListUnfinishedRestores() {
+  return Run("list unfinished restores", [&](Connection& db) {
+    return QueryAll(db,
                     Select(kRestoreColumns, "FROM restores WHERE status IN ('queued', 'running') ORDER BY id"),
                     ReadRestore);
   });
 }
 
-}  // namespace clawback::controller::store::sqlite
+}  // namespace clawback::controller::store::sql

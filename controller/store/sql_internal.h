@@ -1,25 +1,27 @@
-// Private to controller/store: what the files of the SQLite store share.
+// Private to controller/store: what the files of the SQL store share.
 //
-// SqliteStore implements Store (store.h, sqlite_store.h). Its methods are
-// defined one file per group of tables: sqlite_users.cc (users and their
-// instance assignments), sqlite_credentials.cc (sessions, API tokens),
-// sqlite_instances.cc, sqlite_backups.cc, sqlite_restores.cc,
-// sqlite_schedules.cc and sqlite_audit.cc. Opening and migrating the database
-// is sqlite_store.cc. Each file owns its table's column list and row reader.
+// SqlStore implements Store (store.h) over the engine-neutral SQL layer
+// (sql_connection.h), for SQLite and PostgreSQL alike. Its methods are
+// defined one file per group of tables: sql_users.cc (users and their
+// instance assignments), sql_credentials.cc (sessions, API tokens),
+// sql_instances.cc, sql_backups.cc, sql_restores.cc, sql_schedules.cc,
+// sql_audit.cc and sql_trust.cc. Opening a store is sqlite_store.cc or
+// postgres_store.cc; migrating the schema is sql_schema.cc. Each table file
+// owns its table's column list and row reader.
 //
 // Errors: inside an operation they travel as exceptions. Fail() throws the
-// exact Status the method must return; SQLiteCpp and nlohmann::json throw
-// their own. SqliteStore::Run catches them all at the method boundary, so
-// every helper here may throw and is only called inside Run (or while the
-// store is being opened, whose code catches the same way).
+// exact Status the method must return; the SQL layer throws sql::Error and
+// nlohmann::json its own. SqlStore::Run catches them all at the method
+// boundary, so every helper here may throw and is only called inside Run (or
+// while the store is being opened, whose code catches the same way).
 //
-// Threading: none of the helpers lock; Run holds the connection mutex for
-// the whole operation.
+// Threading: none of the helpers lock; Run leases one connection from the
+// pool for the whole operation, so a method's statements (and its
+// transaction) all run on that connection.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,15 +30,17 @@
 #include <variant>
 #include <vector>
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <nlohmann/json.hpp>
 
 #include "controller/store/model.h"
+#include "controller/store/postgres_store.h"
 #include "controller/store/process_lock.h"
+#include "controller/store/sql_connection.h"
+#include "controller/store/sqlite_store.h"
 #include "controller/store/store.h"
 #include "shared/status.h"
 
-namespace clawback::controller::store::sqlite {
+namespace clawback::controller::store::sql {
 
 // --- errors -------------------------------------------------------------------
 
@@ -47,12 +51,9 @@ struct StoreError {
 
 [[noreturn]] void Fail(Status status);
 
-bool IsUniqueViolation(const SQLite::Exception& e);
-bool IsForeignKeyViolation(const SQLite::Exception& e);
-
-// Maps a SQLite failure to a Status a user or operator can act on, its
+// Maps an engine failure to a Status a user or operator can act on, its
 // message prefixed "what: " (nothing when `what` is empty).
-Status Translate(std::string_view what, const SQLite::Exception& e);
+Status Translate(std::string_view what, const Error& e);
 
 // The NotFound every lookup returns: `user 7 not found` by id,
 // `user "bob" not found` by name.
@@ -65,9 +66,10 @@ UnixTime WallClockNow();
 UnixTime OrNow(UnixTime t);  // t, or the wall clock when t is 0
 std::string Quoted(const std::string& s);
 
-// SQLite integers are signed 64-bit; sizes and counts are stored bit for bit.
+// Integers are stored signed 64-bit (SQLite INTEGER, PostgreSQL BIGINT);
+// sizes and counts are stored bit for bit.
 inline int64_t U64(uint64_t v) { return static_cast<int64_t>(v); }
-inline uint64_t ColU64(const SQLite::Column& c) { return static_cast<uint64_t>(c.getInt64()); }
+inline uint64_t ColU64(const Statement& q, int column) { return static_cast<uint64_t>(q.Int64(column)); }
 
 // JSON array columns. Readers Fail with Corruption naming `column` (e.g.
 // "backups.paths_json") when the stored text is not an array of that type.
@@ -95,17 +97,18 @@ void CheckPage(int limit, int offset);
 // U64 so the signed storage is visible at the call.
 using Param = std::variant<int64_t, std::string>;
 
-inline void BindValue(SQLite::Statement& q, int i, int v) { q.bind(i, v); }
-inline void BindValue(SQLite::Statement& q, int i, int64_t v) { q.bind(i, v); }
-inline void BindValue(SQLite::Statement& q, int i, bool v) { q.bind(i, v ? 1 : 0); }
-inline void BindValue(SQLite::Statement& q, int i, const char* v) { q.bind(i, v); }
-inline void BindValue(SQLite::Statement& q, int i, const std::string& v) { q.bind(i, v); }
-void BindValue(SQLite::Statement& q, int i, const std::optional<Id>& v);
-void BindValue(SQLite::Statement& q, int i, const Param& v);
+inline void BindValue(Statement& q, int i, int v) { q.Bind(i, int64_t{v}); }
+inline void BindValue(Statement& q, int i, int64_t v) { q.Bind(i, v); }
+inline void BindValue(Statement& q, int i, bool v) { q.Bind(i, int64_t{v ? 1 : 0}); }
+inline void BindValue(Statement& q, int i, double v) { q.Bind(i, v); }
+inline void BindValue(Statement& q, int i, const char* v) { q.Bind(i, std::string(v)); }
+inline void BindValue(Statement& q, int i, const std::string& v) { q.Bind(i, v); }
+void BindValue(Statement& q, int i, const std::optional<Id>& v);
+void BindValue(Statement& q, int i, const Param& v);
 
 // Binds `values` to parameters first, first+1, ...; returns the next index.
 template <typename... Values>
-int BindFrom(SQLite::Statement& q, int first, const Values&... values) {
+int BindFrom(Statement& q, int first, const Values&... values) {
   int i = first;
   (BindValue(q, i++, values), ...);
   return i;
@@ -113,86 +116,86 @@ int BindFrom(SQLite::Statement& q, int first, const Values&... values) {
 
 // Binds `values` to parameters 1..n.
 template <typename... Values>
-void Bind(SQLite::Statement& q, const Values&... values) {
+void Bind(Statement& q, const Values&... values) {
   BindFrom(q, 1, values...);
 }
 
 // Binds `params` to parameters 1..n.
-void BindAll(SQLite::Statement& q, const std::vector<Param>& params);
+void BindAll(Statement& q, const std::vector<Param>& params);
 
 // Runs `sql` with `values` bound; returns read(row) for the first row, and
 // Fails with `not_found` when there is none.
 template <typename Read, typename... Values>
-auto QueryOne(SQLite::Database& db, const std::string& sql, Read read, const Status& not_found,
+auto QueryOne(Connection& db, const std::string& sql, Read read, const Status& not_found,
               const Values&... values) {
-  SQLite::Statement q(db, sql);
-  Bind(q, values...);
-  if (!q.executeStep()) Fail(not_found);
-  return read(q);
+  auto q = db.Prepare(sql);
+  Bind(*q, values...);
+  if (!q->Step()) Fail(not_found);
+  return read(*q);
 }
 
 // Fails with `not_found` unless `sql` with `values` bound returns a row.
 template <typename... Values>
-void RequireRow(SQLite::Database& db, const std::string& sql, const Status& not_found, const Values&... values) {
-  QueryOne(db, sql, [](SQLite::Statement&) { return true; }, not_found, values...);
+void RequireRow(Connection& db, const std::string& sql, const Status& not_found, const Values&... values) {
+  QueryOne(db, sql, [](const Statement&) { return true; }, not_found, values...);
 }
 
 // The integer in the first column of the first row: COUNT(*) queries.
 template <typename... Values>
-int64_t QueryCount(SQLite::Database& db, const std::string& sql, const Values&... values) {
-  SQLite::Statement q(db, sql);
-  Bind(q, values...);
-  q.executeStep();
-  return q.getColumn(0).getInt64();
+int64_t QueryCount(Connection& db, const std::string& sql, const Values&... values) {
+  auto q = db.Prepare(sql);
+  Bind(*q, values...);
+  q->Step();
+  return q->Int64(0);
 }
 
 // Runs an already bound query; returns read(row) for every row, in order.
 template <typename Read>
-auto ReadAll(SQLite::Statement& q, Read read) {
+auto ReadAll(Statement& q, Read read) {
   std::vector<decltype(read(q))> out;
-  while (q.executeStep()) out.push_back(read(q));
+  while (q.Step()) out.push_back(read(q));
   return out;
 }
 
 // Runs `sql` with `values` bound; returns read(row) for every row, in order.
 template <typename Read, typename... Values>
-auto QueryAll(SQLite::Database& db, const std::string& sql, Read read, const Values&... values) {
-  SQLite::Statement q(db, sql);
-  Bind(q, values...);
-  return ReadAll(q, read);
+auto QueryAll(Connection& db, const std::string& sql, Read read, const Values&... values) {
+  auto q = db.Prepare(sql);
+  Bind(*q, values...);
+  return ReadAll(*q, read);
 }
 
 // Runs `sql` with `values` bound; returns the number of rows changed.
 template <typename... Values>
-int Exec(SQLite::Database& db, const std::string& sql, const Values&... values) {
-  SQLite::Statement q(db, sql);
-  Bind(q, values...);
-  return q.exec();
+int64_t Exec(Connection& db, const std::string& sql, const Values&... values) {
+  auto q = db.Prepare(sql);
+  Bind(*q, values...);
+  return q->Execute();
 }
 
 // As Exec, for statements on one row: Fails with `not_found` when no row
 // changed.
 template <typename... Values>
-void ExecOne(SQLite::Database& db, const std::string& sql, const Status& not_found, const Values&... values) {
+void ExecOne(Connection& db, const std::string& sql, const Status& not_found, const Values&... values) {
   if (Exec(db, sql, values...) == 0) Fail(not_found);
 }
 
 // What an INSERT's or UPDATE's constraint failures mean to its caller. A
-// clash left unset propagates as the SQLite error (Translate's message).
+// clash left unset propagates as the engine's error (Translate's message).
 struct Clashes {
   std::optional<Status> unique;       // a UNIQUE or PRIMARY KEY clash
   std::optional<Status> foreign_key;  // a referenced row does not exist
 };
 
 // Executes `q`, Failing as `clashes` says; returns the number of rows changed.
-int ExecChecked(SQLite::Statement& q, const Clashes& clashes);
+int64_t ExecChecked(Statement& q, const Clashes& clashes);
 
 // As above, preparing `sql` and binding `values` first.
 template <typename... Values>
-int ExecChecked(SQLite::Database& db, const std::string& sql, const Clashes& clashes, const Values&... values) {
-  SQLite::Statement q(db, sql);
-  Bind(q, values...);
-  return ExecChecked(q, clashes);
+int64_t ExecChecked(Connection& db, const std::string& sql, const Clashes& clashes, const Values&... values) {
+  auto q = db.Prepare(sql);
+  Bind(*q, values...);
+  return ExecChecked(*q, clashes);
 }
 
 // The optional filters of a list query, as " WHERE 1 = 1 AND ..." and the
@@ -206,32 +209,46 @@ struct Conditions {
 };
 
 // SELECT COUNT(*) FROM `table` under `c`.
-int64_t Count(SQLite::Database& db, const char* table, const Conditions& c);
+int64_t Count(Connection& db, const char* table, const Conditions& c);
 
 // One page: "SELECT <columns> FROM <table> <c> ORDER BY <order_by> LIMIT ?
 // OFFSET ?", each row through `read`. The caller has checked the page.
 template <typename Read>
-auto QueryPage(SQLite::Database& db, const char* columns, const char* table, Conditions c,
+auto QueryPage(Connection& db, const char* columns, const char* table, Conditions c,
                const char* order_by, int limit, int offset, Read read) {
-  SQLite::Statement q(db, Select(columns, std::string("FROM ") + table + c.where + " ORDER BY " + order_by +
-                                              " LIMIT ? OFFSET ?"));
+  auto q = db.Prepare(Select(columns, std::string("FROM ") + table + c.where + " ORDER BY " + order_by +
+                             " LIMIT ? OFFSET ?"));
   c.params.emplace_back(int64_t{limit});
   c.params.emplace_back(int64_t{offset});
-  BindAll(q, c.params);
-  return ReadAll(q, read);
+  BindAll(*q, c.params);
+  return ReadAll(*q, read);
+}
+
+// Runs a bound INSERT ending in "RETURNING id", Failing as `clashes` says;
+// returns the new row's id.
+Id InsertReturningId(Statement& q, const Clashes& clashes);
+
+// As above, preparing `sql` and binding `values` first.
+template <typename... Values>
+Id InsertReturningId(Connection& db, const std::string& sql, const Clashes& clashes, const Values&... values) {
+  auto q = db.Prepare(sql);
+  Bind(*q, values...);
+  return InsertReturningId(*q, clashes);
 }
 
 // --- the store --------------------------------------------------------------------
 
-// Store on one SQLite connection. Every method body runs inside Run, which
-// holds mu_ for the whole operation. The schema is already migrated when the
-// constructor runs (OpenSqliteStore in sqlite_store.cc).
-class SqliteStore final : public Store {
+// Store over a connection pool. Every method body runs inside Run, which
+// leases one connection for the whole operation: with SQLite the pool holds
+// one connection, so operations are serialized as before; with PostgreSQL it
+// holds several and operations run concurrently (a method that needs several
+// statements to be atomic runs them in a sql::Transaction). The schema is
+// already migrated when the constructor runs (sql_schema.cc).
+class SqlStore final : public Store {
  public:
-  SqliteStore(ProcessLock lock, std::unique_ptr<SQLite::Database> db)
-      : lock_(std::move(lock)), db_(std::move(db)) {}
+  SqlStore(ProcessLock lock, std::unique_ptr<ConnectionPool> pool) : lock_(std::move(lock)), pool_(std::move(pool)) {}
 
-  // sqlite_users.cc
+  // sql_users.cc
   Result<User> CreateUser(const User& user) override;
   Result<User> GetUser(Id id) override;
   Result<User> GetUserByName(const std::string& username) override;
@@ -242,7 +259,7 @@ class SqliteStore final : public Store {
   Status SetUserInstances(Id user_id, const std::vector<Id>& instance_ids) override;
   Result<std::vector<Id>> GetUserInstances(Id user_id) override;
 
-  // sqlite_credentials.cc
+  // sql_credentials.cc
   Status CreateSession(const Session& session) override;
   Result<Session> GetSession(const std::string& token_hash) override;
   Status DeleteSession(const std::string& token_hash) override;
@@ -256,7 +273,7 @@ class SqliteStore final : public Store {
   Status RevokeUserApiTokens(Id user_id) override;
   Status TouchApiToken(Id token_id, UnixTime now) override;
 
-  // sqlite_instances.cc
+  // sql_instances.cc
   Result<Instance> CreateInstance(const Instance& instance) override;
   Result<Instance> GetInstance(Id id) override;
   Result<Instance> GetInstanceByName(const std::string& name) override;
@@ -264,7 +281,7 @@ class SqliteStore final : public Store {
   Status UpdateInstance(const Instance& instance) override;
   Status DeleteInstance(Id id) override;
 
-  // sqlite_backups.cc
+  // sql_backups.cc
   Result<Backup> CreateBackup(const Backup& backup) override;
   Result<Backup> GetBackup(Id id) override;
   Result<std::vector<Backup>> ListBackups(const BackupFilter& filter, int64_t* total) override;
@@ -274,14 +291,14 @@ class SqliteStore final : public Store {
   Result<std::vector<Backup>> ListUnfinishedBackups() override;
   Result<std::vector<Backup>> ListCompletedBackups(Id instance_id) override;
 
-  // sqlite_restores.cc
+  // sql_restores.cc
   Result<Restore> CreateRestore(const Restore& restore) override;
   Result<Restore> GetRestore(Id id) override;
   Result<std::vector<Restore>> ListRestores(std::optional<Id> backup_id, int limit) override;
   Status UpdateRestore(const Restore& restore) override;
   Result<std::vector<Restore>> ListUnfinishedRestores() override;
 
-  // sqlite_schedules.cc
+  // sql_schedules.cc
   Result<Schedule> CreateSchedule(const Schedule& schedule) override;
   Result<Schedule> GetSchedule(Id id) override;
   Result<std::vector<Schedule>> ListSchedules() override;
@@ -290,11 +307,11 @@ class SqliteStore final : public Store {
   Status RecordScheduleFired(Id id, UnixTime slot, UnixTime ran_at, const std::string& result) override;
   Status RecordScheduleResult(Id id, UnixTime ran_at, const std::string& result) override;
 
-  // sqlite_audit.cc
+  // sql_audit.cc
   Status AppendAudit(const AuditEvent& event) override;
   Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter, int64_t* total) override;
 
-  // sqlite_trust.cc
+  // sql_trust.cc
   Status PutBackupCheck(const BackupCheck& check) override;
   Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) override;
   Status FailRunningChecks(UnixTime now, const std::string& error) override;
@@ -307,7 +324,10 @@ class SqliteStore final : public Store {
   Status UpdateWebhookDelivery(const WebhookDelivery& d) override;
   Result<std::vector<WebhookDelivery>> ListWebhookDeliveries(Id webhook_id, int limit) override;
 
-  // sqlite_leases.cc
+  // The connections, for tools that work on tables directly (store_copy.cc).
+  ConnectionPool& pool() { return *pool_; }
+
+  // sql_leases.cc
   Result<bool> AcquireLease(const std::string& name, const std::string& holder, UnixTime now,
                             UnixTime expires_at) override;
   Status ReleaseLease(const std::string& name, const std::string& holder) override;
@@ -326,23 +346,23 @@ class SqliteStore final : public Store {
   template <typename T>
   using RunResult = std::conditional_t<std::is_void_v<T>, Status, Result<T>>;
 
-  // Runs `fn` under the connection mutex, turning every exception the store
-  // helpers, SQLite and JSON layers throw into a Status prefixed with `what`
-  // (a StoreError's Status is returned as it is). Returns Result<T> when `fn`
-  // returns T, and Status when it returns nothing.
+  // Runs fn(connection) on a connection leased from the pool, turning every
+  // exception the store helpers, SQL layer and JSON layer throw into a Status
+  // prefixed with `what` (a StoreError's Status is returned as it is).
+  // Returns Result<T> when `fn` returns T, and Status when it returns nothing.
   template <typename Fn>
-  RunResult<std::invoke_result_t<Fn&>> Run(std::string_view what, Fn&& fn) {
-    std::lock_guard<std::mutex> lock(mu_);
+  RunResult<std::invoke_result_t<Fn&, Connection&>> Run(std::string_view what, Fn&& fn) {
     try {
-      if constexpr (std::is_void_v<std::invoke_result_t<Fn&>>) {
-        fn();
+      ConnectionPool::Lease db = pool_->Acquire();
+      if constexpr (std::is_void_v<std::invoke_result_t<Fn&, Connection&>>) {
+        fn(*db);
         return Status::Ok();
       } else {
-        return fn();
+        return fn(*db);
       }
     } catch (const StoreError& e) {
       return e.status;
-    } catch (const SQLite::Exception& e) {
+    } catch (const Error& e) {
       return Translate(what, e);
     } catch (const nlohmann::json::exception& e) {
       return Status::Internal(std::string(what) + ": " + e.what());
@@ -351,9 +371,14 @@ class SqliteStore final : public Store {
     }
   }
 
-  std::mutex mu_;
-  ProcessLock lock_;                      // released after db_ closes (declared first)
-  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  ProcessLock lock_;                      // released after the pool closes (declared first)
+  std::unique_ptr<ConnectionPool> pool_;  // thread-safe
 };
 
-}  // namespace clawback::controller::store::sqlite
+// The openers behind OpenSqliteStore and OpenPostgresStore, returning the
+// SqlStore itself (sqlite_store.cc, postgres_store.cc).
+Result<std::unique_ptr<SqlStore>> OpenSqliteSqlStore(const std::string& path, const SqliteStoreOptions& options);
+Result<std::unique_ptr<SqlStore>> OpenPostgresSqlStore(const std::string& conninfo,
+                                                       const PostgresStoreOptions& options);
+
+}  // namespace clawback::controller::store::sql

@@ -1,10 +1,9 @@
-// SqliteStore: what lets several controller replicas share one store (table
+// SqlStore: what lets several controller replicas share one store (table
 // leases; columns owner and lease_until of backups and restores). Every
-// statement here is SQL that PostgreSQL 15 accepts unchanged (with `?`
-// numbered), so the PostgreSQL store runs the same text.
-#include "controller/store/sqlite_internal.h"
+// statement is SQL both engines accept (sql_connection.h's dialect rules).
+#include "controller/store/sql_internal.h"
 
-namespace clawback::controller::store::sqlite {
+namespace clawback::controller::store::sql {
 namespace {
 
 // The table and the column naming the instance a transfer touches.
@@ -21,26 +20,26 @@ TransferTable TableOf(TransferKind kind) {
 Status MissingTransfer(TransferKind kind, Id id) { return NotFound(TransferKindName(kind), id); }
 
 // The status of one transfer; Fails NotFound.
-BackupStatus TransferStatus(SQLite::Database& db, TransferKind kind, Id id) {
+BackupStatus TransferStatus(Connection& db, TransferKind kind, Id id) {
   const TransferTable t = TableOf(kind);
   return QueryOne(db, std::string("SELECT status FROM ") + t.table + " WHERE id = ?",
-                  [](SQLite::Statement& q) { return StatusFromColumn(q.getColumn(0).getString()); },
+                  [](const Statement& q) { return StatusFromColumn(q.Text(0)); },
                   MissingTransfer(kind, id), id);
 }
 
-std::vector<Id> Ids(SQLite::Database& db, const std::string& sql, const std::string& owner) {
-  return QueryAll(db, sql, [](SQLite::Statement& q) { return q.getColumn(0).getInt64(); }, owner);
+std::vector<Id> Ids(Connection& db, const std::string& sql, const std::string& owner) {
+  return QueryAll(db, sql, [](const Statement& q) { return q.Int64(0); }, owner);
 }
 
 }  // namespace
 
-Result<bool> SqliteStore::AcquireLease(const std::string& name, const std::string& holder, UnixTime now,
+Result<bool> SqlStore::AcquireLease(const std::string& name, const std::string& holder, UnixTime now,
                                        UnixTime expires_at) {
-  return Run("acquire lease", [&] {
+  return Run("acquire lease", [&](Connection& db) {
     if (name.empty() || holder.empty()) Fail(Status::InvalidArgument("lease name and holder must not be empty"));
     // On a clash the row changes only when the lease is free or ours: zero
     // rows changed means another holder's lease is live.
-    return Exec(*db_,
+    return Exec(db,
                 "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
                 "WHERE leases.expires_at < ? OR leases.holder = excluded.holder",
@@ -48,123 +47,122 @@ Result<bool> SqliteStore::AcquireLease(const std::string& name, const std::strin
   });
 }
 
-Status SqliteStore::ReleaseLease(const std::string& name, const std::string& holder) {
-  return Run("release lease", [&] {
-    Exec(*db_, "UPDATE leases SET holder = '', expires_at = 0 WHERE name = ? AND holder = ?", name, holder);
+Status SqlStore::ReleaseLease(const std::string& name, const std::string& holder) {
+  return Run("release lease", [&](Connection& db) {
+    Exec(db, "UPDATE leases SET holder = '', expires_at = 0 WHERE name = ? AND holder = ?", name, holder);
   });
 }
 
-Result<Lease> SqliteStore::GetLease(const std::string& name) {
-  return Run("get lease", [&] {
+Result<Lease> SqlStore::GetLease(const std::string& name) {
+  return Run("get lease", [&](Connection& db) {
     return QueryOne(
-        *db_, "SELECT name, holder, expires_at FROM leases WHERE name = ?",
-        [](SQLite::Statement& q) {
-          return Lease{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64()};
+        db, "SELECT name, holder, expires_at FROM leases WHERE name = ?",
+        [](const Statement& q) {
+          return Lease{q.Text(0), q.Text(1), q.Int64(2)};
         },
         NotFound("lease", name), name);
   });
 }
 
-Status SqliteStore::AssignTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime lease_until) {
-  return Run("assign transfer", [&] {
+Status SqlStore::AssignTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime lease_until) {
+  return Run("assign transfer", [&](Connection& db) {
     const TransferTable t = TableOf(kind);
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    const BackupStatus status = TransferStatus(*db_, kind, id);
+    Transaction tx(db);
+    const BackupStatus status = TransferStatus(db, kind, id);
     if (IsFinal(status)) {
       Fail(Status::FailedPrecondition(std::string(TransferKindName(kind)) + " " + std::to_string(id) + " is already " +
                                       std::string(BackupStatusName(status))));
     }
-    Exec(*db_, std::string("UPDATE ") + t.table + " SET owner = ?, lease_until = ? WHERE id = ?", owner, lease_until,
+    Exec(db, std::string("UPDATE ") + t.table + " SET owner = ?, lease_until = ? WHERE id = ?", owner, lease_until,
          id);
-    tx.commit();
+    tx.Commit();
   });
 }
 
-Result<ClaimOutcome> SqliteStore::ClaimTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
+Result<ClaimOutcome> SqlStore::ClaimTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
                                                 UnixTime lease_until, int max_running) {
-  return Run("claim transfer", [&] {
+  return Run("claim transfer", [&](Connection& db) {
     const TransferTable t = TableOf(kind);
-    // One write transaction: BEGIN IMMEDIATE here; on PostgreSQL the store's
-    // Begin() takes a transaction-scoped advisory lock, which serializes
-    // claims the same way (a plain READ COMMITTED count would let two
-    // replicas both see a free slot).
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (TransferStatus(*db_, kind, id) != BackupStatus::kQueued) return ClaimOutcome::kNotQueued;
-    const Id instance = QueryCount(*db_, std::string("SELECT ") + t.instance_column + " FROM " + t.table +
+    // One write transaction, serialized with every other (SQLite's BEGIN
+    // IMMEDIATE; PostgreSQL's transaction-scoped advisory lock): a plain READ
+    // COMMITTED count would let two replicas both see the last free slot.
+    Transaction tx(db);
+    if (TransferStatus(db, kind, id) != BackupStatus::kQueued) return ClaimOutcome::kNotQueued;
+    const Id instance = QueryCount(db, std::string("SELECT ") + t.instance_column + " FROM " + t.table +
                                              " WHERE id = ?", id);
     const int64_t running =
-        QueryCount(*db_, "SELECT COUNT(*) FROM backups WHERE status = 'running' AND lease_until >= ?", now) +
-        QueryCount(*db_, "SELECT COUNT(*) FROM restores WHERE status = 'running' AND lease_until >= ?", now);
+        QueryCount(db, "SELECT COUNT(*) FROM backups WHERE status = 'running' AND lease_until >= ?", now) +
+        QueryCount(db, "SELECT COUNT(*) FROM restores WHERE status = 'running' AND lease_until >= ?", now);
     if (running >= max_running) return ClaimOutcome::kCapReached;
     const int64_t same_instance =
-        QueryCount(*db_, "SELECT COUNT(*) FROM backups WHERE status = 'running' AND lease_until >= ? AND instance_id = ?",
+        QueryCount(db, "SELECT COUNT(*) FROM backups WHERE status = 'running' AND lease_until >= ? AND instance_id = ?",
                    now, instance) +
-        QueryCount(*db_,
+        QueryCount(db,
                    "SELECT COUNT(*) FROM restores WHERE status = 'running' AND lease_until >= ? "
                    "AND target_instance_id = ?",
                    now, instance);
     if (same_instance > 0) return ClaimOutcome::kInstanceBusy;
-    Exec(*db_,
+    Exec(db,
          std::string("UPDATE ") + t.table +
              " SET status = 'running', owner = ?, lease_until = ? WHERE id = ? AND status = 'queued'",
          owner, lease_until, id);
-    tx.commit();
+    tx.Commit();
     return ClaimOutcome::kClaimed;
   });
 }
 
-Result<TransferIds> SqliteStore::RenewTransferLeases(const std::string& owner, UnixTime lease_until) {
-  return Run("renew transfer leases", [&] {
+Result<TransferIds> SqlStore::RenewTransferLeases(const std::string& owner, UnixTime lease_until) {
+  return Run("renew transfer leases", [&](Connection& db) {
     if (owner.empty()) Fail(Status::InvalidArgument("transfer owner must not be empty"));
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    Transaction tx(db);
     TransferIds out;
     for (TransferKind kind : {TransferKind::kBackup, TransferKind::kRestore}) {
       const TransferTable t = TableOf(kind);
       const std::string mine =
           std::string(" FROM ") + t.table + " WHERE owner = ? AND status IN ('queued', 'running')";
-      Exec(*db_, std::string("UPDATE ") + t.table + " SET lease_until = ? WHERE owner = ? AND status IN "
+      Exec(db, std::string("UPDATE ") + t.table + " SET lease_until = ? WHERE owner = ? AND status IN "
                                                     "('queued', 'running')",
            lease_until, owner);
       (kind == TransferKind::kBackup ? out.backups : out.restores) =
-          Ids(*db_, "SELECT id" + mine + " ORDER BY id", owner);
+          Ids(db, "SELECT id" + mine + " ORDER BY id", owner);
     }
-    tx.commit();
+    tx.Commit();
     return out;
   });
 }
 
-Result<bool> SqliteStore::AdoptQueuedTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
+Result<bool> SqlStore::AdoptQueuedTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
                                               UnixTime lease_until) {
-  return Run("adopt queued transfer", [&] {
+  return Run("adopt queued transfer", [&](Connection& db) {
     const TransferTable t = TableOf(kind);
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    TransferStatus(*db_, kind, id);  // NotFound
-    const int changed = Exec(*db_,
+    Transaction tx(db);
+    TransferStatus(db, kind, id);  // NotFound
+    const int changed = Exec(db,
                              std::string("UPDATE ") + t.table +
                                  " SET owner = ?, lease_until = ? WHERE id = ? AND status = 'queued' AND lease_until < ?",
                              owner, lease_until, id, now);
-    tx.commit();
+    tx.Commit();
     return changed > 0;
   });
 }
 
-Result<std::vector<TransferLease>> SqliteStore::ListTransferLeases() {
-  return Run("list transfer leases", [&] {
+Result<std::vector<TransferLease>> SqlStore::ListTransferLeases() {
+  return Run("list transfer leases", [&](Connection& db) {
     std::vector<TransferLease> out;
     for (TransferKind kind : {TransferKind::kBackup, TransferKind::kRestore}) {
       const TransferTable t = TableOf(kind);
-      auto rows = QueryAll(*db_,
+      auto rows = QueryAll(db,
                            std::string("SELECT id, ") + t.instance_column + ", status, owner, lease_until, created_at FROM " +
                                t.table + " WHERE status IN ('queued', 'running') ORDER BY id",
-                           [kind](SQLite::Statement& q) {
+                           [kind](const Statement& q) {
                              TransferLease l;
                              l.kind = kind;
-                             l.id = q.getColumn(0).getInt64();
-                             l.instance_id = q.getColumn(1).getInt64();
-                             l.status = StatusFromColumn(q.getColumn(2).getString());
-                             l.owner = q.getColumn(3).getString();
-                             l.lease_until = q.getColumn(4).getInt64();
-                             l.created_at = q.getColumn(5).getInt64();
+                             l.id = q.Int64(0);
+                             l.instance_id = q.Int64(1);
+                             l.status = StatusFromColumn(q.Text(2));
+                             l.owner = q.Text(3);
+                             l.lease_until = q.Int64(4);
+                             l.created_at = q.Int64(5);
                              return l;
                            });
       out.insert(out.end(), rows.begin(), rows.end());
@@ -173,23 +171,23 @@ Result<std::vector<TransferLease>> SqliteStore::ListTransferLeases() {
   });
 }
 
-Result<bool> SqliteStore::FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
+Result<bool> SqlStore::FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
                                                 const std::string& error) {
-  return Run("fail abandoned transfer", [&] {
+  return Run("fail abandoned transfer", [&](Connection& db) {
     const TransferTable t = TableOf(kind);
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    TransferStatus(*db_, kind, id);  // NotFound
+    Transaction tx(db);
+    TransferStatus(db, kind, id);  // NotFound
     const std::string clear_archive =
         kind == TransferKind::kBackup ? ", file_path = '', size_bytes = 0, sha256 = ''" : "";
     const int changed =
-        Exec(*db_,
+        Exec(db,
              std::string("UPDATE ") + t.table + " SET status = 'failed', error_message = ?, completed_at = ?" +
                  clear_archive +
                  " WHERE id = ? AND status IN ('queued', 'running') AND (lease_until < ? OR (owner <> '' AND owner = ?))",
              error, now, id, now, owner_gone);
-    tx.commit();
+    tx.Commit();
     return changed > 0;
   });
 }
 
-}  // namespace clawback::controller::store::sqlite
+}  // namespace clawback::controller::store::sql
