@@ -216,7 +216,8 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
     pid_t pid = SpawnAs(*owner,
                         {BinDir() + "/postgres", "-D", (root / "data").string(), "-p", std::to_string(port), "-k",
                          (root / "sock").string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                         "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"},
+                         "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200", "-c",
+                         "shared_buffers=16MB"},
                         log);
     if (pid < 0) return Status::IoError("fork failed");
     server->pid_ = pid;
