@@ -18,9 +18,7 @@ Result<DatabaseUrl> ParseEnd(const std::string& flag, const std::string& value) 
   if (value.empty()) return Status::InvalidArgument(flag + " is required");
   // The controller's default (no URL: <data dir>/clawback.db) has no data
   // dir here: a URL must be given in full.
-  auto url = ParseDatabaseUrl(value, "");
-  if (!url.ok()) return Status::InvalidArgument(flag + ": " + url.status().message());
-  return url;
+  return ParseDatabaseUrl(value, "", flag);
 }
 
 Status Migrate(CommandContext& ctx, const MigrateOptions& opts) {

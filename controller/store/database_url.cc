@@ -44,7 +44,8 @@ std::string RedactDatabaseUrl(const std::string& url) {
   return out;
 }
 
-Result<DatabaseUrl> ParseDatabaseUrl(const std::string& value, const std::string& data_dir) {
+Result<DatabaseUrl> ParseDatabaseUrl(const std::string& value, const std::string& data_dir,
+                                     const std::string& setting) {
   DatabaseUrl url;
   if (value.empty()) {
     url.sqlite_path = data_dir + "/clawback.db";
@@ -61,14 +62,14 @@ Result<DatabaseUrl> ParseDatabaseUrl(const std::string& value, const std::string
   if (StartsWithNoCase(value, kSqlitePrefix)) {
     std::string path = value.substr(kSqlitePrefix.size());
     if (path.empty() || path[0] != '/') {
-      return Status::InvalidArgument("CLAWORC_DATABASE \"" + shown +
+      return Status::InvalidArgument(setting + " \"" + shown +
                                      "\": a SQLite URL needs an absolute path, as in sqlite:///var/lib/claworc/clawback.db");
     }
     url.sqlite_path = path;
     url.redacted = value;
     return url;
   }
-  return Status::InvalidArgument("CLAWORC_DATABASE \"" + shown +
+  return Status::InvalidArgument(setting + " \"" + shown +
                                  "\" is not a database URL: use sqlite:///absolute/path.db or "
                                  "postgres://user@host:port/database (unset for SQLite in the data directory)");
 }

@@ -30,7 +30,9 @@ struct DatabaseUrl {
 };
 
 // `value` is CLAWORC_DATABASE's value; `data_dir` gives the default.
-Result<DatabaseUrl> ParseDatabaseUrl(const std::string& value, const std::string& data_dir);
+// Messages name the value as `setting` ("--from" for store migrate).
+Result<DatabaseUrl> ParseDatabaseUrl(const std::string& value, const std::string& data_dir,
+                                     const std::string& setting = "CLAWORC_DATABASE");
 
 // `url` with the password of "scheme://user:password@host" and any
 // "password=" parameter replaced by "***". Any other text is returned as is.

@@ -37,10 +37,18 @@ ErrorKind KindOfSqlState(std::string_view state) {
   return ErrorKind::kOther;
 }
 
-// libpq messages end in a newline; ours never do.
+// libpq messages span lines ("...failed: Connection refused\n\tIs the
+// server running..."); ours are one line.
 std::string Trimmed(const char* msg) {
-  std::string s = msg ? msg : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::string s;
+  for (const char* p = msg ? msg : ""; *p; ++p) {
+    if (*p == '\n' || *p == '\t') {
+      if (!s.empty() && s.back() != ' ') s += ' ';
+    } else {
+      s += *p;
+    }
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
 }
 

@@ -125,11 +125,19 @@ Result<fs::path> TemplateCluster(const Owner& o) {
     ~Unlock() { ::close(fd); }
   } unlock{lock};
   if (fs::exists(tmpl / "data" / "PG_VERSION")) return tmpl;
-  const fs::path tmp = tmpl.string() + ".tmp";
+  // initdb runs in a temp dir, which the `postgres` user can reach even when
+  // the build tree is under a private home; the result is copied over.
+  std::string tmp_name = (fs::temp_directory_path() / "clawback-initdb-XXXXXX").string();
+  if (::mkdtemp(tmp_name.data()) == nullptr) return Status::IoError("mkdtemp failed");
+  const fs::path tmp = tmp_name;
+  struct RemoveTmp {
+    fs::path p;
+    ~RemoveTmp() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } remove_tmp{tmp};
   std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) return Status::IoError("cannot create " + tmp.string() + ": " + ec.message());
   {
     std::ofstream pw(tmp / "pwfile");
     pw << kPassword << "\n";
@@ -140,9 +148,14 @@ Result<fs::path> TemplateCluster(const Owner& o) {
                                   "--pwfile=" + (tmp / "pwfile").string(), "--auth-local=trust",
                                   "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"},
                                  (tmp / "initdb.log").string()));
+  const fs::path staged = tmpl.string() + ".tmp";
+  fs::remove_all(staged, ec);
+  fs::create_directories(staged, ec);
+  fs::copy(tmp / "data", staged / "data", fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec) return Status::IoError("cannot copy the new cluster to " + staged.string() + ": " + ec.message());
   fs::remove_all(tmpl, ec);
-  fs::rename(tmp, tmpl, ec);
-  if (ec) return Status::IoError("cannot rename " + tmp.string() + ": " + ec.message());
+  fs::rename(staged, tmpl, ec);
+  if (ec) return Status::IoError("cannot rename " + staged.string() + ": " + ec.message());
   return tmpl;
 }
 
@@ -203,7 +216,8 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
     pid_t pid = SpawnAs(*owner,
                         {BinDir() + "/postgres", "-D", (root / "data").string(), "-p", std::to_string(port), "-k",
                          (root / "sock").string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                         "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"},
+                         "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200", "-c",
+                         "shared_buffers=16MB"},
                         log);
     if (pid < 0) return Status::IoError("fork failed");
     server->pid_ = pid;

@@ -63,6 +63,31 @@ TEST(StoreOpen, MigrationsAreNumberedWithoutGaps) {
 class StoreEngines : public testing::EngineStoreTest {};
 CLAWBACK_BOTH_ENGINES(StoreEngines);
 
+TEST_P(StoreEngines, ReopeningKeepsTheDataAndAppliesNothingTwice) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    User u;
+    u.username = "alice";
+    u.password_hash = "x";
+    ASSERT_TRUE(store->CreateUser(u).ok());
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->GetUserByName("alice").ok());
+  std::string rows;
+  if (postgres()) {
+    auto r = clawback::testing::SharedPostgresServer()->QueryValue(clawback::testing::DatabaseOf(url()),
+                                                                     "SELECT COUNT(*) FROM schema_migrations");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    rows = *r;
+  } else {
+    store.reset();  // the file's process lock
+    rows = std::to_string(SchemaRows(dir_.file("clawback.db")));
+  }
+  EXPECT_EQ(rows, std::to_string(store::LatestSchemaVersion()));
+}
+
 TEST_P(StoreEngines, ForeignKeysAreEnforced) {
   auto store = Open();
   ASSERT_NE(store, nullptr);

@@ -152,5 +152,30 @@ TEST(PostgresStore, AuditLogRefusesUpdatesAndDeletes) {
   EXPECT_EQ(*SharedPostgresServer()->QueryValue(db, "SELECT COUNT(*) FROM audit_events"), "1");
 }
 
+TEST(PostgresStore, ABrokenConnectionFailsOneCallAndIsReconnected) {
+  const std::string url = FreshDatabaseUrl();
+  ASSERT_FALSE(url.empty());
+  auto store = OpenPostgresStore(url, {.connections = 1});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Instance i;
+  i.name = "alpha";
+  i.agent_url = "https://127.0.0.1:1";
+  ASSERT_TRUE((*store)->CreateInstance(i).ok());
+  // The server drops the store's connection (a restart, a failover, an admin).
+  ASSERT_TRUE(SharedPostgresServer()
+                  ->Exec(DatabaseOf(url),
+                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                  .ok());
+  auto first = (*store)->GetInstanceByName("alpha");
+  if (!first.ok()) {
+    EXPECT_EQ(first.status().code(), Status::Code::kUnavailable) << first.status().ToString();
+    EXPECT_EQ(first.status().message().find(SharedPostgresServer()->password()), std::string::npos);
+  }
+  auto again = (*store)->GetInstanceByName("alpha");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->name, "alpha");
+}
+
 }  // namespace
 }  // namespace clawback::controller
