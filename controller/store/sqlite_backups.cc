@@ -1,6 +1,8 @@
 // SqliteStore: backup records (table backups). A backup keeps its
 // instance_name when the instance goes, and its schedule_id becomes NULL
 // when the schedule goes (ON DELETE SET NULL).
+#include <map>
+
 #include "controller/store/sqlite_internal.h"
 
 namespace clawback::controller::store::sqlite {
@@ -142,6 +144,40 @@ Result<std::vector<Backup>> SqliteStore::ListCompletedBackups(Id instance_id) {
                            "FROM backups WHERE instance_id = ? AND status = 'completed' "
                            "ORDER BY created_at DESC, id DESC"),
                     ReadBackup, instance_id);
+  });
+}
+
+// Two index seeks per instance (backups_by_instance), whatever the number of
+// backups; portable SQL (SQLite and PostgreSQL): correlated scalar subqueries
+// with ORDER BY ... LIMIT 1, combined by UNION.
+Result<std::vector<LatestBackups>> SqliteStore::ListLatestBackups() {
+  return Run("list latest backups", [&] {
+    std::vector<Backup> rows = QueryAll(
+        *db_,
+        Select(kBackupColumns,
+               "FROM backups WHERE id IN ("
+               " SELECT (SELECT x.id FROM backups x WHERE x.instance_id = i.id"
+               "         ORDER BY x.created_at DESC, x.id DESC LIMIT 1) FROM instances i"
+               " UNION"
+               " SELECT (SELECT x.id FROM backups x WHERE x.instance_id = i.id AND x.status = 'completed'"
+               "         ORDER BY x.created_at DESC, x.id DESC LIMIT 1) FROM instances i)"),
+        ReadBackup);
+    auto newer = [](const Backup& a, const std::optional<Backup>& b) {
+      return !b || a.created_at > b->created_at || (a.created_at == b->created_at && a.id > b->id);
+    };
+    std::vector<LatestBackups> out;
+    std::map<Id, size_t> slot;
+    for (Backup& b : rows) {
+      auto [it, added] = slot.emplace(b.instance_id, out.size());
+      if (added) {
+        out.emplace_back();
+        out.back().instance_id = b.instance_id;
+      }
+      LatestBackups& l = out[it->second];
+      if (b.status == BackupStatus::kCompleted && newer(b, l.last_good)) l.last_good = b;
+      if (newer(b, l.latest)) l.latest = std::move(b);
+    }
+    return out;
   });
 }
 

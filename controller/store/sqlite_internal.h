@@ -273,6 +273,7 @@ class SqliteStore final : public Store {
   Status DeleteBackup(Id id) override;
   Result<std::vector<Backup>> ListUnfinishedBackups() override;
   Result<std::vector<Backup>> ListCompletedBackups(Id instance_id) override;
+  Result<std::vector<LatestBackups>> ListLatestBackups() override;
 
   // sqlite_restores.cc
   Result<Restore> CreateRestore(const Restore& restore) override;
@@ -297,6 +298,7 @@ class SqliteStore final : public Store {
   // sqlite_trust.cc
   Status PutBackupCheck(const BackupCheck& check) override;
   Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) override;
+  Result<std::vector<LatestCheck>> ListLatestChecks() override;
   Status FailRunningChecks(UnixTime now, const std::string& error) override;
   Result<Webhook> CreateWebhook(const Webhook& hook) override;
   Result<Webhook> GetWebhook(Id id) override;
