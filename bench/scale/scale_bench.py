@@ -28,7 +28,7 @@ PROBE_INTERVAL = int(os.environ["SCALE_PROBE_INTERVAL"])
 IDLE_S = int(os.environ.get("SCALE_IDLE_S", "20"))
 IDLE_WINDOW_S = 5      # idle latency: one p99 per window of this length
 LATENCY_PAUSE_S = 0.05  # between two GET /instances of the latency probe
-PERF = os.environ.get("SCALE_PERF") == "1"  # perf record -g the controller during the slots
+PERF = os.environ.get("SCALE_PERF", "")  # "1": perf record the controller during the slots; "idle": the idle phase
 METRICS_EVERY_S = 0.5   # the /metrics gauge sample (a scraper's pace, not a busy loop)
 OUT = os.environ["SCALE_OUT"]
 TREES = os.path.join(OUT, "trees-%dx%dk" % (N, TREE_KIB))
@@ -281,6 +281,12 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
+def start_perf(pid):
+    """perf record with DWARF call graphs of `pid` into WORK/perf.data."""
+    return subprocess.Popen(["perf", "record", "-F", "199", "--call-graph", "dwarf,16384", "-p", str(pid), "-o",
+                             os.path.join(WORK, "perf.data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def spread(values, fmt="%.2f"):
     """ "median (min-max)" of values."""
     if not values:
@@ -308,7 +314,11 @@ def main():
     # ---- idle: the instance list while only the prober and the samplers run ----
     samplers.set_phase("idle")
     c0, a0, t_idle = cpu_seconds(ctl.pid), sum(cpu_seconds(p.pid) for p in agents), time.monotonic()
+    perf = start_perf(ctl.pid) if PERF == "idle" else None
     time.sleep(IDLE_S)
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
     idle_cpu = ((cpu_seconds(ctl.pid) - c0) / (time.monotonic() - t_idle),
                 (sum(cpu_seconds(p.pid) for p in agents) - a0) / (time.monotonic() - t_idle))
     samplers.set_phase("wait")
@@ -333,10 +343,8 @@ def main():
         if lead > 0:
             time.sleep(lead)
         c0, a0, ts = cpu_seconds(ctl.pid), sum(cpu_seconds(p.pid) for p in agents), time.monotonic()
-        if PERF and perf is None:
-            perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(ctl.pid), "-o",
-                                     os.path.join(WORK, "perf.data")], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+        if PERF == "1" and perf is None:
+            perf = start_perf(ctl.pid)
         while True:
             events = db.execute("SELECT detail_json FROM audit_events WHERE action = 'schedule.fire' AND target = ? "
                                 "ORDER BY id", ("schedule:scale-all",)).fetchall()
