@@ -7,6 +7,7 @@ import collections
 import datetime
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -29,7 +30,7 @@ IDLE_S = int(os.environ.get("SCALE_IDLE_S", "20"))
 IDLE_WINDOW_S = 5      # idle latency: one p99 per window of this length
 LATENCY_PAUSE_S = 0.05  # between two GET /instances of the latency probe
 PERF = os.environ.get("SCALE_PERF", "")  # "1": perf record the controller during the slots; "idle": the idle phase
-METRICS_EVERY_S = 0.5   # the /metrics gauge sample (a scraper's pace, not a busy loop)
+METRICS_EVERY_S = float(os.environ.get("SCALE_METRICS_EVERY_S", "0.5"))  # /metrics gauge sample
 OUT = os.environ["SCALE_OUT"]
 TREES = os.path.join(OUT, "trees-%dx%dk" % (N, TREE_KIB))
 WORK = os.path.join(OUT, "work")
@@ -210,36 +211,70 @@ def proc_status(pid, key):
     return 0
 
 
+PHASES = ("setup", "idle", "wait", "slot")
+
+
+def latency_probe(port, token, phase, running_now, stop, out):
+    """GET /instances every LATENCY_PAUSE_S until `stop`, in its own process
+    (no GIL shared with the samplers and the main loop): the time from
+    sending the request to having the whole body, decoded afterwards. Sends
+    (ms, running, phase, t, instances listed) tuples to `out` at the end."""
+    api = Api(port, token)
+    samples = []
+    while not stop.is_set():
+        running_before, ph = running_now.value, PHASES[phase.value]
+        t0 = time.perf_counter()
+        r, data = api.raw("GET", "/api/v1/instances")
+        ms = (time.perf_counter() - t0) * 1000
+        n = len(json.loads(data)["instances"]) if r.status == 200 else -r.status
+        samples.append((ms, max(running_before, running_now.value), ph, time.monotonic(), n))
+        time.sleep(LATENCY_PAUSE_S)
+    out.send(samples)
+
+
 class Samplers:
     """Concurrency sampler (store view every ~10 ms, metrics gauge every
-    METRICS_EVERY_S) and API latency probe (GET /instances every
-    LATENCY_PAUSE_S). Each latency sample carries the phase it was taken in
-    (set_phase) and whether transfers were running at the time."""
+    METRICS_EVERY_S) in a thread, and the API latency probe (GET /instances
+    every LATENCY_PAUSE_S) in a process of its own. Each latency sample
+    carries the phase it was taken in (set_phase) and whether transfers were
+    running at the time."""
 
     def __init__(self, port, token, ctl_pid):
         self.port, self.token, self.ctl_pid = port, token, ctl_pid
         self.stop = threading.Event()
-        self.running_now = 0
-        self.phase = "setup"
+        self.phase = multiprocessing.Value("i", 0)
+        self.running_now = multiprocessing.Value("i", 0)
+        self.probe_stop = multiprocessing.Event()
+        self.results, child_end = multiprocessing.Pipe(duplex=False)
+        self.probe = multiprocessing.Process(target=latency_probe, daemon=True,
+                                             args=(port, token, self.phase, self.running_now, self.probe_stop,
+                                                   child_end))
         self.max_store = self.max_gauge = self.max_queued = 0
         self.samples = 0
         self.max_threads = 0
         self.latencies = []  # (ms, transfers running at the time, phase, monotonic time)
         self.errors = []
-        self.threads = [threading.Thread(target=self.sample, daemon=True),
-                        threading.Thread(target=self.latency, daemon=True)]
+        self.threads = [threading.Thread(target=self.sample, daemon=True)]
 
     def start(self):
+        self.probe.start()
         for t in self.threads:
             t.start()
 
     def set_phase(self, phase):
-        self.phase = phase
+        self.phase.value = PHASES.index(phase)
 
     def finish(self):
+        self.probe_stop.set()
+        samples = self.results.recv()
+        self.probe.join()
         self.stop.set()
         for t in self.threads:
             t.join()
+        for ms, running, phase, at, n in samples:
+            if n != N:
+                self.errors.append("GET /instances listed %d instances, expected %d" % (n, N))
+            self.latencies.append((ms, running, phase, at))
 
     def sample(self):
         api = Api(self.port, self.token)
@@ -255,23 +290,10 @@ class Samplers:
                 self.max_gauge = max(self.max_gauge, int(g.get("running", 0)))
                 self.max_queued = max(self.max_queued, int(g.get("queued", 0)))
             self.max_store = max(self.max_store, running)
-            self.running_now = running
+            self.running_now.value = running
             self.max_threads = max(self.max_threads, proc_status(self.ctl_pid, "Threads"))
             self.samples += 1
             time.sleep(0.01)
-
-    def latency(self):
-        api = Api(self.port, self.token)
-        while not self.stop.is_set():
-            running_before = self.running_now
-            phase = self.phase
-            t0 = time.perf_counter()
-            n = len(api.call("GET", "/instances")["instances"])
-            ms = (time.perf_counter() - t0) * 1000
-            if n != N:
-                self.errors.append("GET /instances listed %d instances, expected %d" % (n, N))
-            self.latencies.append((ms, max(running_before, self.running_now), phase, time.monotonic()))
-            time.sleep(LATENCY_PAUSE_S)
 
 
 def pct(values, p):

@@ -92,7 +92,7 @@ Result<Backup> SqliteStore::GetBackup(Id id) {
 }
 
 Result<std::vector<Backup>> SqliteStore::ListBackups(const BackupFilter& filter, int64_t* total) {
-  return Run("list backups", [&] {
+  return RunRead("list backups", [&] {
     CheckPage(filter.limit, filter.offset);
     if (filter.visible_instances && filter.visible_instances->empty()) {
       if (total) *total = 0;
@@ -104,8 +104,9 @@ Result<std::vector<Backup>> SqliteStore::ListBackups(const BackupFilter& filter,
     if (filter.status) c.Add("status = ?", std::string(BackupStatusName(*filter.status)));
     if (filter.schedule_id) c.Add("schedule_id = ?", *filter.schedule_id);
     if (filter.visible_instances) c.AddIn("instance_id", *filter.visible_instances);
-    if (total) *total = Count(*db_, "backups", c);
-    return QueryPage(*db_, kBackupColumns, "backups", std::move(c), "created_at DESC, id DESC", filter.limit,
+    SQLite::Transaction snapshot(*reader_);  // the count and the page from one snapshot
+    if (total) *total = Count(*reader_, "backups", c);
+    return QueryPage(*reader_, kBackupColumns, "backups", std::move(c), "created_at DESC, id DESC", filter.limit,
                      filter.offset, ReadBackup);
   });
 }
@@ -151,9 +152,9 @@ Result<std::vector<Backup>> SqliteStore::ListCompletedBackups(Id instance_id) {
 // backups; portable SQL (SQLite and PostgreSQL): correlated scalar subqueries
 // with ORDER BY ... LIMIT 1, combined by UNION.
 Result<std::vector<LatestBackups>> SqliteStore::ListLatestBackups() {
-  return Run("list latest backups", [&] {
+  return RunRead("list latest backups", [&] {
     std::vector<Backup> rows = QueryAll(
-        *db_,
+        *reader_,
         Select(kBackupColumns,
                "FROM backups WHERE id IN ("
                " SELECT (SELECT x.id FROM backups x WHERE x.instance_id = i.id"

@@ -52,8 +52,8 @@ Status SqliteStore::CreateSession(const Session& session) {
 }
 
 Result<Session> SqliteStore::GetSession(const std::string& token_hash) {
-  return Run("get session", [&] {
-    return QueryOne(*db_, Select(kSessionColumns, "FROM sessions WHERE token_hash = ?"), ReadSession,
+  return RunRead("get session", [&] {
+    return QueryOne(*reader_, Select(kSessionColumns, "FROM sessions WHERE token_hash = ?"), ReadSession,
                     SessionNotFound(), token_hash);
   });
 }
@@ -96,8 +96,8 @@ Result<ApiToken> SqliteStore::CreateApiToken(const ApiToken& token) {
 }
 
 Result<ApiToken> SqliteStore::GetApiTokenByHash(const std::string& token_hash) {
-  return Run("get API token", [&] {
-    return QueryOne(*db_, Select(kTokenColumns, "FROM api_tokens WHERE token_hash = ?"), ReadToken,
+  return RunRead("get API token", [&] {
+    return QueryOne(*reader_, Select(kTokenColumns, "FROM api_tokens WHERE token_hash = ?"), ReadToken,
                     Status::NotFound("API token not found"), token_hash);
   });
 }

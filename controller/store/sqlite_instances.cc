@@ -73,8 +73,8 @@ Result<Instance> SqliteStore::GetInstanceByName(const std::string& name) {
 }
 
 Result<std::vector<Instance>> SqliteStore::ListInstances() {
-  return Run("list instances",
-             [&] { return QueryAll(*db_, Select(kInstanceColumns, "FROM instances ORDER BY name"), ReadInstance); });
+  return RunRead("list instances",
+             [&] { return QueryAll(*reader_, Select(kInstanceColumns, "FROM instances ORDER BY name"), ReadInstance); });
 }
 
 Status SqliteStore::UpdateInstance(const Instance& instance) {

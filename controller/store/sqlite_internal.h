@@ -14,7 +14,7 @@
 // store is being opened, whose code catches the same way).
 //
 // Threading: none of the helpers lock; Run holds the connection mutex for
-// the whole operation.
+// the whole operation (RunRead the read-only connection's).
 #pragma once
 
 #include <cstdint>
@@ -228,8 +228,9 @@ auto QueryPage(SQLite::Database& db, const char* columns, const char* table, Con
 // constructor runs (OpenSqliteStore in sqlite_store.cc).
 class SqliteStore final : public Store {
  public:
-  SqliteStore(ProcessLock lock, std::unique_ptr<SQLite::Database> db)
-      : lock_(std::move(lock)), db_(std::move(db)) {}
+  // `reader` is a read-only connection to the same file (see RunRead).
+  SqliteStore(ProcessLock lock, std::unique_ptr<SQLite::Database> db, std::unique_ptr<SQLite::Database> reader)
+      : lock_(std::move(lock)), db_(std::move(db)), reader_(std::move(reader)) {}
 
   // sqlite_users.cc
   Result<User> CreateUser(const User& user) override;
@@ -319,7 +320,23 @@ class SqliteStore final : public Store {
   // returns T, and Status when it returns nothing.
   template <typename Fn>
   RunResult<std::invoke_result_t<Fn&>> Run(std::string_view what, Fn&& fn) {
-    std::lock_guard<std::mutex> lock(mu_);
+    return RunUnder(mu_, what, fn);
+  }
+
+  // As Run, for a read-only method whose body uses *reader_ (under
+  // reader_mu_): the methods on busy API paths (instance list, backup list,
+  // sign-in checks). In WAL mode this reader never waits for a writer nor
+  // for its commit's fsync, and sees every commit that finished before the
+  // statement started; each method stays one consistent snapshot when it
+  // runs one statement (or wraps several in a transaction).
+  template <typename Fn>
+  RunResult<std::invoke_result_t<Fn&>> RunRead(std::string_view what, Fn&& fn) {
+    return RunUnder(reader_mu_, what, fn);
+  }
+
+  template <typename Fn>
+  RunResult<std::invoke_result_t<Fn&>> RunUnder(std::mutex& mu, std::string_view what, Fn& fn) {
+    std::lock_guard<std::mutex> lock(mu);
     try {
       if constexpr (std::is_void_v<std::invoke_result_t<Fn&>>) {
         fn();
@@ -339,8 +356,10 @@ class SqliteStore final : public Store {
   }
 
   std::mutex mu_;
-  ProcessLock lock_;                      // released after db_ closes (declared first)
-  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  std::mutex reader_mu_;
+  ProcessLock lock_;                          // released after db_ closes (declared first)
+  std::unique_ptr<SQLite::Database> db_;      // guarded by mu_
+  std::unique_ptr<SQLite::Database> reader_;  // read-only; guarded by reader_mu_
 };
 
 }  // namespace clawback::controller::store::sqlite

@@ -1,6 +1,6 @@
 // Opening the SQLite store: checks the file can be written, takes the process
 // lock, sets WAL, foreign keys and synchronous=FULL, applies migrations, and
-// hands the connection to SqliteStore (sqlite_internal.h), whose methods live
+// hands the connection (and a second, read-only one) to SqliteStore (sqlite_internal.h), whose methods live
 // in the sqlite_<tables>.cc files.
 #include "controller/store/sqlite_store.h"
 
@@ -110,7 +110,9 @@ Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, const SqliteSto
     db->exec("PRAGMA foreign_keys = ON");
     db->exec("PRAGMA synchronous = FULL");
     Migrate(*db);
-    return std::unique_ptr<Store>(std::make_unique<store::sqlite::SqliteStore>(std::move(lock), std::move(db)));
+    auto reader = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, options.busy_timeout_ms);
+    return std::unique_ptr<Store>(
+        std::make_unique<store::sqlite::SqliteStore>(std::move(lock), std::move(db), std::move(reader)));
   } catch (const StoreError& e) {
     return e.status;
   } catch (const SQLite::Exception& e) {

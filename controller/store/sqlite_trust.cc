@@ -85,9 +85,9 @@ Result<std::vector<BackupCheck>> SqliteStore::ListBackupChecks(const std::vector
 // and PostgreSQL): window functions rank each instance's checks of a kind,
 // finished ones first, newest first.
 Result<std::vector<LatestCheck>> SqliteStore::ListLatestChecks() {
-  return Run("list latest backup checks", [&] {
+  return RunRead("list latest backup checks", [&] {
     SQLite::Statement q(
-        *db_,
+        *reader_,
         Select(kCheckColumns,
                ", instance_id, running FROM ("
                " SELECT c.backup_id, c.kind, c.status, c.at, c.duration_s, c.error, c.detail_json, b.instance_id,"

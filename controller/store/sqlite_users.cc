@@ -58,7 +58,7 @@ Result<User> SqliteStore::CreateUser(const User& user) {
 }
 
 Result<User> SqliteStore::GetUser(Id id) {
-  return Run("get user", [&] { return LoadUser(*db_, id); });
+  return RunRead("get user", [&] { return LoadUser(*reader_, id); });
 }
 
 Result<User> SqliteStore::GetUserByName(const std::string& username) {
@@ -125,9 +125,10 @@ Status SqliteStore::SetUserInstances(Id user_id, const std::vector<Id>& instance
 }
 
 Result<std::vector<Id>> SqliteStore::GetUserInstances(Id user_id) {
-  return Run("get user instances", [&] {
-    LoadUser(*db_, user_id);
-    return QueryAll(*db_, "SELECT instance_id FROM user_instances WHERE user_id = ? ORDER BY instance_id",
+  return RunRead("get user instances", [&] {
+    SQLite::Transaction snapshot(*reader_);
+    LoadUser(*reader_, user_id);
+    return QueryAll(*reader_, "SELECT instance_id FROM user_instances WHERE user_id = ? ORDER BY instance_id",
                     [](SQLite::Statement& q) -> Id { return q.getColumn(0).getInt64(); }, user_id);
   });
 }
