@@ -29,6 +29,8 @@
 #        SCALE_INSTANCES=1000 (quick 100)  SCALE_CAP=8 (--max-concurrent-transfers)
 #        SCALE_SLOTS=1  SCALE_TREE_KIB=1024  SCALE_PROBE_INTERVAL=15
 #        SCALE_IDLE_S=20 (quick 5)
+#        SCALE_AGENT_NICE=10: agents run niced, as if on their own hosts (0: they
+#        compete with the controller for the 2 cores as equals)
 #        SCALE_PERF=1 (or idle): `perf record` the controller during the slots (or the idle phase)
 #        (bench/out/scale/work/perf.data)
 set -euo pipefail
