@@ -9,7 +9,7 @@
 # the clawback_transfers_running gauge of /metrics every SCALE_METRICS_EVERY_S
 # (0.5; the bench before issue 18 scraped it every ~10 ms) (max must stay <=
 # the cap), and, from a process of its own, times GET /api/v1/instances (request
-# sent to whole body received) every 50 ms: idle (SCALE_IDLE_S
+# sent to whole body received) at a fixed pace of 10 per second: idle (SCALE_IDLE_S
 # before the schedule exists: only the prober and the samplers run; one p99
 # per 5 s window) and while a slot's transfers run (one p99 per 5 s window).
 # Per slot it reads utime+stime of the controller and of every agent from

@@ -32,7 +32,7 @@ IDLE_S = int(os.environ.get("SCALE_IDLE_S", "20"))
 # are counted the same). 0 makes them compete with it as equals.
 AGENT_NICE = int(os.environ.get("SCALE_AGENT_NICE", "10"))
 IDLE_WINDOW_S = 5      # idle latency: one p99 per window of this length
-LATENCY_PAUSE_S = 0.05  # between two GET /instances of the latency probe
+LATENCY_PERIOD_S = 0.1  # the latency probe starts a GET /instances this often (or at once when late)
 PERF = os.environ.get("SCALE_PERF", "")  # "1": perf record the controller during the slots; "idle": the idle phase
 METRICS_EVERY_S = float(os.environ.get("SCALE_METRICS_EVERY_S", "0.5"))  # /metrics gauge sample
 OUT = os.environ["SCALE_OUT"]
@@ -219,27 +219,31 @@ PHASES = ("setup", "idle", "wait", "slot")
 
 
 def latency_probe(port, token, phase, running_now, stop, out):
-    """GET /instances every LATENCY_PAUSE_S until `stop`, in its own process
+    """GET /instances every LATENCY_PERIOD_S until `stop`, in its own process
     (no GIL shared with the samplers and the main loop): the time from
     sending the request to having the whole body, decoded afterwards. Sends
     (ms, running, phase, t, instances listed) tuples to `out` at the end."""
     api = Api(port, token)
     samples = []
+    next_at = time.monotonic()
     while not stop.is_set():
+        # A fixed pace, not "a pause after each answer": the load the probe
+        # puts on the controller does not grow when its answers get faster.
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        next_at = max(next_at + LATENCY_PERIOD_S, time.monotonic())
         running_before, ph = running_now.value, PHASES[phase.value]
         t0 = time.perf_counter()
         r, data = api.raw("GET", "/api/v1/instances")
         ms = (time.perf_counter() - t0) * 1000
         n = len(json.loads(data)["instances"]) if r.status == 200 else -r.status
         samples.append((ms, max(running_before, running_now.value), ph, time.monotonic(), n))
-        time.sleep(LATENCY_PAUSE_S)
     out.send(samples)
 
 
 class Samplers:
     """Concurrency sampler (store view every ~10 ms, metrics gauge every
     METRICS_EVERY_S) in a thread, and the API latency probe (GET /instances
-    every LATENCY_PAUSE_S) in a process of its own. Each latency sample
+    every LATENCY_PERIOD_S) in a process of its own. Each latency sample
     carries the phase it was taken in (set_phase) and whether transfers were
     running at the time."""
 
