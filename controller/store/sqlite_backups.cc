@@ -105,9 +105,18 @@ Result<std::vector<Backup>> SqliteStore::ListBackups(const BackupFilter& filter,
     if (filter.schedule_id) c.Add("schedule_id = ?", *filter.schedule_id);
     if (filter.visible_instances) c.AddIn("instance_id", *filter.visible_instances);
     SQLite::Transaction snapshot(*reader_);  // the count and the page from one snapshot
-    if (total) *total = Count(*reader_, "backups", c);
-    return QueryPage(*reader_, kBackupColumns, "backups", std::move(c), "created_at DESC, id DESC", filter.limit,
-                     filter.offset, ReadBackup);
+    if (total) {
+      auto count = reader_statements_.Get("SELECT COUNT(*) FROM backups" + c.where);
+      BindAll(*count, c.params);
+      count->executeStep();
+      *total = count->getColumn(0).getInt64();
+    }
+    auto page = reader_statements_.Get(
+        Select(kBackupColumns, "FROM backups" + c.where + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"));
+    c.params.emplace_back(int64_t{filter.limit});
+    c.params.emplace_back(int64_t{filter.offset});
+    BindAll(*page, c.params);
+    return ReadAll(*page, ReadBackup);
   });
 }
 
@@ -154,14 +163,13 @@ Result<std::vector<Backup>> SqliteStore::ListCompletedBackups(Id instance_id) {
 Result<std::vector<LatestBackups>> SqliteStore::ListLatestBackups() {
   return RunRead("list latest backups", [&] {
     std::vector<Backup> rows = QueryAll(
-        *reader_,
-        Select(kBackupColumns,
+        *reader_statements_.Get(Select(kBackupColumns,
                "FROM backups WHERE id IN ("
                " SELECT (SELECT x.id FROM backups x WHERE x.instance_id = i.id"
                "         ORDER BY x.created_at DESC, x.id DESC LIMIT 1) FROM instances i"
                " UNION"
                " SELECT (SELECT x.id FROM backups x WHERE x.instance_id = i.id AND x.status = 'completed'"
-               "         ORDER BY x.created_at DESC, x.id DESC LIMIT 1) FROM instances i)"),
+               "         ORDER BY x.created_at DESC, x.id DESC LIMIT 1) FROM instances i)")),
         ReadBackup);
     auto newer = [](const Backup& a, const std::optional<Backup>& b) {
       return !b || a.created_at > b->created_at || (a.created_at == b->created_at && a.id > b->id);

@@ -53,8 +53,8 @@ Status SqliteStore::CreateSession(const Session& session) {
 
 Result<Session> SqliteStore::GetSession(const std::string& token_hash) {
   return RunRead("get session", [&] {
-    return QueryOne(*reader_, Select(kSessionColumns, "FROM sessions WHERE token_hash = ?"), ReadSession,
-                    SessionNotFound(), token_hash);
+    auto q = reader_statements_.Get(Select(kSessionColumns, "FROM sessions WHERE token_hash = ?"));
+    return QueryOne(*q, ReadSession, SessionNotFound(), token_hash);
   });
 }
 
@@ -97,8 +97,8 @@ Result<ApiToken> SqliteStore::CreateApiToken(const ApiToken& token) {
 
 Result<ApiToken> SqliteStore::GetApiTokenByHash(const std::string& token_hash) {
   return RunRead("get API token", [&] {
-    return QueryOne(*reader_, Select(kTokenColumns, "FROM api_tokens WHERE token_hash = ?"), ReadToken,
-                    Status::NotFound("API token not found"), token_hash);
+    auto q = reader_statements_.Get(Select(kTokenColumns, "FROM api_tokens WHERE token_hash = ?"));
+    return QueryOne(*q, ReadToken, Status::NotFound("API token not found"), token_hash);
   });
 }
 

@@ -74,7 +74,8 @@ Result<Instance> SqliteStore::GetInstanceByName(const std::string& name) {
 
 Result<std::vector<Instance>> SqliteStore::ListInstances() {
   return RunRead("list instances",
-             [&] { return QueryAll(*reader_, Select(kInstanceColumns, "FROM instances ORDER BY name"), ReadInstance); });
+             [&] { return QueryAll(*reader_statements_.Get(Select(kInstanceColumns, "FROM instances ORDER BY name")),
+                                   ReadInstance); });
 }
 
 Status SqliteStore::UpdateInstance(const Instance& instance) {

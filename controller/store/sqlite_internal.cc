@@ -168,4 +168,16 @@ int64_t Count(SQLite::Database& db, const char* table, const Conditions& c) {
   return q.getColumn(0).getInt64();
 }
 
+StatementCache::Lease StatementCache::Get(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    if (statements_.size() >= kMaxStatements) statements_.clear();
+    it = statements_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+  } else {
+    it->second->tryReset();
+    it->second->clearBindings();
+  }
+  return Lease(*it->second);
+}
+
 }  // namespace clawback::controller::store::sqlite

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -154,6 +155,14 @@ auto ReadAll(SQLite::Statement& q, Read read) {
   return out;
 }
 
+// As above, on a statement already prepared (StatementCache).
+template <typename Read, typename... Values>
+auto QueryOne(SQLite::Statement& q, Read read, const Status& not_found, const Values&... values) {
+  Bind(q, values...);
+  if (!q.executeStep()) Fail(not_found);
+  return read(q);
+}
+
 // Runs `sql` with `values` bound; returns read(row) for every row, in order.
 template <typename Read, typename... Values>
 auto QueryAll(SQLite::Database& db, const std::string& sql, Read read, const Values&... values) {
@@ -161,6 +170,44 @@ auto QueryAll(SQLite::Database& db, const std::string& sql, Read read, const Val
   Bind(q, values...);
   return ReadAll(q, read);
 }
+
+// As above, on a statement already prepared (StatementCache).
+template <typename Read, typename... Values>
+auto QueryAll(SQLite::Statement& q, Read read, const Values&... values) {
+  Bind(q, values...);
+  return ReadAll(q, read);
+}
+
+// Prepared statements of one connection kept for reuse: parsing and planning
+// the SQL is most of the cost of a small query. Get() hands out a statement
+// with no bindings, reset again (tryReset) when the Lease goes, so no read
+// transaction stays open between calls. Not thread-safe: used under the
+// connection's mutex; one Lease per SQL text at a time. Holds at most
+// kMaxStatements (SQL built from filters varies), then starts over.
+class StatementCache {
+ public:
+  explicit StatementCache(SQLite::Database& db) : db_(db) {}
+
+  class Lease {
+   public:
+    explicit Lease(SQLite::Statement& q) : q_(&q) {}
+    ~Lease() { q_->tryReset(); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    SQLite::Statement& operator*() const { return *q_; }
+    SQLite::Statement* operator->() const { return q_; }
+
+   private:
+    SQLite::Statement* q_;
+  };
+
+  Lease Get(const std::string& sql);
+
+ private:
+  static constexpr size_t kMaxStatements = 64;
+  SQLite::Database& db_;
+  std::map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
+};
 
 // Runs `sql` with `values` bound; returns the number of rows changed.
 template <typename... Values>
@@ -230,7 +277,7 @@ class SqliteStore final : public Store {
  public:
   // `reader` is a read-only connection to the same file (see RunRead).
   SqliteStore(ProcessLock lock, std::unique_ptr<SQLite::Database> db, std::unique_ptr<SQLite::Database> reader)
-      : lock_(std::move(lock)), db_(std::move(db)), reader_(std::move(reader)) {}
+      : lock_(std::move(lock)), db_(std::move(db)), reader_(std::move(reader)), reader_statements_(*reader_) {}
 
   // sqlite_users.cc
   Result<User> CreateUser(const User& user) override;
@@ -360,6 +407,7 @@ class SqliteStore final : public Store {
   ProcessLock lock_;                          // released after db_ closes (declared first)
   std::unique_ptr<SQLite::Database> db_;      // guarded by mu_
   std::unique_ptr<SQLite::Database> reader_;  // read-only; guarded by reader_mu_
+  StatementCache reader_statements_;          // reader_'s; guarded by reader_mu_ (destroyed before reader_)
 };
 
 }  // namespace clawback::controller::store::sqlite

@@ -86,8 +86,7 @@ Result<std::vector<BackupCheck>> SqliteStore::ListBackupChecks(const std::vector
 // finished ones first, newest first.
 Result<std::vector<LatestCheck>> SqliteStore::ListLatestChecks() {
   return RunRead("list latest backup checks", [&] {
-    SQLite::Statement q(
-        *reader_,
+    auto q = reader_statements_.Get(
         Select(kCheckColumns,
                ", instance_id, running FROM ("
                " SELECT c.backup_id, c.kind, c.status, c.at, c.duration_s, c.error, c.detail_json, b.instance_id,"
@@ -97,7 +96,7 @@ Result<std::vector<LatestCheck>> SqliteStore::ListLatestChecks() {
                "   OVER (PARTITION BY b.instance_id, c.kind) AS running"
                " FROM backup_checks c JOIN backups b ON b.id = c.backup_id WHERE b.status = 'completed') ranked"
                " WHERE rank_in_kind = 1"));
-    return ReadAll(q, [](SQLite::Statement& row) {
+    return ReadAll(*q, [](SQLite::Statement& row) {
       LatestCheck l;
       BackupCheck c = ReadCheck(row);
       l.instance_id = row.getColumn(7).getInt64();

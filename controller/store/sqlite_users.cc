@@ -58,7 +58,10 @@ Result<User> SqliteStore::CreateUser(const User& user) {
 }
 
 Result<User> SqliteStore::GetUser(Id id) {
-  return RunRead("get user", [&] { return LoadUser(*reader_, id); });
+  return RunRead("get user", [&] {
+    return QueryOne(*reader_statements_.Get(Select(kUserColumns, "FROM users WHERE id = ?")), ReadUser,
+                    NotFound("user", id), id);
+  });
 }
 
 Result<User> SqliteStore::GetUserByName(const std::string& username) {
@@ -127,9 +130,11 @@ Status SqliteStore::SetUserInstances(Id user_id, const std::vector<Id>& instance
 Result<std::vector<Id>> SqliteStore::GetUserInstances(Id user_id) {
   return RunRead("get user instances", [&] {
     SQLite::Transaction snapshot(*reader_);
-    LoadUser(*reader_, user_id);
-    return QueryAll(*reader_, "SELECT instance_id FROM user_instances WHERE user_id = ? ORDER BY instance_id",
-                    [](SQLite::Statement& q) -> Id { return q.getColumn(0).getInt64(); }, user_id);
+    QueryOne(*reader_statements_.Get(Select(kUserColumns, "FROM users WHERE id = ?")), ReadUser,
+             NotFound("user", user_id), user_id);
+    return QueryAll(
+        *reader_statements_.Get("SELECT instance_id FROM user_instances WHERE user_id = ? ORDER BY instance_id"),
+        [](SQLite::Statement& q) -> Id { return q.getColumn(0).getInt64(); }, user_id);
   });
 }
 
