@@ -2,10 +2,12 @@
 """Scale benchmark driver for bench/scale/run.sh (see there for what it checks).
 
 Environment: CLAWBACK, AGENT, SCALE_INSTANCES, SCALE_CAP, SCALE_SLOTS,
-SCALE_TREE_KIB, SCALE_PROBE_INTERVAL, SCALE_OUT."""
+SCALE_TREE_KIB, SCALE_PROBE_INTERVAL, SCALE_IDLE_S, SCALE_OUT."""
 import collections
+import datetime
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -24,6 +26,15 @@ CAP = int(os.environ["SCALE_CAP"])
 SLOTS = int(os.environ["SCALE_SLOTS"])
 TREE_KIB = int(os.environ["SCALE_TREE_KIB"])
 PROBE_INTERVAL = int(os.environ["SCALE_PROBE_INTERVAL"])
+IDLE_S = int(os.environ.get("SCALE_IDLE_S", "20"))
+# Agents normally run on their instances' hosts, not on the controller's: at
+# this nice value they take the CPU the controller leaves (their CPU-seconds
+# are counted the same). 0 makes them compete with it as equals.
+AGENT_NICE = int(os.environ.get("SCALE_AGENT_NICE", "10"))
+IDLE_WINDOW_S = 5      # idle latency: one p99 per window of this length
+LATENCY_PERIOD_S = 0.1  # the latency probe starts a GET /instances this often (or at once when late)
+PERF = os.environ.get("SCALE_PERF", "")  # "1": perf record the controller during the slots; "idle": the idle phase
+METRICS_EVERY_S = float(os.environ.get("SCALE_METRICS_EVERY_S", "0.5"))  # /metrics gauge sample
 OUT = os.environ["SCALE_OUT"]
 TREES = os.path.join(OUT, "trees-%dx%dk" % (N, TREE_KIB))
 WORK = os.path.join(OUT, "work")
@@ -164,7 +175,7 @@ def start_agents(api):
         p = subprocess.Popen([AGENT, "--listen", "127.0.0.1:0", "--port-file", pf, "--cert", d + "/agent.crt",
                               "--key", d + "/agent.key", "--ca", d + "/ca.crt",
                               "--root", os.path.join(TREES, "%03d" % i), "--log-format", "text"],
-                             stdout=log, stderr=subprocess.STDOUT)
+                             stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(AGENT_NICE))
         children.append(p)
         ids.append(inst["id"])
         agents.append(p)
@@ -204,55 +215,93 @@ def proc_status(pid, key):
     return 0
 
 
+PHASES = ("setup", "idle", "wait", "slot")
+
+
+def latency_probe(port, token, phase, running_now, stop, out):
+    """GET /instances every LATENCY_PERIOD_S until `stop`, in its own process
+    (no GIL shared with the samplers and the main loop): the time from
+    sending the request to having the whole body, decoded afterwards. Sends
+    (ms, running, phase, t, instances listed) tuples to `out` at the end."""
+    api = Api(port, token)
+    samples = []
+    next_at = time.monotonic()
+    while not stop.is_set():
+        # A fixed pace, not "a pause after each answer": the load the probe
+        # puts on the controller does not grow when its answers get faster.
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        next_at = max(next_at + LATENCY_PERIOD_S, time.monotonic())
+        running_before, ph = running_now.value, PHASES[phase.value]
+        t0 = time.perf_counter()
+        r, data = api.raw("GET", "/api/v1/instances")
+        ms = (time.perf_counter() - t0) * 1000
+        n = len(json.loads(data)["instances"]) if r.status == 200 else -r.status
+        samples.append((ms, max(running_before, running_now.value), ph, time.monotonic(), n))
+    out.send(samples)
+
+
 class Samplers:
-    """Concurrency sampler (store view and metrics gauge) and API latency probe."""
+    """Concurrency sampler (store view every ~10 ms, metrics gauge every
+    METRICS_EVERY_S) in a thread, and the API latency probe (GET /instances
+    every LATENCY_PERIOD_S) in a process of its own. Each latency sample
+    carries the phase it was taken in (set_phase) and whether transfers were
+    running at the time."""
 
     def __init__(self, port, token, ctl_pid):
         self.port, self.token, self.ctl_pid = port, token, ctl_pid
         self.stop = threading.Event()
-        self.running_now = 0
+        self.phase = multiprocessing.Value("i", 0)
+        self.running_now = multiprocessing.Value("i", 0)
+        self.probe_stop = multiprocessing.Event()
+        self.results, child_end = multiprocessing.Pipe(duplex=False)
+        self.probe = multiprocessing.Process(target=latency_probe, daemon=True,
+                                             args=(port, token, self.phase, self.running_now, self.probe_stop,
+                                                   child_end))
         self.max_store = self.max_gauge = self.max_queued = 0
         self.samples = 0
         self.max_threads = 0
-        self.latencies = []  # (ms, transfers running at the time)
+        self.latencies = []  # (ms, transfers running at the time, phase, monotonic time)
         self.errors = []
-        self.threads = [threading.Thread(target=self.sample, daemon=True),
-                        threading.Thread(target=self.latency, daemon=True)]
+        self.threads = [threading.Thread(target=self.sample, daemon=True)]
 
     def start(self):
+        self.probe.start()
         for t in self.threads:
             t.start()
 
+    def set_phase(self, phase):
+        self.phase.value = PHASES.index(phase)
+
     def finish(self):
+        self.probe_stop.set()
+        samples = self.results.recv()
+        self.probe.join()
         self.stop.set()
         for t in self.threads:
             t.join()
+        for ms, running, phase, at, n in samples:
+            if n != N:
+                self.errors.append("GET /instances listed %d instances, expected %d" % (n, N))
+            self.latencies.append((ms, running, phase, at))
 
     def sample(self):
         api = Api(self.port, self.token)
         gauge = re.compile(r"^clawback_transfers_(running|queued)\s+(\S+)", re.M)
+        next_metrics = 0.0
+        g = {}
         while not self.stop.is_set():
             running = api.call("GET", "/backups?status=running&limit=500")["total"]
-            r, data = api.raw("GET", "/metrics")
-            g = {k: float(v) for k, v in gauge.findall(data.decode())}
+            if time.monotonic() >= next_metrics:
+                r, data = api.raw("GET", "/metrics")
+                g = {k: float(v) for k, v in gauge.findall(data.decode())}
+                next_metrics = time.monotonic() + METRICS_EVERY_S
+                self.max_gauge = max(self.max_gauge, int(g.get("running", 0)))
+                self.max_queued = max(self.max_queued, int(g.get("queued", 0)))
             self.max_store = max(self.max_store, running)
-            self.max_gauge = max(self.max_gauge, int(g.get("running", 0)))
-            self.max_queued = max(self.max_queued, int(g.get("queued", 0)))
-            self.running_now = max(running, int(g.get("running", 0)))
+            self.running_now.value = running
             self.max_threads = max(self.max_threads, proc_status(self.ctl_pid, "Threads"))
             self.samples += 1
             time.sleep(0.01)
-
-    def latency(self):
-        api = Api(self.port, self.token)
-        while not self.stop.is_set():
-            t0 = time.perf_counter()
-            n = len(api.call("GET", "/instances")["instances"])
-            ms = (time.perf_counter() - t0) * 1000
-            if n != N:
-                self.errors.append("GET /instances listed %d instances, expected %d" % (n, N))
-            self.latencies.append((ms, self.running_now))
-            time.sleep(0.02)
 
 
 def pct(values, p):
@@ -262,6 +311,21 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
+def start_perf(pid):
+    """perf record with DWARF call graphs of `pid` into WORK/perf.data."""
+    return subprocess.Popen(["perf", "record", "-F", "199", "--call-graph", "dwarf,16384", "-p", str(pid), "-o",
+                             os.path.join(WORK, "perf.data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def spread(values, fmt="%.2f"):
+    """ "median (min-max)" of values."""
+    if not values:
+        return "-"
+    v = sorted(values)
+    mid = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    return (fmt + " (" + fmt + "-" + fmt + ")") % (mid, v[0], v[-1])
+
+
 def main():
     make_trees()
     ctl, port, token = start_controller()
@@ -269,30 +333,82 @@ def main():
     t_setup = time.monotonic()
     ids, agents = start_agents(api)
     wait_running(api, N)
-    print("%d instances registered, bundles issued, agents running (%.1f s); cap %d, %d slots of cron '* * * * *'"
-          % (N, time.monotonic() - t_setup, CAP, SLOTS), flush=True)
+    print("%d instances registered, bundles issued, agents running (%.1f s, nice %d); cap %d, %d slots of cron "
+          "'* * * * *'" % (N, time.monotonic() - t_setup, AGENT_NICE, CAP, SLOTS), flush=True)
 
     samplers = Samplers(port, token, ctl.pid)
     samplers.start()
     cpu0 = cpu_seconds(ctl.pid)
     agents_cpu0 = sum(cpu_seconds(p.pid) for p in agents)
+
+    # ---- idle: the instance list while only the prober and the samplers run ----
+    samplers.set_phase("idle")
+    c0, a0, t_idle = cpu_seconds(ctl.pid), sum(cpu_seconds(p.pid) for p in agents), time.monotonic()
+    perf = start_perf(ctl.pid) if PERF == "idle" else None
+    time.sleep(IDLE_S)
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
+    idle_cpu = ((cpu_seconds(ctl.pid) - c0) / (time.monotonic() - t_idle),
+                (sum(cpu_seconds(p.pid) for p in agents) - a0) / (time.monotonic() - t_idle))
+    samplers.set_phase("wait")
+
     sched = api.call("POST", "/backup-schedules", {"name": "scale-all", "all_instances": True, "cron": "* * * * *",
                                                    "timezone": "UTC", "paths": ["HOME"]})
     sid = sched["id"]
     t0 = time.monotonic()
     print("schedule %d created; next runs %s" % (sid, [r["utc"] for r in sched["next_runs"][:SLOTS]]), flush=True)
+    slot_at = [datetime.datetime.fromisoformat(r["utc"].replace("Z", "+00:00")).timestamp()
+               for r in sched["next_runs"][:SLOTS]]
 
-    # Wait for SLOTS fired slots (audit events), then disable so no more fire.
+    # Per slot: CPU of the controller and of every agent from 1 s before the
+    # slot until the last of its backups has a final status, read again each
+    # time another quarter of the slot's backups is final (the spread).
     db = sqlite3.connect("file:%s/clawback.db?mode=ro" % DATA, uri=True, timeout=30)
-    while True:
-        fired = db.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'schedule.fire' AND target = ?",
-                           ("schedule:scale-all",)).fetchone()[0]
-        if fired >= SLOTS:
-            break
-        if time.monotonic() - t0 > 60 * (SLOTS + 2):
-            die("only %d slots fired in %.0f s" % (fired, time.monotonic() - t0))
-        time.sleep(0.5)
-    api.call("PUT", "/backup-schedules/%d" % sid, {"enabled": False})
+    slot_stats = []  # (backups, wall s, controller CPU s, agents CPU s, overlapped)
+    quarters = []    # (backups, controller CPU s, agents CPU s) per quarter of a slot
+    perf = None
+    for k in range(SLOTS):
+        lead = slot_at[k] - 1.0 - time.time()
+        if lead > 0:
+            time.sleep(lead)
+        c0, a0, ts = cpu_seconds(ctl.pid), sum(cpu_seconds(p.pid) for p in agents), time.monotonic()
+        if PERF == "1" and perf is None:
+            perf = start_perf(ctl.pid)
+        while True:
+            events = db.execute("SELECT detail_json FROM audit_events WHERE action = 'schedule.fire' AND target = ? "
+                                "ORDER BY id", ("schedule:scale-all",)).fetchall()
+            if len(events) > k:
+                break
+            if time.monotonic() - t0 > 60 * (SLOTS + 2):
+                die("only %d slots fired in %.0f s" % (len(events), time.monotonic() - t0))
+            time.sleep(0.1)
+        samplers.set_phase("slot")
+        started = json.loads(events[k][0]).get("backups", [])
+        if k == SLOTS - 1:
+            api.call("PUT", "/backup-schedules/%d" % sid, {"enabled": False})
+        marks = [len(started) * q // 4 for q in (1, 2, 3, 4)]
+        qc, qa, qn = c0, a0, 0
+        while started:
+            done = db.execute("SELECT COUNT(*) FROM backups WHERE id IN (%s) AND status IN ('completed', 'failed', "
+                              "'canceled')" % ",".join(str(int(b)) for b in started)).fetchone()[0]
+            if marks and done >= marks[0]:
+                c, a = cpu_seconds(ctl.pid), sum(cpu_seconds(p.pid) for p in agents)
+                quarters.append((done - qn, c - qc, a - qa))
+                qc, qa, qn = c, a, done
+                while marks and done >= marks[0]:
+                    marks.pop(0)
+            if done == len(started):
+                break
+            if time.monotonic() - t0 > 60 * (SLOTS + 4):
+                die("slot %d: %d of %d backups unfinished" % (k + 1, len(started) - done, len(started)))
+            time.sleep(0.05)
+        slot_stats.append((len(started), time.monotonic() - ts, cpu_seconds(ctl.pid) - c0,
+                           sum(cpu_seconds(p.pid) for p in agents) - a0, lead < 0))
+        samplers.set_phase("wait")
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
     while True:
         left = db.execute("SELECT COUNT(*) FROM backups WHERE schedule_id = ? AND status IN ('queued', 'running')",
                           (sid,)).fetchone()[0]
@@ -365,8 +481,20 @@ def main():
     done = [r for r in rows if r[2] == "completed" and r[6] and r[5]]
     spans = [r[6] - r[5] for r in done]
 
-    lat = [ms for ms, _ in samplers.latencies]
-    busy = [ms for ms, running in samplers.latencies if running > 0]
+    lat = [x[0] for x in samplers.latencies]
+    idle = [x for x in samplers.latencies if x[2] == "idle"]
+    busy = [x[0] for x in samplers.latencies if x[2] == "slot"]
+    # Idle: one p99 per IDLE_WINDOW_S window. Busy: one p99 per slot.
+    idle_windows = collections.defaultdict(list)
+    for ms, _, _, at in idle:
+        idle_windows[int((at - idle[0][3]) // IDLE_WINDOW_S)].append(ms)
+    idle_p99 = [pct(v, 99) for v in idle_windows.values() if len(v) >= 5]
+    busy_all = [x for x in samplers.latencies if x[2] == "slot"]
+    busy_windows = collections.defaultdict(list)
+    for ms, _, _, at in busy_all:
+        busy_windows[int((at - busy_all[0][3]) // IDLE_WINDOW_S)].append(ms)
+    busy_p99 = [pct(v, 99) for v in busy_windows.values() if len(v) >= 5]
+
     print("backups  %d by the schedule over %d slots: %s; skipped (busy) %d; other backups %d"
           % (len(rows), len(events), dict(by_status), skipped_total, other))
     for reason, n in reasons.most_common(5):
@@ -377,11 +505,29 @@ def main():
           % (samplers.max_store, samplers.samples, samplers.max_gauge, CAP, samplers.max_queued))
     print("twice    slots fired %d (distinct %d); duplicate backups per instance+slot %d; <30 s apart %d"
           % (len(events), len(set(slots)), duplicates, close_pairs))
-    print("latency  GET /api/v1/instances (%d instances): n=%d p50 %.1f ms p99 %.1f ms max %.1f ms; "
-          "while transfers ran: n=%d p50 %.1f ms p99 %.1f ms"
-          % (N, len(lat), pct(lat, 50), pct(lat, 99), max(lat) if lat else float("nan"),
-             len(busy), pct(busy, 50), pct(busy, 99)))
-    print("ctl      peak RSS (VmHWM) %.1f MiB, peak threads %d, CPU %.2f s vs agents %.2f s"
+    print("latency  GET /api/v1/instances (%d instances): n=%d p50 %.1f ms p99 %.1f ms max %.1f ms"
+          % (N, len(lat), pct(lat, 50), pct(lat, 99), max(lat) if lat else float("nan")))
+    print("  idle              n=%d p50 %.1f ms; p99 per %d s window: median %s ms over %d windows"
+          % (len(idle), pct([x[0] for x in idle], 50), IDLE_WINDOW_S, spread(idle_p99, "%.1f"), len(idle_p99)))
+    print("  transfers running n=%d p50 %.1f ms p99 %.1f ms; p99 per %d s window: median %s ms over %d windows"
+          % (len(busy), pct(busy, 50), pct(busy, 99), IDLE_WINDOW_S, spread(busy_p99, "%.1f"), len(busy_p99)))
+    for i, (n, secs, c, a, overlapped) in enumerate(slot_stats, 1):
+        print("  slot %d: %d backups in %.1f s; CPU controller %.2f s, agents %.2f s (ratio %.2f)%s"
+              % (i, n, secs, c, a, c / a if a else float("nan"),
+                 " [started late: the previous slot overran]" if overlapped else ""))
+    per1k_c = [c * 1000.0 / n for n, c, _ in quarters if n]
+    per1k_a = [a * 1000.0 / n for n, _, a in quarters if n]
+    ratios = [c / a for _, c, a in quarters if a]
+    tot_n = sum(x[0] for x in slot_stats)
+    tot_c = sum(x[2] for x in slot_stats)
+    tot_a = sum(x[3] for x in slot_stats)
+    print("cpu      %d backups: controller %.2f s, agents %.2f s, controller/agents %.2f"
+          % (tot_n, tot_c, tot_a, tot_c / tot_a if tot_a else float("nan")))
+    print("  per 1,000 backups, median (min-max) over %d quarter-slots: controller %s s, agents %s s, ratio %s"
+          % (len(quarters), spread(per1k_c), spread(per1k_a), spread(ratios)))
+    print("  idle baseline (prober every %d s, samplers): controller %.3f CPU-s/s, agents %.3f CPU-s/s"
+          % (PROBE_INTERVAL, idle_cpu[0], idle_cpu[1]))
+    print("ctl      peak RSS (VmHWM) %.1f MiB, peak threads %d, CPU %.2f s vs agents %.2f s (whole run)"
           % (rss, samplers.max_threads, ctl_cpu, agents_cpu))
     print("load after: %s" % open("/proc/loadavg").read().strip())
     cleanup()

@@ -1,6 +1,7 @@
 // AgentConnector over the blocking HTTPS core (controller/https): one mTLS
-// connection per call, driven on the calling thread with plain
-// SSL_read/SSL_write and poll(). Every network step has a limit (connect,
+// connection per call, resuming the agent's last TLS session when it has one
+// (agent_sessions.h; the identity check runs after every handshake), driven
+// on the calling thread with plain SSL_read/SSL_write and poll(). Every network step has a limit (connect,
 // handshake, and "no byte for stall_timeout" while streaming - never a total
 // duration), and the caller's cancel flag is polled every 100 ms while a step
 // waits.
@@ -26,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/agents/agent_connector.h"
+#include "controller/agents/agent_sessions.h"
 #include "shared/drill_protocol.h"
 #include "controller/agents/agent_url.h"
 #include "controller/agents/health_prober.h"
@@ -160,8 +162,16 @@ Result<AgentRestoreResult> RestoreResultFrom(int http_status, const std::string&
 // One mTLS connection to one agent, used by one call on one thread.
 class AgentCall {
  public:
-  AgentCall(SSL_CTX* ctx, const Instance& instance, const std::atomic<bool>* cancel)
-      : ctx_(ctx), instance_(instance), cancel_(cancel), where_("agent at " + instance.agent_url) {}
+  // `sessions` (may be null) supplies a session to resume and receives the
+  // next one (KeepSession).
+  AgentCall(SSL_CTX* ctx, AgentSessions* sessions, const Instance& instance, const std::atomic<bool>* cancel)
+      : ctx_(ctx), sessions_(sessions), instance_(instance), cancel_(cancel), where_("agent at " + instance.agent_url) {}
+
+  // After a call that went through whole: keeps the connection's session so
+  // the next call to this agent resumes it.
+  void KeepSession() {
+    if (sessions_ != nullptr && conn_ != nullptr) sessions_->Put(instance_, conn_->ResumableSession());
+  }
 
   // Short reason for the prober ("connection refused"); set when Open fails.
   const std::string& failure_reason() const { return failure_reason_; }
@@ -173,7 +183,15 @@ class AgentCall {
     host_header_ = instance_.agent_url.substr(std::string_view("https://").size());
     if (!host_header_.empty() && host_header_.back() == '/') host_header_.pop_back();
 
-    auto conn = https::Connection::Open(ctx_, {endpoint->host, endpoint->port_text(), timeout, cancel_});
+    https::SessionPtr offered = sessions_ != nullptr ? sessions_->Get(instance_) : nullptr;
+    https::ConnectOptions options{endpoint->host, endpoint->port_text(), timeout, cancel_};
+    options.session = offered.get();
+    auto conn = https::Connection::Open(ctx_, options);
+    if (!conn.ok() || offered != nullptr) {
+      // Whatever went wrong, the next attempt starts with a full handshake;
+      // on success the session is kept again by KeepSession().
+      if (sessions_ != nullptr) sessions_->Forget(instance_.id);
+    }
     if (!conn.ok()) {
       if (conn.status().code() == Status::Code::kCanceled) return Status::Canceled("canceled");
       const std::string& reason = conn.status().message();
@@ -367,6 +385,7 @@ class AgentCall {
   }
 
   SSL_CTX* ctx_;
+  AgentSessions* sessions_;
   const Instance& instance_;
   const std::atomic<bool>* cancel_;
   std::unique_ptr<https::Connection> conn_;
@@ -400,10 +419,11 @@ class MtlsAgentConnector final : public AgentConnector {
   Result<StreamSummary> Backup(const Instance& instance, const AgentBackupRequest& request,
                                ArchiveReceiver& receiver, const std::atomic<bool>& cancel,
                                std::chrono::seconds stall_timeout) override {
-    AgentCall call(ctx_->native_handle(), instance, &cancel);
+    AgentCall call(ctx_->native_handle(), &sessions_, instance, &cancel);
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
     auto result = call.StreamBackup(request, receiver, stall_timeout);
     if (!result.ok() && cancel.load()) return Status::Canceled("backup canceled");
+    if (result.ok()) call.KeepSession();
     return result;
   }
 
@@ -411,20 +431,22 @@ class MtlsAgentConnector final : public AgentConnector {
                                      const AgentRestoreOptions& options, const std::atomic<bool>& cancel,
                                      std::chrono::seconds stall_timeout,
                                      std::function<void(uint64_t)> on_progress) override {
-    AgentCall call(ctx_->native_handle(), instance, &cancel);
+    AgentCall call(ctx_->native_handle(), &sessions_, instance, &cancel);
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
     auto result = call.StreamRestore(provider, options, stall_timeout, on_progress);
     if (!result.ok() && cancel.load()) return Status::Canceled("restore canceled");
+    if (result.ok()) call.KeepSession();
     return result;
   }
 
   Result<AgentRestoreResult> Drill(const Instance& instance, ArchiveProvider& provider,
                                    const std::atomic<bool>& cancel, std::chrono::seconds stall_timeout) override {
-    AgentCall call(ctx_->native_handle(), instance, &cancel);
+    AgentCall call(ctx_->native_handle(), &sessions_, instance, &cancel);
     CLAWBACK_RETURN_IF_ERROR(call.Open(std::min<milliseconds>(stall_timeout, kConnectTimeout)));
     auto result = call.StreamRestore(provider, AgentRestoreOptions{.quiesce = false}, stall_timeout, nullptr,
                                      std::string(protocol::kDrillPath));
     if (!result.ok() && cancel.load()) return Status::Canceled("drill canceled");
+    if (result.ok()) call.KeepSession();
     return result;
   }
 
@@ -434,7 +456,7 @@ class MtlsAgentConnector final : public AgentConnector {
     health.checked_at = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    AgentCall call(ctx_->native_handle(), instance, nullptr);
+    AgentCall call(ctx_->native_handle(), &sessions_, instance, nullptr);
     Status opened = call.Open(timeout);
     if (!opened.ok()) {
       health.status = "unreachable";
@@ -448,10 +470,12 @@ class MtlsAgentConnector final : public AgentConnector {
       return health;
     }
     info->checked_at = health.checked_at;
+    call.KeepSession();
     return std::move(info).value();
   }
 
   std::shared_ptr<boost::asio::ssl::context> ctx_;
+  AgentSessions sessions_;  // before prober_: probes use it until the prober stops
   HealthProber prober_;
 };
 

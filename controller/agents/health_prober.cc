@@ -4,6 +4,7 @@
 #include <atomic>
 #include <set>
 
+#include "controller/background_priority.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -20,7 +21,10 @@ void HealthProber::Start(std::function<std::vector<Instance>()> list_instances, 
     std::lock_guard lock(control_mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this, list = std::move(list_instances), interval] { Loop(list, interval); });
+  thread_ = std::thread([this, list = std::move(list_instances), interval] {
+    LowerThisThreadForBulkWork();  // and the probe threads it starts
+    Loop(list, interval);
+  });
 }
 
 void HealthProber::Stop() {

@@ -9,6 +9,7 @@
 #include "controller/api/handler_support.h"
 #include "controller/api/trust_json.h"
 #include "controller/auth/tokens.h"
+#include "controller/clock.h"
 #include "controller/cli/http_client.h"
 #include "controller/store/store.h"
 #include "controller/verify/drill.h"
@@ -229,11 +230,13 @@ HttpResponse ListDeliveries(ApiContext& ctx, Call& call) {
 HttpResponse FleetProtection(ApiContext& ctx, Call& call) {
   auto instances = ctx.store.ListInstances();
   if (!instances.ok()) return Fail(instances.status());
+  const UnixTime now = ctx.clock.Now();
+  auto fleet = FleetProtectionOf(ctx, *instances, now);
+  if (!fleet.ok()) return Fail(fleet.status());
   Json summary = {{"protected", 0}, {"stale", 0}, {"failing", 0}, {"unprotected", 0}, {"total", 0}};
   Json list = Json::array();
   for (const Instance& i : *instances) {
-    Json p = ProtectionJson(ctx, i);
-    if (p.is_null()) continue;
+    Json p = ProtectionJson(ctx, fleet->at(i.id), now);
     summary[p["state"].get<std::string>()] = summary[p["state"].get<std::string>()].get<int>() + 1;
     summary["total"] = summary["total"].get<int>() + 1;
     list.push_back({{"instance_id", i.id}, {"instance_name", i.name}, {"protection", p}});

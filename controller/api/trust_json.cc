@@ -52,33 +52,43 @@ std::string Label(const std::string& v) {
 
 }  // namespace
 
+Json ProtectionJson(ApiContext& ctx, const InstanceProtection& p, UnixTime now) {
+  Json good = nullptr;
+  if (p.last_good) {
+    good = {{"id", p.last_good->id},
+            {"completed_at", TimeJson(p.last_good->completed_at)},
+            {"age_s", now - p.last_good->completed_at}};
+  }
+  return {{"state", p.state},
+          {"reason", p.reason},
+          {"last_good_backup", good},
+          {"last_verification", CheckWithBackup(p.last_verification)},
+          {"last_drill", CheckWithBackup(p.last_drill)},
+          {"unprotected_after_s", UnprotectedAfter(ctx)}};
+}
+
 Json ProtectionJson(ApiContext& ctx, const Instance& instance) {
   const UnixTime now = ctx.clock.Now();
   auto p = AssessProtection(ctx.store, instance, UnprotectedAfter(ctx), now);
   if (!p.ok()) return nullptr;
-  Json good = nullptr;
-  if (p->last_good) {
-    good = {{"id", p->last_good->id},
-            {"completed_at", TimeJson(p->last_good->completed_at)},
-            {"age_s", now - p->last_good->completed_at}};
-  }
-  return {{"state", p->state},
-          {"reason", p->reason},
-          {"last_good_backup", good},
-          {"last_verification", CheckWithBackup(p->last_verification)},
-          {"last_drill", CheckWithBackup(p->last_drill)},
-          {"unprotected_after_s", UnprotectedAfter(ctx)}};
+  return ProtectionJson(ctx, *p, now);
+}
+
+Result<std::map<Id, InstanceProtection>> FleetProtectionOf(ApiContext& ctx, const std::vector<Instance>& instances,
+                                                           UnixTime now) {
+  return AssessFleetProtection(ctx.store, instances, UnprotectedAfter(ctx), now);
 }
 
 std::string ProtectionMetricsText(ApiContext& ctx) {
   auto instances = ctx.store.ListInstances();
   if (!instances.ok()) return "";
   const UnixTime now = ctx.clock.Now();
+  auto assessed = FleetProtectionOf(ctx, *instances, now);
+  if (!assessed.ok()) return "";
   std::string good, verify_at, verify_ok, drill_at, drill_ok, state;
   std::map<std::string, int> counts = {{"protected", 0}, {"stale", 0}, {"failing", 0}, {"unprotected", 0}};
   for (const Instance& i : *instances) {
-    auto p = AssessProtection(ctx.store, i, UnprotectedAfter(ctx), now);
-    if (!p.ok()) continue;
+    const InstanceProtection* p = &assessed->at(i.id);
     const std::string l = "{instance=\"" + Label(i.name) + "\"}";
     if (p->last_good) good += "clawback_instance_last_good_backup_timestamp_seconds" + l + " " + std::to_string(p->last_good->completed_at) + "\n";
     if (p->last_verification) {

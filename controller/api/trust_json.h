@@ -2,12 +2,14 @@
 // controller/api): {"status", "at", "duration_s", "error", ...counts}.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "controller/api/json_codec.h"
 #include "controller/store/trust_model.h"
+#include "controller/verify/protection.h"
 
 namespace clawback::controller::api {
 
@@ -21,6 +23,13 @@ Json CheckJson(const std::optional<BackupCheck>& check);  // null when absent
 // "unprotected_after_s"} of one instance (controller/verify/protection.h);
 // null when the store fails or the context has no trust settings.
 Json ProtectionJson(ApiContext& ctx, const Instance& instance);
+// The same from an assessment already made at `now`.
+Json ProtectionJson(ApiContext& ctx, const InstanceProtection& p, UnixTime now);
+
+// The protection of each of `instances` by id (AssessFleetProtection with the
+// context's settings): two store queries, whatever the number of instances.
+Result<std::map<Id, InstanceProtection>> FleetProtectionOf(ApiContext& ctx, const std::vector<Instance>& instances,
+                                                           UnixTime now);
 
 // Prometheus text lines of every instance's protection (appended to /metrics).
 std::string ProtectionMetricsText(ApiContext& ctx);

@@ -153,6 +153,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(SSL_CTX* ctx, const Connect
   SSL_set_read_ahead(ssl, 1);
   SSL_set_default_read_buffer_len(ssl, kTlsReadAhead);
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (options.session != nullptr) SSL_set_session(ssl, options.session);
   conn->cancel_ = options.cancel;
   conn->stall_ = options.timeout;
   conn->last_progress_ = Clock::now();
@@ -177,6 +178,15 @@ Result<std::unique_ptr<Connection>> Connection::Open(SSL_CTX* ctx, const Connect
     return Status::Unavailable("TLS handshake failed: " + detail);
   }
   return conn;
+}
+
+SessionPtr Connection::ResumableSession() const {
+  SSL_SESSION* current = SSL_get0_session(ssl_);
+  if (current == nullptr || SSL_SESSION_is_resumable(current) != 1) return nullptr;
+  // A copy: freeing an SSL that was not shut down marks its own session
+  // object not resumable (OpenSSL's ssl_clear_bad_session), and connections
+  // here end without a TLS close_notify exchange (Connection: close).
+  return SessionPtr(SSL_SESSION_dup(current));
 }
 
 Status Connection::Wait(short events) {

@@ -36,11 +36,23 @@
 
 namespace clawback::controller::https {
 
+struct SessionFree {
+  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
+// A TLS session kept to resume a later connection to the same server.
+using SessionPtr = std::unique_ptr<SSL_SESSION, SessionFree>;
+
 struct ConnectOptions {
   std::string host;                          // name or address (IPv6 without brackets)
   std::string port;                          // decimal
   std::chrono::milliseconds timeout{10000};  // connect, then handshake (each)
   const std::atomic<bool>* cancel = nullptr;
+  // Offered for resumption (not owned; may be null). A server that does not
+  // accept it makes a full handshake; either way the peer is verified by
+  // ctx's settings (a resumed session keeps its first handshake's verified
+  // certificate and verify result, which SSL_get0_peer_certificate and
+  // SSL_get_verify_result report).
+  SSL_SESSION* session = nullptr;
 };
 
 // Lines of a request head, without the body.
@@ -65,6 +77,12 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   SSL* ssl() const { return ssl_; }
+  // True when the handshake resumed ConnectOptions::session.
+  bool resumed() const { return SSL_session_reused(ssl_) == 1; }
+  // The session to offer the same server next time, or null when it cannot
+  // be resumed. Take it after a whole exchange: TLS 1.3 session tickets
+  // arrive after the handshake, with the response.
+  SessionPtr ResumableSession() const;
   void set_stall_timeout(std::chrono::milliseconds stall) { stall_ = stall; }
   void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
 

@@ -2,12 +2,19 @@
 
 #include <algorithm>
 
+#include "controller/background_priority.h"
+
 namespace clawback::controller {
 
 TransferQueue::TransferQueue(int workers) {
   workers = std::max(1, workers);
   workers_.reserve(static_cast<size_t>(workers));
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
+  for (int i = 0; i < workers; ++i) {
+    workers_.emplace_back([this] {
+      LowerThisThreadForBulkWork();  // and the archive writer threads its jobs start
+      Work();
+    });
+  }
 }
 
 TransferQueue::~TransferQueue() { Stop(); }

@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "controller/agents/agent_connector.h"
@@ -226,10 +228,13 @@ class ControllerServiceImpl final : public ControllerService {
  private:
   void SeedMetrics() {
     auto instances = store_->ListInstances();
-    if (!instances.ok()) return;
-    for (const Instance& i : *instances) {
-      auto done = store_->ListCompletedBackups(i.id);
-      if (done.ok() && !done->empty()) metrics_->RecordLastSuccess(i.name, done->front().completed_at);
+    auto latest = store_->ListLatestBackups();
+    if (!instances.ok() || !latest.ok()) return;
+    std::map<Id, std::string> names;
+    for (const Instance& i : *instances) names[i.id] = i.name;
+    for (const LatestBackups& l : *latest) {
+      auto it = names.find(l.instance_id);
+      if (it != names.end() && l.last_good) metrics_->RecordLastSuccess(it->second, l.last_good->completed_at);
     }
   }
 
@@ -295,11 +300,13 @@ class ControllerServiceImpl final : public ControllerService {
     if (now - last_protection_scan_ < trust_scan_interval_.count()) return;
     last_protection_scan_ = now;
     auto instances = store_->ListInstances();
-    if (!instances.ok()) return;
+    auto latest = store_->ListLatestBackups();  // one query, not one per instance
+    if (!instances.ok() || !latest.ok()) return;
+    std::map<Id, std::optional<Backup>> good;
+    for (LatestBackups& l : *latest) good[l.instance_id] = std::move(l.last_good);
     for (const Instance& i : *instances) {
-      auto done = store_->ListCompletedBackups(i.id);
-      if (!done.ok()) continue;
-      const UnixTime last_good = done->empty() ? 0 : done->front().completed_at;
+      const std::optional<Backup>& newest_good = good[i.id];
+      const UnixTime last_good = newest_good ? newest_good->completed_at : 0;
       const UnixTime since = last_good != 0 ? last_good : i.created_at;
       const bool unprotected = now - since > trust_.unprotected_after_s;
       if (!unprotected) {
@@ -312,7 +319,7 @@ class ControllerServiceImpl final : public ControllerService {
       event.time = now;
       event.instance_id = i.id;
       event.instance_name = i.name;
-      if (!done->empty()) event.backup = done->front();
+      if (newest_good) event.backup = *newest_good;
       event.detail = {{"last_good_backup_at", last_good}, {"unprotected_after_s", trust_.unprotected_after_s}};
       log::Warn("instance unprotected", {{"instance", i.name}, {"last_good_backup_at", last_good}});
       webhooks_->Publish(event);

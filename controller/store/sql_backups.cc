@@ -1,6 +1,8 @@
 // SqlStore: backup records (table backups). A backup keeps its
 // instance_name when the instance goes, and its schedule_id becomes NULL
 // when the schedule goes (ON DELETE SET NULL).
+#include <map>
+
 #include "controller/store/sql_internal.h"
 
 namespace clawback::controller::store::sql {
@@ -89,7 +91,7 @@ Result<Backup> SqlStore::GetBackup(Id id) {
 }
 
 Result<std::vector<Backup>> SqlStore::ListBackups(const BackupFilter& filter, int64_t* total) {
-  return Run("list backups", [&](Connection& db) {
+  return RunRead("list backups", [&](Connection& db) {
     CheckPage(filter.limit, filter.offset);
     if (filter.visible_instances && filter.visible_instances->empty()) {
       if (total) *total = 0;
@@ -141,6 +143,40 @@ Result<std::vector<Backup>> SqlStore::ListCompletedBackups(Id instance_id) {
                            "FROM backups WHERE instance_id = ? AND status = 'completed' "
                            "ORDER BY created_at DESC, id DESC"),
                     ReadBackup, instance_id);
+  });
+}
+
+// Two index seeks per instance (backups_by_instance), whatever the number of
+// backups: correlated scalar subqueries with ORDER BY ... LIMIT 1, combined
+// by UNION.
+Result<std::vector<LatestBackups>> SqlStore::ListLatestBackups() {
+  return RunRead("list latest backups", [&](Connection& db) {
+    std::vector<Backup> rows = QueryAll(
+        db,
+        Select(kBackupColumns,
+               "FROM backups WHERE id IN ("
+               " SELECT (SELECT x.id FROM backups x WHERE x.instance_id = i.id"
+               "         ORDER BY x.created_at DESC, x.id DESC LIMIT 1) FROM instances i"
+               " UNION"
+               " SELECT (SELECT x.id FROM backups x WHERE x.instance_id = i.id AND x.status = 'completed'"
+               "         ORDER BY x.created_at DESC, x.id DESC LIMIT 1) FROM instances i)"),
+        ReadBackup);
+    auto newer = [](const Backup& a, const std::optional<Backup>& b) {
+      return !b || a.created_at > b->created_at || (a.created_at == b->created_at && a.id > b->id);
+    };
+    std::vector<LatestBackups> out;
+    std::map<Id, size_t> slot;
+    for (Backup& b : rows) {
+      auto [it, added] = slot.emplace(b.instance_id, out.size());
+      if (added) {
+        out.emplace_back();
+        out.back().instance_id = b.instance_id;
+      }
+      LatestBackups& l = out[it->second];
+      if (b.status == BackupStatus::kCompleted && newer(b, l.last_good)) l.last_good = b;
+      if (newer(b, l.latest)) l.latest = std::move(b);
+    }
+    return out;
   });
 }
 

@@ -52,7 +52,7 @@ Status SqlStore::CreateSession(const Session& session) {
 }
 
 Result<Session> SqlStore::GetSession(const std::string& token_hash) {
-  return Run("get session", [&](Connection& db) {
+  return RunRead("get session", [&](Connection& db) {
     return QueryOne(db, Select(kSessionColumns, "FROM sessions WHERE token_hash = ?"), ReadSession,
                     SessionNotFound(), token_hash);
   });
@@ -96,7 +96,7 @@ Result<ApiToken> SqlStore::CreateApiToken(const ApiToken& token) {
 }
 
 Result<ApiToken> SqlStore::GetApiTokenByHash(const std::string& token_hash) {
-  return Run("get API token", [&](Connection& db) {
+  return RunRead("get API token", [&](Connection& db) {
     return QueryOne(db, Select(kTokenColumns, "FROM api_tokens WHERE token_hash = ?"), ReadToken,
                     Status::NotFound("API token not found"), token_hash);
   });

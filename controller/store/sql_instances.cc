@@ -74,7 +74,7 @@ Result<Instance> SqlStore::GetInstanceByName(const std::string& name) {
 }
 
 Result<std::vector<Instance>> SqlStore::ListInstances() {
-  return Run("list instances",
+  return RunRead("list instances",
              [&](Connection& db) { return QueryAll(db, Select(kInstanceColumns, "FROM instances ORDER BY name"), ReadInstance); });
 }
 

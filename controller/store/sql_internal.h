@@ -246,7 +246,13 @@ Id InsertReturningId(Connection& db, const std::string& sql, const Clashes& clas
 // already migrated when the constructor runs (sql_schema.cc).
 class SqlStore final : public Store {
  public:
-  SqlStore(ProcessLock lock, std::unique_ptr<ConnectionPool> pool) : lock_(std::move(lock)), pool_(std::move(pool)) {}
+  // `readers`, when given, serves the read-only methods that busy API calls
+  // make (RunRead): with SQLite in WAL mode a second, read-only connection
+  // lets them run while a transfer's commit holds the writing connection
+  // through its fsync. Without it (PostgreSQL: the pool is already several
+  // connections) they run on `pool`.
+  SqlStore(ProcessLock lock, std::unique_ptr<ConnectionPool> pool, std::unique_ptr<ConnectionPool> readers = nullptr)
+      : lock_(std::move(lock)), pool_(std::move(pool)), readers_(std::move(readers)) {}
 
   // sql_users.cc
   Result<User> CreateUser(const User& user) override;
@@ -290,6 +296,7 @@ class SqlStore final : public Store {
   Status DeleteBackup(Id id) override;
   Result<std::vector<Backup>> ListUnfinishedBackups() override;
   Result<std::vector<Backup>> ListCompletedBackups(Id instance_id) override;
+  Result<std::vector<LatestBackups>> ListLatestBackups() override;
 
   // sql_restores.cc
   Result<Restore> CreateRestore(const Restore& restore) override;
@@ -315,6 +322,7 @@ class SqlStore final : public Store {
   Status PutBackupCheck(const BackupCheck& check) override;
   Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) override;
   Status FailRunningChecks(UnixTime now, const std::string& error) override;
+  Result<std::vector<LatestCheck>> ListLatestChecks() override;
   Result<Webhook> CreateWebhook(const Webhook& hook) override;
   Result<Webhook> GetWebhook(Id id) override;
   Result<std::vector<Webhook>> ListWebhooks() override;
@@ -352,8 +360,20 @@ class SqlStore final : public Store {
   // Returns Result<T> when `fn` returns T, and Status when it returns nothing.
   template <typename Fn>
   RunResult<std::invoke_result_t<Fn&, Connection&>> Run(std::string_view what, Fn&& fn) {
+    return RunOn(*pool_, what, std::forward<Fn>(fn));
+  }
+
+  // As Run, for methods that only read: on the reader connections when the
+  // store has them (see the constructor).
+  template <typename Fn>
+  RunResult<std::invoke_result_t<Fn&, Connection&>> RunRead(std::string_view what, Fn&& fn) {
+    return RunOn(readers_ ? *readers_ : *pool_, what, std::forward<Fn>(fn));
+  }
+
+  template <typename Fn>
+  RunResult<std::invoke_result_t<Fn&, Connection&>> RunOn(ConnectionPool& pool, std::string_view what, Fn&& fn) {
     try {
-      ConnectionPool::Lease db = pool_->Acquire();
+      ConnectionPool::Lease db = pool.Acquire();
       if constexpr (std::is_void_v<std::invoke_result_t<Fn&, Connection&>>) {
         fn(*db);
         return Status::Ok();
@@ -373,6 +393,7 @@ class SqlStore final : public Store {
 
   ProcessLock lock_;                      // released after the pool closes (declared first)
   std::unique_ptr<ConnectionPool> pool_;  // thread-safe
+  std::unique_ptr<ConnectionPool> readers_;  // thread-safe; may be null
 };
 
 // The openers behind OpenSqliteStore and OpenPostgresStore, returning the

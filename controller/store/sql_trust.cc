@@ -80,6 +80,32 @@ Result<std::vector<BackupCheck>> SqlStore::ListBackupChecks(const std::vector<Id
   });
 }
 
+// One pass over the checks of completed backups: window functions rank each
+// instance's checks of a kind, finished ones first, newest first.
+Result<std::vector<LatestCheck>> SqlStore::ListLatestChecks() {
+  return RunRead("list latest backup checks", [&](Connection& db) {
+    auto q = db.Prepare(
+        Select(kCheckColumns,
+               ", instance_id, running FROM ("
+               " SELECT c.backup_id, c.kind, c.status, c.at, c.duration_s, c.error, c.detail_json, b.instance_id,"
+               "  ROW_NUMBER() OVER (PARTITION BY b.instance_id, c.kind ORDER BY"
+               "   CASE WHEN c.status = 'running' THEN 1 ELSE 0 END, c.at DESC, c.backup_id DESC) AS rank_in_kind,"
+               "  MAX(CASE WHEN c.status = 'running' THEN 1 ELSE 0 END)"
+               "   OVER (PARTITION BY b.instance_id, c.kind) AS running"
+               " FROM backup_checks c JOIN backups b ON b.id = c.backup_id WHERE b.status = 'completed') ranked"
+               " WHERE rank_in_kind = 1"));
+    return ReadAll(*q, [](const Statement& row) {
+      LatestCheck l;
+      BackupCheck c = ReadCheck(row);
+      l.instance_id = row.Int64(7);
+      l.kind = c.kind;
+      l.running = row.Int(8) != 0;
+      if (c.status != CheckStatus::kRunning) l.newest = std::move(c);
+      return l;
+    });
+  });
+}
+
 Status SqlStore::FailRunningChecks(UnixTime now, const std::string& error) {
   return Run("fail running backup checks", [&](Connection& db) {
     Exec(db, "UPDATE backup_checks SET status = 'failed', at = ?, error = ? WHERE status = 'running'", now, error);

@@ -57,11 +57,11 @@ Result<User> SqlStore::CreateUser(const User& user) {
 }
 
 Result<User> SqlStore::GetUser(Id id) {
-  return Run("get user", [&](Connection& db) { return LoadUser(db, id); });
+  return RunRead("get user", [&](Connection& db) { return LoadUser(db, id); });
 }
 
 Result<User> SqlStore::GetUserByName(const std::string& username) {
-  return Run("get user", [&](Connection& db) {
+  return RunRead("get user", [&](Connection& db) {
     return QueryOne(db, Select(kUserColumns, "FROM users WHERE username = ?"), ReadUser,
                     NotFound("user", username), username);
   });
@@ -124,7 +124,7 @@ Status SqlStore::SetUserInstances(Id user_id, const std::vector<Id>& instance_id
 }
 
 Result<std::vector<Id>> SqlStore::GetUserInstances(Id user_id) {
-  return Run("get user instances", [&](Connection& db) {
+  return RunRead("get user instances", [&](Connection& db) {
     LoadUser(db, user_id);
     return QueryAll(db, "SELECT instance_id FROM user_instances WHERE user_id = ? ORDER BY instance_id",
                     [](const Statement& q) -> Id { return q.Int64(0); }, user_id);

@@ -71,7 +71,13 @@ Result<std::unique_ptr<store::sql::SqlStore>> OpenImpl(const std::string& path, 
     connections.push_back(store::sql::WrapSqlite(std::move(db)));
     store::sql::ApplyMigrations(*connections.front());
     auto pool = std::make_unique<store::sql::ConnectionPool>(std::move(connections));
-    return std::make_unique<store::sql::SqlStore>(std::move(lock), std::move(pool));
+    // The reader: opened after the migrations, read-only, so the API's hot
+    // reads never wait behind a transfer's commit (WAL readers do not block).
+    std::vector<std::unique_ptr<store::sql::Connection>> readers;
+    readers.push_back(store::sql::WrapSqlite(
+        std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, options.busy_timeout_ms)));
+    auto reader_pool = std::make_unique<store::sql::ConnectionPool>(std::move(readers));
+    return std::make_unique<store::sql::SqlStore>(std::move(lock), std::move(pool), std::move(reader_pool));
   } catch (const StoreError& e) {
     return e.status;
   } catch (const store::sql::Error& e) {

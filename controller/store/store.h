@@ -31,6 +31,22 @@ struct BackupFilter {
   int offset = 0;
 };
 
+// The newest backups of one registered instance (Store::ListLatestBackups).
+struct LatestBackups {
+  Id instance_id = 0;
+  std::optional<Backup> latest;     // newest of any status (created_at, then id)
+  std::optional<Backup> last_good;  // newest completed
+};
+
+// The checks of one kind of one instance's completed backups
+// (Store::ListLatestChecks).
+struct LatestCheck {
+  Id instance_id = 0;
+  CheckKind kind = CheckKind::kVerify;
+  std::optional<BackupCheck> newest;  // newest finished (passed/failed): greatest at, then backup_id
+  bool running = false;               // one of them is running now
+};
+
 struct AuditFilter {
   std::optional<std::string> actor;
   std::optional<std::string> action;       // exact, e.g. "backup.create"
@@ -99,6 +115,10 @@ class Store {
   virtual Result<std::vector<Backup>> ListUnfinishedBackups() = 0;
   // Completed backups of one instance, newest first (retention, dashboard card).
   virtual Result<std::vector<Backup>> ListCompletedBackups(Id instance_id) = 0;
+  // For every registered instance with at least one backup, its newest
+  // backup and its newest completed one, in one statement (the instance list,
+  // fleet protection, /metrics: never a query per instance). No order.
+  virtual Result<std::vector<LatestBackups>> ListLatestBackups() = 0;
 
   // --- restores ---------------------------------------------------------
   virtual Result<Restore> CreateRestore(const Restore& restore) = 0;
@@ -137,6 +157,10 @@ class Store {
   virtual Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) {
     return Unimplemented("ListBackupChecks");
   }
+  // Per instance and kind, over the checks of the instance's completed
+  // backups: the newest finished one and whether one is running, in one
+  // statement. Only (instance, kind) pairs that have checks; no order.
+  virtual Result<std::vector<LatestCheck>> ListLatestChecks() { return Unimplemented("ListLatestChecks"); }
   // At startup: every check still `running` becomes `failed` with `error`.
   virtual Status FailRunningChecks(UnixTime now, const std::string& error) { return Unimplemented("FailRunningChecks"); }
   virtual Result<Webhook> CreateWebhook(const Webhook& hook) { return Unimplemented("CreateWebhook"); }

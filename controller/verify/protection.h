@@ -7,9 +7,12 @@
 //                `unprotected_after_s` (it will soon be unprotected)
 //   protected    otherwise
 // Read from the store on demand (the instances API, the fleet summary,
-// /metrics); nothing is cached. Thread-safe as the store is.
+// /metrics); nothing is cached. Thread-safe as the store is. For many
+// instances at once use AssessFleetProtection: two store queries in all,
+// never one per instance.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,5 +38,10 @@ struct InstanceProtection {
 
 Result<InstanceProtection> AssessProtection(Store& store, const Instance& instance, int64_t unprotected_after_s,
                                             UnixTime now);
+
+// The same for each of `instances`, keyed by instance id (every one present),
+// from Store::ListLatestBackups and Store::ListLatestChecks.
+Result<std::map<Id, InstanceProtection>> AssessFleetProtection(Store& store, const std::vector<Instance>& instances,
+                                                               int64_t unprotected_after_s, UnixTime now);
 
 }  // namespace clawback::controller

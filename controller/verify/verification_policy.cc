@@ -59,31 +59,36 @@ void VerificationPolicy::OnTick(UnixTime now) {
   if (drills) Drill(now);
 }
 
+// Two store queries for the whole fleet (newest backups, newest checks).
 void VerificationPolicy::Drill(UnixTime now) {
   auto instances = store_.ListInstances();
   if (!instances.ok()) return;
+  auto latest = store_.ListLatestBackups();
+  if (!latest.ok()) return;
+  auto checks = store_.ListLatestChecks();
+  if (!checks.ok()) return;
+  std::map<Id, Backup> newest_good;
+  for (LatestBackups& l : *latest) {
+    if (l.last_good) newest_good.emplace(l.instance_id, std::move(*l.last_good));
+  }
+  std::map<Id, const LatestCheck*> drills;
+  for (const LatestCheck& c : *checks) {
+    if (c.kind == CheckKind::kDrill) drills[c.instance_id] = &c;
+  }
   const int64_t every = int64_t{settings_.drill_every_days} * 86400;
   for (const Instance& i : *instances) {
-    auto done = store_.ListCompletedBackups(i.id);
-    if (!done.ok() || done->empty()) continue;
-    std::vector<Id> ids;
-    for (const Backup& b : *done) ids.push_back(b.id);
-    auto checks = store_.ListBackupChecks(ids);
-    if (!checks.ok()) continue;
-    UnixTime last = 0;
-    bool running = false;
-    for (const BackupCheck& c : *checks) {
-      if (c.kind != CheckKind::kDrill) continue;
-      if (c.status == CheckStatus::kRunning) running = true;
-      last = std::max(last, c.at);
-    }
-    const Backup& latest = done->front();
-    if (running || now - last < every || drills_->Active(latest.id)) continue;
-    auto started = drills_->Start(latest, i);
+    auto good = newest_good.find(i.id);
+    if (good == newest_good.end()) continue;
+    auto d = drills.find(i.id);
+    const bool running = d != drills.end() && d->second->running;
+    const UnixTime last = d != drills.end() && d->second->newest ? d->second->newest->at : 0;
+    const Backup& latest_good = good->second;
+    if (running || now - last < every || drills_->Active(latest_good.id)) continue;
+    auto started = drills_->Start(latest_good, i);
     if (started.ok()) {
-      log::Info("restore drill scheduled", {{"backup_id", latest.id}, {"instance", i.name}});
+      log::Info("restore drill scheduled", {{"backup_id", latest_good.id}, {"instance", i.name}});
     } else if (started.status().code() != Status::Code::kConflict) {
-      log::Warn("cannot schedule a restore drill", {{"backup_id", latest.id}, {"error", started.status().message()}});
+      log::Warn("cannot schedule a restore drill", {{"backup_id", latest_good.id}, {"error", started.status().message()}});
     }
   }
 }
