@@ -34,6 +34,9 @@ class VerificationService;
 class DrillService;
 class WebhookDispatcher;
 struct TrustSettings;
+namespace storage {
+class ArchiveStorage;
+}
 namespace auth {
 class SessionManager;
 class UserAdmin;
@@ -68,6 +71,9 @@ struct ApiContext {
   DrillService* drills = nullptr;
   WebhookDispatcher* webhooks = nullptr;
   const TrustSettings* trust = nullptr;
+  // Where archives are kept (controller/storage); null: the local
+  // directory backups_dir.
+  storage::ArchiveStorage* archives = nullptr;
 };
 
 RequestHandler MakeApiHandler(ApiContext& context);

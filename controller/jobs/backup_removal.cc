@@ -7,11 +7,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <set>
 #include <vector>
 
 #include "controller/jobs/archive_location.h"
 #include "controller/jobs/block_digests.h"
+#include "controller/storage/archive_storage.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -123,6 +125,17 @@ Result<std::vector<FoundArchive>> ListArchiveFiles(const std::string& backups_di
   return found;
 }
 
+int64_t NowUnixSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string FormatUtc(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace
 
 Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& backup) {
@@ -143,6 +156,32 @@ Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& 
     if (!path->empty() && ::unlink(sidecar.c_str()) != 0 && errno != ENOENT) {
       log::Warn("backup record deleted but its sidecar file is still there; it is removed at the next start",
                 {{"backup_id", backup.id}, {"file", sidecar}, {"error", std::strerror(errno)}});
+    }
+  }
+  return Status::Ok();
+}
+
+Status RemoveBackup(Store& store, storage::ArchiveStorage& archives, const Backup& backup) {
+  if (!archives.LocalDirectory().empty()) return RemoveBackup(store, archives.LocalDirectory(), backup);
+  if (!backup.file_path.empty()) {
+    if (backup.file_path.front() == '/') {
+      return Status::Internal("refusing to delete backup " + std::to_string(backup.id) +
+                              ": its archive location is a local path, not an object name");
+    }
+    auto until = archives.LockedUntil(backup.file_path);
+    if (!until.ok()) return until.status().WithContext("deleting backup " + std::to_string(backup.id));
+    if (*until && **until > NowUnixSeconds()) {
+      return Status::FailedPrecondition("backup " + std::to_string(backup.id) +
+                                        " is protected by S3 Object Lock until " + FormatUtc(**until) +
+                                        "; it cannot be deleted before then");
+    }
+  }
+  CLAWBACK_RETURN_IF_ERROR(store.DeleteBackup(backup.id));
+  if (!backup.file_path.empty()) {
+    Status st = archives.RemoveArchive(backup.file_path);
+    if (!st.ok()) {
+      log::Warn("backup record deleted but its archive objects are still there",
+                {{"backup_id", backup.id}, {"file", backup.file_path}, {"error", st.message()}});
     }
   }
   return Status::Ok();

@@ -5,12 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <cstring>
 #include <string_view>
 
 #include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfer_jobs.h"
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfers.h"
+#include "controller/storage/archive_storage.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
 
@@ -48,26 +51,17 @@ Status RemovePartials(const std::string& dir, int* removed) {
   return result;
 }
 
-}  // namespace
-
-Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir) {
+// Marks every queued/running backup and restore failed; `remove_files`
+// removes what an unfinished backup may have left under its final name.
+Status MarkInterrupted(Store& store, const std::function<Status(const Backup&)>& remove_files) {
   Status first_error;
   auto keep = [&](const Status& st) {
     if (!st.ok() && first_error.ok()) first_error = st;
   };
-
   auto backups = store.ListUnfinishedBackups();
   if (!backups.ok()) return backups.status().WithContext("listing unfinished backups");
   for (Backup& backup : *backups) {
-    // A crash after the rename to the final name but before the record said
-    // `completed` leaves a whole file that no completed record owns: remove
-    // it too, or it stays behind as an orphan.
-    const std::string final_path = ArchivePath(backups_dir, backup);
-    for (const std::string& path : {final_path + std::string(kPartialSuffix), final_path}) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        keep(Status::IoError("cannot remove " + path + ": " + std::strerror(errno)));
-      }
-    }
+    keep(remove_files(backup));
     backup.status = BackupStatus::kFailed;
     backup.error_message = kInterrupted;
     backup.file_path.clear();
@@ -85,6 +79,29 @@ Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir)
     keep(store.UpdateRestore(restore));
     log::Warn("restore interrupted by a controller restart", {{"restore_id", restore.id}});
   }
+  return first_error;
+}
+
+}  // namespace
+
+Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir) {
+  Status first_error;
+  auto keep = [&](const Status& st) {
+    if (!st.ok() && first_error.ok()) first_error = st;
+  };
+  keep(MarkInterrupted(store, [&](const Backup& backup) {
+    // A crash after the rename to the final name but before the record said
+    // `completed` leaves a whole file that no completed record owns: remove
+    // it too, or it stays behind as an orphan.
+    Status result;
+    const std::string final_path = ArchivePath(backups_dir, backup);
+    for (const std::string& path : {final_path + std::string(kPartialSuffix), final_path}) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT && result.ok()) {
+        result = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+      }
+    }
+    return result;
+  }));
 
   // With every record final, no *.partial file belongs to a live transfer.
   int removed = 0;
@@ -102,6 +119,29 @@ Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir)
   if (removed > 0) log::Info("removed orphan partial archives", {{"count", removed}});
   // A delete cut short between its record and its file leaves such a file.
   keep(RemoveOrphanArchives(store, backups_dir));
+  return first_error;
+}
+
+Status RecoverInterruptedTransfers(Store& store, storage::ArchiveStorage& archives) {
+  if (!archives.LocalDirectory().empty()) return RecoverInterruptedTransfers(store, archives.LocalDirectory());
+  Status first_error;
+  auto keep = [&](const Status& st) {
+    if (!st.ok() && first_error.ok()) first_error = st;
+  };
+  // A crash after CompleteMultipartUpload but before the record said
+  // `completed` leaves an object no completed record owns.
+  // Storage errors (a bucket down right now) are logged, not fatal: the
+  // service starts, and the next start cleans up.
+  keep(MarkInterrupted(store, [&](const Backup& backup) {
+    Status st = archives.RemoveArchive(ArchiveRelativeName(backup));
+    if (!st.ok()) log::Warn("cannot remove an interrupted backup's objects", {{"backup_id", backup.id}, {"error", st.message()}});
+    return Status::Ok();
+  }));
+  // No transfer runs yet, so no multipart upload under the prefix is owned.
+  int aborted = 0;
+  Status swept = archives.RemoveInterruptedWrites(&aborted);
+  if (!swept.ok()) log::Warn("cannot abort unfinished multipart uploads; the next start retries", {{"error", swept.message()}});
+  if (aborted > 0) log::Info("aborted unfinished multipart uploads", {{"count", aborted}, {"location", archives.Location()}});
   return first_error;
 }
 

@@ -10,6 +10,7 @@
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/jobs/transfer_queue.h"
 #include "controller/jobs/transfers.h"
+#include "controller/storage/archive_storage.h"
 
 #include <nlohmann/json.hpp>
 #include "controller/store/store.h"
@@ -90,10 +91,17 @@ class TransferServiceImpl final : public TransferService {
                                         std::string(BackupStatusName(backup.status)) +
                                         "; only completed backups can be restored");
     }
-    struct stat st {};
-    auto path = ArchiveAbsolutePath(settings_.backups_dir, backup.file_path);
-    if (!path.ok() || path->empty() || ::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      log::Warn("archive file missing", {{"backup_id", backup.id}, {"file", path.ok() ? *path : backup.file_path}});
+    auto archive = backup.file_path.empty() ? Result<std::unique_ptr<storage::ArchiveReader>>(
+                                                  Status::NotFound("no archive recorded"))
+                                            : settings_.archives->OpenArchive(backup.file_path);
+    if (!archive.ok()) {
+      log::Warn("archive file missing", {{"backup_id", backup.id}, {"file", backup.file_path},
+                                         {"error", archive.status().message()}});
+      if (archive.status().code() != Status::Code::kNotFound) {
+        return Status(archive.status().code(), "cannot open the archive of backup " + std::to_string(backup.id) +
+                                                   ": " + WithoutBackupsDir(archive.status().message(),
+                                                                            settings_.backups_dir));
+      }
       return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing");
     }
     // Live, not the prober's last answer (up to an interval old): a target
@@ -276,6 +284,7 @@ class TransferServiceImpl final : public TransferService {
 
 std::unique_ptr<TransferService> MakeTransferService(Store& store, AgentConnector& agents,
                                                      TransferSettings settings, TransferObserver observer) {
+  if (!settings.archives) settings.archives = storage::MakeLocalArchiveStorage(settings.backups_dir);
   return std::make_unique<TransferServiceImpl>(store, agents, std::move(settings), std::move(observer));
 }
 

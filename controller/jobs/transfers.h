@@ -41,6 +41,9 @@ class AgentConnector;
 class Clock;
 
 class ArchiveProvider;
+namespace storage {
+class ArchiveStorage;
+}
 
 // Checks a just-received format 2 archive's index and stores it beside the
 // archive (controller/browse IndexWrittenArchive): (written .partial path,
@@ -53,6 +56,9 @@ using SelectionOpener =
 
 struct TransferSettings {
   std::string backups_dir;                       // CLAWORC_BACKUPS_PATH or <data>/backups
+  // Where archives are kept (controller/storage); when null, the local
+  // directory `backups_dir` (MakeTransferService fills it in).
+  std::shared_ptr<storage::ArchiveStorage> archives;
   int max_concurrent = 4;                        // global cap
   std::chrono::seconds stall_timeout{60};
   std::chrono::milliseconds progress_interval{500};  // how often progress hits the store
@@ -124,6 +130,10 @@ class TransferService {
 // `failed` ("interrupted: controller restarted"), removes their partial
 // files, and removes *.partial files that belong to no record.
 Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir);
+// The same for any archive storage: on S3, objects of unfinished backups are
+// deleted and every multipart upload under the prefix is aborted (no
+// transfer runs yet); the orphan sweep runs for local storage only.
+Status RecoverInterruptedTransfers(Store& store, storage::ArchiveStorage& archives);
 
 std::unique_ptr<TransferService> MakeTransferService(Store& store, AgentConnector& agents,
                                                      TransferSettings settings, TransferObserver observer);

@@ -1,3 +1,5 @@
+#include "controller/storage/archive_storage.h"
+#include "controller/storage/s3_config.h"
 #include "controller/service/controller_service.h"
 
 #include <sys/stat.h>
@@ -50,9 +52,20 @@ class ControllerServiceImpl final : public ControllerService {
     // First: a backups path that cannot be used as given (relative, a URL)
     // stops the service before it touches anything. Resolved once: every
     // archive location is relative to this canonical path.
-    auto resolved_backups = ResolveBackupsDir(o.backups_dir, o.data_dir);
-    if (!resolved_backups.ok()) return resolved_backups.status();
-    const std::string backups_dir = *resolved_backups;
+    // s3://BUCKET/PREFIX selects object storage; its settings (credentials
+    // above all) are checked here too.
+    std::string backups_dir;
+    if (storage::IsS3Location(o.backups_dir)) {
+      auto s3 = storage::S3ConfigFromEnvironment(o.backups_dir, storage::ProcessEnvironment());
+      if (!s3.ok()) return s3.status();
+      archives_ = storage::MakeS3ArchiveStorage(*s3);
+      backups_dir = archives_->Location();
+    } else {
+      auto resolved_backups = ResolveBackupsDir(o.backups_dir, o.data_dir);
+      if (!resolved_backups.ok()) return resolved_backups.status();
+      backups_dir = *resolved_backups;
+      archives_ = storage::MakeLocalArchiveStorage(backups_dir);
+    }
     auto forwarded_header = api::ProxyTrust::ParseHeaderName(o.forwarded_header);
     if (!forwarded_header.ok()) return forwarded_header.status();
     auto proxies = api::ProxyTrust::Parse(o.trusted_proxies, *forwarded_header);
@@ -80,7 +93,7 @@ class ControllerServiceImpl final : public ControllerService {
       log::Info("first admin user ready", {{"username", "admin"}});
     }
 
-    CLAWBACK_RETURN_IF_ERROR(RecoverInterruptedTransfers(*store_, backups_dir));
+    CLAWBACK_RETURN_IF_ERROR(RecoverInterruptedTransfers(*store_, *archives_));
 
     auto agents = MakeAgentConnector({files.ca_cert, files.controller_cert, files.controller_key});
     if (!agents.ok()) return agents.status();
@@ -118,6 +131,7 @@ class ControllerServiceImpl final : public ControllerService {
 
     TransferSettings settings;
     settings.backups_dir = backups_dir;
+    settings.archives = archives_;
     settings.max_concurrent = o.max_concurrent_transfers;
     settings.stall_timeout = o.stall_timeout;
     settings.index_archive = browse::MakeArchiveIndexer();
@@ -130,6 +144,7 @@ class ControllerServiceImpl final : public ControllerService {
     SchedulerSettings sched;
     sched.catch_up_grace = o.catch_up_grace;
     sched.backups_dir = backups_dir;
+    sched.archives = archives_;
     sched.on_tick = [this](UnixTime now) { OnSchedulerTick(now); };
     sched.on_missed = [this](const Schedule& schedule, const std::string& result) { OnScheduleMissed(schedule, result); };
     scheduler_ = MakeScheduler(*store_, *transfers_, clock_, sched);
@@ -152,6 +167,7 @@ class ControllerServiceImpl final : public ControllerService {
     context_->webhooks = webhooks_.get();
     context_->drills = drills_.get();
     context_->trust = &trust_;
+    context_->archives = archives_.get();
 
     Store* store_ptr = store_.get();
     agents_->StartProber(
@@ -344,6 +360,7 @@ class ControllerServiceImpl final : public ControllerService {
   std::unique_ptr<auth::SessionManager> sessions_;
   std::unique_ptr<auth::UserAdmin> users_;
   std::unique_ptr<api::ApiContext> context_;
+  std::shared_ptr<storage::ArchiveStorage> archives_;
   std::unique_ptr<api::HttpServer> server_;
   std::mutex stop_mu_;
   bool stopped_ = false;  // guarded by stop_mu_
