@@ -531,26 +531,21 @@ Status S3Client::PutObjectRetention(const std::string& key, const std::string& m
 }
 
 Result<std::optional<int64_t>> S3Client::GetObjectRetention(const std::string& key) const {
+  // HEAD reports the retention as headers (with s3:GetObjectRetention), which
+  // every S3-compatible server that supports Object Lock answers.
   Request rq;
-  rq.op = "get object retention of";
-  rq.method = "GET";
+  rq.op = "HEAD";
+  rq.method = "HEAD";
   rq.key = key;
-  rq.query = "retention=";
   auto r = Send(rq);
   if (!r.ok()) {
-    // No retention configured: S3 answers 404 NoSuchObjectLockConfiguration (or
-    // 400 InvalidRequest on a bucket without Object Lock).
-    const std::string& m = r.status().message();
-    if (m.find("NoSuchObjectLockConfiguration") != std::string::npos || m.find("InvalidRequest") != std::string::npos ||
-        m.find("ObjectLockConfigurationNotFound") != std::string::npos) {
-      return std::optional<int64_t>();
-    }
+    if (r.status().code() == Status::Code::kNotFound) return std::optional<int64_t>();
     return r.status();
   }
-  auto until = xml::First(r->body, "RetainUntilDate");
-  if (!until) return std::optional<int64_t>();
-  auto parsed = ParseIso8601(*until);
-  if (!parsed) return Status::Internal("s3: unreadable RetainUntilDate \"" + *until + "\" of " + key);
+  auto it = r->headers.find("x-amz-object-lock-retain-until-date");
+  if (it == r->headers.end() || it->second.empty()) return std::optional<int64_t>();
+  auto parsed = ParseIso8601(it->second);
+  if (!parsed) return Status::Internal("s3: unreadable retain-until date \"" + it->second + "\" of " + key);
   return std::optional<int64_t>(*parsed);
 }
 
