@@ -1,0 +1,228 @@
+// End to end with CLAWORC_BACKUPS_PATH=s3://BUCKET/PREFIX on a real
+// S3-protocol server (moto_server): a real `clawback serve` and real agents
+// back up into the bucket, download (whole and by Range) what is stored
+// there, restore from it and delete it; a controller killed mid-upload
+// leaves no completed record and its multipart upload is aborted at the next
+// start; an unreachable bucket fails the backup with a message that says
+// so; Object Lock keeps a backup from being deleted before its date;
+// missing credentials stop the service at start.
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "controller/storage/s3_client.h"
+#include "tests/controller/e2e/e2e_fixture.h"
+#include "tests/support/file_tree.h"
+#include "tests/support/s3_server.h"
+
+namespace clawback::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using controller::storage::S3Client;
+using controller::storage::S3Config;
+
+class S3BackupE2eTest : public E2eTest {
+ protected:
+  static void SetUpTestSuite() {
+    auto s = S3Server::Start(fs::temp_directory_path() / ("moto-e2e-" + std::to_string(::getpid()) + ".log"));
+    if (s.ok()) server_ = std::move(s).value().release();
+    else std::fprintf(stderr, "moto_server: %s\n", s.status().message().c_str());
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  // A new bucket; the controller (started next) uses it through its
+  // environment, inherited from this process.
+  void UseBucket(const std::string& bucket, bool object_lock = false,
+                 std::map<std::string, std::string> extra = {}) {
+    ASSERT_NE(server_, nullptr) << "moto_server did not start";
+    ASSERT_TRUE(server_->CreateBucket(bucket, object_lock).ok());
+    bucket_ = bucket;
+    auto env = server_->Environment();
+    env["CLAWBACK_S3_MAX_ATTEMPTS"] = "3";
+    for (auto& [k, v] : extra) env[k] = v;
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    set_.clear();
+    for (const auto& [k, v] : env) set_.push_back(k);
+  }
+  void TearDown() override {
+    for (const std::string& k : set_) ::unsetenv(k.c_str());
+    E2eTest::TearDown();
+  }
+  S3Client Client() const {
+    S3Config c;
+    c.bucket = bucket_;
+    c.prefix = "fleet/";
+    c.endpoint = server_->Endpoint();
+    c.path_style = true;
+    c.access_key = "testing-key";
+    c.secret_key = "testing-secret";
+    return S3Client(c);
+  }
+  std::string Key(const json& b) const {
+    return "fleet/" + b.value("instance_name", "?") + "/" + b.value("file_name", "?");
+  }
+  StackOptions OnS3() const {
+    StackOptions o;
+    o.backups_dir = "s3://" + bucket_ + "/fleet";
+    return o;
+  }
+  std::vector<std::string> Keys() const {
+    auto listed = Client().ListObjects("");
+    std::vector<std::string> keys;
+    if (listed.ok()) for (const auto& o : *listed) keys.push_back(o.key);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  }
+
+  static S3Server* server_;
+  std::string bucket_;
+  std::vector<std::string> set_;
+};
+
+S3Server* S3BackupE2eTest::server_ = nullptr;
+
+TEST_F(S3BackupE2eTest, BackupDownloadRangeRestoreAndDeleteOnS3) {
+  ASSERT_NO_FATAL_FAILURE(UseBucket("e2e-roundtrip"));
+  ASSERT_NO_FATAL_FAILURE(StartStack(OnS3()));
+  const std::string root_a = MakeSmallRoot(stack_->tmp().Sub("root-alpha"));
+  const auto [alpha, beta, root_b] = AddAlphaAndEmptyBeta(root_a);
+  ASSERT_FALSE(HasFailure());
+
+  json b = CompletedBackup(alpha["id"].get<int64_t>());
+  ASSERT_FALSE(HasFailure());
+  const int64_t id = b["id"].get<int64_t>();
+  const std::string key = Key(b);
+  EXPECT_EQ(Keys(), (std::vector<std::string>{key, key + ".blocks"}));
+  auto stored = Client().GetObject(key);
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  EXPECT_EQ(stored->size(), b["size_bytes"].get<uint64_t>());
+  auto uploads = Client().ListMultipartUploads("");
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->empty());
+
+  // Download: byte-identical to the object, whole and from an offset.
+  const std::string url = "/api/v1/backups/" + std::to_string(id) + "/download";
+  const std::string downloaded = stack_->tmp().Sub("download.tar.zst");
+  PlainResponse dl = stack_->Download(url, downloaded);
+  ASSERT_EQ(dl.status, 200) << dl.Describe();
+  EXPECT_TRUE(dl.complete) << dl.error;
+  EXPECT_EQ(dl.headers["content-length"], std::to_string(stored->size()));
+  EXPECT_EQ(dl.headers["etag"], "\"" + b["sha256"].get<std::string>() + "\"");
+  EXPECT_TRUE(ReadFile(downloaded) == *stored);
+  EXPECT_EQ(Sha256OfFile(downloaded), b["sha256"].get<std::string>());
+  const uint64_t offset = stored->size() / 3;
+  const std::string part = stack_->tmp().Sub("part");
+  PlainResponse ranged = stack_->Download(url, part, {{"Range", "bytes=" + std::to_string(offset) + "-"}});
+  ASSERT_EQ(ranged.status, 206) << ranged.Describe();
+  EXPECT_EQ(ranged.headers["content-range"], "bytes " + std::to_string(offset) + "-" +
+                                                 std::to_string(stored->size() - 1) + "/" +
+                                                 std::to_string(stored->size()));
+  EXPECT_TRUE(ReadFile(part) == stored->substr(offset));
+
+  // Restore from the bucket into the second instance.
+  PlainResponse started = stack_->CreateRestore(id, beta["id"]);
+  ASSERT_EQ(started.status, 202) << started.Describe();
+  bool ok = false;
+  json r = stack_->WaitRestoreFinal(started.Json()["id"].get<int64_t>(), 90s, &ok);
+  ASSERT_TRUE(ok) << r.dump();
+  ASSERT_EQ(r.value("status", ""), "completed") << r.dump() << stack_->Logs();
+  EXPECT_EQ(CompareTrees(root_a + "/home/claworc", root_b + "/home/claworc"), "");
+
+  // Delete: the record and every object go.
+  PlainResponse del = stack_->Call("DELETE", "/api/v1/backups/" + std::to_string(id));
+  EXPECT_EQ(del.status, 204) << del.Describe();
+  EXPECT_TRUE(Keys().empty());
+  EXPECT_EQ(stack_->Call("GET", "/api/v1/backups/" + std::to_string(id)).status, 404);
+}
+
+TEST_F(S3BackupE2eTest, ControllerKilledMidUploadLeavesNoCompletedRecordAndTheUploadIsAbortedAtRestart) {
+  ASSERT_NO_FATAL_FAILURE(UseBucket("e2e-killed"));
+  ASSERT_NO_FATAL_FAILURE(StartStack(OnS3()));
+  json alpha = AddInstance("alpha", BigRoot(), SlowAgentArgs());
+  ASSERT_FALSE(HasFailure());
+  const int64_t id = StartBackup(alpha["id"].get<int64_t>());
+  ASSERT_GT(id, 0);
+  bool ok = false;
+  json running = stack_->WaitBackup(
+      id,
+      [](const json& j) {
+        return j.value("status", "") != "queued" &&
+               (j.value("status", "") != "running" || j.value("progress_bytes", 0) > 0);
+      },
+      60s, &ok);
+  ASSERT_EQ(running.value("status", ""), "running") << running.dump();
+  auto uploads = Client().ListMultipartUploads("");
+  ASSERT_TRUE(uploads.ok());
+  ASSERT_EQ(uploads->size(), 1u) << "the backup streams into a multipart upload";
+  EXPECT_EQ(uploads->front().key.rfind("fleet/alpha/alpha-" + std::to_string(id) + "-", 0), 0u)
+      << uploads->front().key;
+
+  stack_->KillController();
+  uploads = Client().ListMultipartUploads("");
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_EQ(uploads->size(), 1u) << "a killed controller cannot abort its upload";
+
+  ASSERT_TRUE(stack_->StartController().ok()) << stack_->Logs();
+  json after = stack_->GetBackup(id);
+  EXPECT_EQ(after.value("status", ""), "failed") << after.dump();
+  EXPECT_NE(after.value("error_message", "").find("interrupted"), std::string::npos) << after.dump();
+  uploads = Client().ListMultipartUploads("");
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->empty()) << "the restart aborted the orphaned upload";
+  EXPECT_TRUE(Keys().empty()) << "no archive object was completed";
+}
+
+TEST_F(S3BackupE2eTest, UnreachableBucketFailsTheBackupWithAClearMessage) {
+  ASSERT_NO_FATAL_FAILURE(UseBucket("e2e-unreachable", false,
+                                    {{"AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9"},
+                                     {"CLAWBACK_S3_MAX_ATTEMPTS", "2"}}));
+  ASSERT_NO_FATAL_FAILURE(StartStack(OnS3()));
+  json alpha = AddInstance("alpha", MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
+  ASSERT_FALSE(HasFailure());
+  const int64_t id = StartBackup(alpha["id"].get<int64_t>());
+  bool ok = false;
+  json b = stack_->WaitBackupFinal(id, 60s, &ok);
+  ASSERT_TRUE(ok) << b.dump();
+  EXPECT_EQ(b.value("status", ""), "failed") << b.dump();
+  EXPECT_NE(b.value("error_message", "").find("s3: bucket e2e-unreachable unreachable at http://127.0.0.1:9"),
+            std::string::npos)
+      << b.dump();
+}
+
+TEST_F(S3BackupE2eTest, ObjectLockKeepsABackupUntilItsRetainUntilDate) {
+  ASSERT_NO_FATAL_FAILURE(UseBucket("e2e-locked", true, {{"CLAWBACK_S3_OBJECT_LOCK_DAYS", "1"}}));
+  ASSERT_NO_FATAL_FAILURE(StartStack(OnS3()));
+  json alpha = AddInstance("alpha", MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
+  ASSERT_FALSE(HasFailure());
+  json b = CompletedBackup(alpha["id"].get<int64_t>());
+  ASSERT_FALSE(HasFailure());
+  auto until = Client().GetObjectRetention(Key(b));
+  ASSERT_TRUE(until.ok()) << until.status().message();
+  ASSERT_TRUE(until->has_value()) << "the completed archive carries a retention date";
+  PlainResponse del = stack_->Call("DELETE", "/api/v1/backups/" + std::to_string(b["id"].get<int64_t>()));
+  EXPECT_EQ(del.status, 409) << del.Describe();
+  EXPECT_NE(del.body.find("Object Lock"), std::string::npos) << del.body;
+  EXPECT_EQ(stack_->GetBackup(b["id"].get<int64_t>()).value("status", ""), "completed");
+  EXPECT_EQ(Keys().size(), 2u);
+}
+
+TEST_F(S3BackupE2eTest, MissingCredentialsStopTheServiceAtStart) {
+  TempDir dir("clawback-s3-creds-");
+  ProcessOutput out = RunWithEnv({ClawbackBinary(), "serve", "--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0"},
+                                 {{"CLAWORC_BACKUPS_PATH", "s3://clawback/fleet"},
+                                  {"AWS_ACCESS_KEY_ID", ""},
+                                  {"AWS_SECRET_ACCESS_KEY", ""},
+                                  {"AWS_SHARED_CREDENTIALS_FILE", dir.Sub("none")},
+                                  {"HOME", dir.path()}},
+                                 20s);
+  EXPECT_NE(out.exit_code, 0) << out.output;
+  EXPECT_TRUE(ContainsNoCase(out.output, "s3://clawback/fleet: no AWS credentials")) << out.output;
+}
+
+}  // namespace
+}  // namespace clawback::testing
