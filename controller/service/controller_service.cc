@@ -13,6 +13,7 @@
 #include "controller/agents/agent_connector.h"
 #include "controller/alerts/webhook_dispatcher.h"
 #include "controller/api/api.h"
+#include "controller/browse/browse.h"
 #include "controller/browse/subtree_archive.h"
 #include "controller/auth/audit.h"
 #include "controller/auth/rate_limiter.h"
@@ -60,6 +61,8 @@ class ControllerServiceImpl final : public ControllerService {
       if (!s3.ok()) return s3.status();
       archives_ = storage::MakeS3ArchiveStorage(*s3);
       backups_dir = archives_->Location();
+      // Browsing reads the bucket; catalogs are cached in the data dir.
+      browse::ServeArchivesFrom(backups_dir, archives_, o.data_dir + "/archive-cache");
     } else {
       auto resolved_backups = ResolveBackupsDir(o.backups_dir, o.data_dir);
       if (!resolved_backups.ok()) return resolved_backups.status();
@@ -113,6 +116,7 @@ class ControllerServiceImpl final : public ControllerService {
     (void)store_->FailRunningChecks(clock_.Now(), "interrupted: controller restarted");
     VerificationSettings verify;
     verify.backups_dir = backups_dir;
+    verify.archives = archives_;
     verify.bytes_per_second = o.trust.verify_bytes_per_second;
     VerificationHooks verify_hooks;
     const int slots = std::max(1, o.max_concurrent_transfers);
@@ -123,6 +127,7 @@ class ControllerServiceImpl final : public ControllerService {
 
     DrillSettings drill;
     drill.backups_dir = backups_dir;
+    drill.archives = archives_;
     drill.max_concurrent = o.trust.drill_concurrency;
     drill.stall_timeout = o.stall_timeout;
     drills_ = MakeDrillService(*store_, *agents_, drill,
