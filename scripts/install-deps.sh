@@ -42,6 +42,7 @@ PKGS=(
   nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev libsqlitecpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   prometheus-cpp-dev
+  libcurl4-openssl-dev  # controller/storage: S3 requests signed by libcurl's SigV4
   # runtime tools used by tests
   zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline
   strace   # tests/agent/archive/restore_syscalls_test.sh counts the restore's syscalls
