@@ -51,6 +51,9 @@ void MultipartSink::Run() {
     auto uploaded = client_.UploadPart(key_, upload_id_, part.first, part.second, &stop_);
     std::lock_guard lock(mu_);
     busy_ = false;
+    // The buffer comes back for the part after next: two buffers in all.
+    part.second.clear();
+    spare_ = std::move(part.second);
     if (uploaded.ok()) {
       parts_.push_back(std::move(uploaded).value());
     } else if (failure_.ok()) {
@@ -80,9 +83,11 @@ Status MultipartSink::SendPart() {
   // One part in flight at most: wait until the previous one is taken and done.
   CLAWBACK_RETURN_IF_ERROR(WaitIdle(lock));
   pending_.emplace(next_number_++, std::move(filling_));
+  filling_ = std::move(spare_);
+  spare_ = std::string();
   lock.unlock();
   cv_.notify_all();
-  filling_ = std::string();
+  filling_.clear();
   filling_.reserve(PartSize(client_.config().first_part_size, next_number_));
   return Status::Ok();
 }

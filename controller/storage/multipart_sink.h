@@ -75,6 +75,7 @@ class MultipartSink final : public ArchiveSink {
   bool closing_ = false;
   Status failure_;
   std::vector<S3CompletedPart> parts_;
+  std::string spare_;  // the last uploaded part's buffer, reused for the next one
   std::thread thread_;  // last
 };
 
