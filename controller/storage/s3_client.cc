@@ -142,14 +142,6 @@ struct Transfer {
   const std::atomic<bool>* cancel = nullptr;
 };
 
-size_t OnRead(char* buf, size_t size, size_t n, void* p) {
-  auto* t = static_cast<Transfer*>(p);
-  size_t take = std::min(size * n, t->upload.size() - t->sent);
-  std::memcpy(buf, t->upload.data() + t->sent, take);
-  t->sent += take;
-  return take;
-}
-
 size_t OnWrite(char* data, size_t size, size_t n, void* p) {
   auto* t = static_cast<Transfer*>(p);
   size_t len = size * n;
@@ -207,7 +199,6 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool* retryable
   std::vector<std::string> headers = rq.headers;
   headers.push_back("x-amz-content-sha256: " + rq.payload_sha256);
   if (!config_.session_token.empty()) headers.push_back("x-amz-security-token: " + config_.session_token);
-  headers.push_back("Expect:");
   for (const std::string& h : headers) raw = curl_slist_append(raw, h.c_str());
   std::unique_ptr<curl_slist, SlistDeleter> list(raw);
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -219,6 +210,9 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool* retryable
   curl_easy_setopt(c, CURLOPT_USERPWD, userpwd.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, config_.connect_timeout_s);
+  // An empty "Expect:" header to suppress 100-continue would be signed but
+  // not sent (a signature mismatch); waiting 1 ms for a 100 costs nothing.
+  curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, config_.stall_timeout_s);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnWrite);
@@ -230,15 +224,14 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool* retryable
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   if (rq.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  } else if (rq.method == "PUT") {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(c, CURLOPT_READDATA, &t);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t.upload.size()));
-  } else if (rq.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
+  } else if (rq.method == "PUT" || rq.method == "POST") {
+    // Bodies are always in memory and sent as POSTFIELDS (PUT as a custom
+    // method): libcurl's SigV4 (7.88) hashes POSTFIELDS for the signature
+    // but not an upload read through a callback, and ignores our
+    // x-amz-content-sha256, so the hex SHA-256 we send must be the body's.
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, t.upload.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.upload.size()));
+    if (rq.method == "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
   } else if (rq.method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq.method.c_str());
   }
@@ -319,6 +312,7 @@ Status S3Client::PutObject(const std::string& key, std::string_view body) const 
   rq.body = body;
   const std::string sha = Digest(EVP_sha256(), body);
   rq.payload_sha256 = Hex(U(sha), static_cast<unsigned>(sha.size()));
+  rq.headers.push_back("Content-Type: application/octet-stream");
   return Send(rq).status();
 }
 
@@ -431,17 +425,16 @@ Result<S3CompletedPart> S3Client::UploadPart(const std::string& key, const std::
   rq.cancel = cancel;
   S3CompletedPart part;
   part.number = number;
+  // The signed payload hash is the part's SHA-256 in every mode (see SendOnce).
+  const std::string sha = Digest(EVP_sha256(), data);
+  rq.payload_sha256 = Hex(U(sha), static_cast<unsigned>(sha.size()));
+  rq.headers.push_back("Content-Type: application/octet-stream");
   if (config_.part_checksum == PartChecksum::kSha256) {
-    const std::string sha = Digest(EVP_sha256(), data);
-    rq.payload_sha256 = Hex(U(sha), static_cast<unsigned>(sha.size()));
     part.checksum_sha256 = Base64(U(sha), static_cast<unsigned>(sha.size()));
     rq.headers.push_back("x-amz-checksum-sha256: " + part.checksum_sha256);
-  } else {
-    rq.payload_sha256 = "UNSIGNED-PAYLOAD";
-    if (config_.part_checksum == PartChecksum::kMd5) {
-      const std::string md5 = Digest(EVP_md5(), data);
-      rq.headers.push_back("Content-MD5: " + Base64(U(md5), static_cast<unsigned>(md5.size())));
-    }
+  } else if (config_.part_checksum == PartChecksum::kMd5) {
+    const std::string md5 = Digest(EVP_md5(), data);
+    rq.headers.push_back("Content-MD5: " + Base64(U(md5), static_cast<unsigned>(md5.size())));
   }
   auto r = Send(rq);
   if (!r.ok()) return r.status();

@@ -101,6 +101,14 @@ Result<S3Config> S3ConfigFromEnvironment(const std::string& location, const std:
   if (prefix.find("//") != std::string::npos || prefix.find("..") != std::string::npos) {
     return Status::InvalidArgument("backups path \"" + location + "\": prefix must not contain \"//\" or \"..\"");
   }
+  for (char ch : prefix) {
+    // Keys are then plain: nothing in them needs percent-encoding, the one
+    // case of SigV4 canonicalization S3-compatibles disagree on.
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.' || ch == '/')) {
+      return Status::InvalidArgument("backups path \"" + location +
+                                     "\": the prefix may hold only letters, digits, '-', '_', '.' and '/'");
+    }
+  }
   c.prefix = prefix.empty() ? "" : prefix + "/";
 
   c.region = Get(env, "AWS_REGION");

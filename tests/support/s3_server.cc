@@ -14,6 +14,19 @@
 
 namespace clawback::testing {
 
+// True when something accepts connections on 127.0.0.1:`port` (no request is
+// sent: with signatures checked, moto counts every request).
+static bool PortOpen(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return open;
+}
+
 uint16_t FreeLoopbackPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -43,8 +56,9 @@ int RawHttp(uint16_t port, const std::string& method, const std::string& target,
     ::close(fd);
     return 0;
   }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                    "\r\nConnection: close\r\nContent-Length: " + std::to_string(request_body.size()) + "\r\n";
+  std::string req = method + " " + target + " HTTP/1.1\r\n";
+  if (headers.count("Host") == 0) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+  req += "Connection: close\r\nContent-Length: " + std::to_string(request_body.size()) + "\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "\r\n" + request_body;
   size_t off = 0;
@@ -71,18 +85,61 @@ int RawHttp(uint16_t port, const std::string& method, const std::string& target,
 }
 
 Result<std::unique_ptr<S3Server>> S3Server::Start(const std::string& log_path) {
+  return StartWith(log_path, {});
+}
+
+Result<std::unique_ptr<S3Server>> S3Server::StartVerifyingSignatures(const std::string& log_path,
+                                                                     int unsigned_requests) {
+  return StartWith(log_path, {{"INITIAL_NO_AUTH_ACTION_COUNT", std::to_string(unsigned_requests)}});
+}
+
+Result<std::pair<std::string, std::string>> S3Server::CreateSigningUser() {
+  // IAM requests are routed by Host; moto reads (not checks) an Authorization
+  // header while requests are still unauthenticated.
+  const std::map<std::string, std::string> iam = {
+      {"Host", "iam.amazonaws.com"},
+      {"Content-Type", "application/x-www-form-urlencoded"},
+      {"Authorization",
+       "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request, "
+       "SignedHeaders=host, Signature=00"}};
+  std::string body;
+  if (RawHttp(port_, "POST", "/", iam, "Action=CreateUser&UserName=clawback&Version=2010-05-08", &body) != 200) {
+    return Status::Unavailable("CreateUser: " + body);
+  }
+  const std::string policy =
+      "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22"
+      "%3A%22s3%3A*%22%2C%22Resource%22%3A%22*%22%7D%5D%7D";
+  if (RawHttp(port_, "POST", "/", iam,
+              "Action=PutUserPolicy&UserName=clawback&PolicyName=s3&PolicyDocument=" + policy + "&Version=2010-05-08",
+              &body) != 200) {
+    return Status::Unavailable("PutUserPolicy: " + body);
+  }
+  if (RawHttp(port_, "POST", "/", iam, "Action=CreateAccessKey&UserName=clawback&Version=2010-05-08", &body) != 200) {
+    return Status::Unavailable("CreateAccessKey: " + body);
+  }
+  auto field = [&](const std::string& tag) {
+    size_t b = body.find("<" + tag + ">"), e = body.find("</" + tag + ">");
+    return b == std::string::npos || e == std::string::npos ? std::string()
+                                                            : body.substr(b + tag.size() + 2, e - b - tag.size() - 2);
+  };
+  return std::make_pair(field("AccessKeyId"), field("SecretAccessKey"));
+}
+
+Result<std::unique_ptr<S3Server>> S3Server::StartWith(const std::string& log_path,
+                                                      const std::map<std::string, std::string>& env) {
   std::unique_ptr<S3Server> s(new S3Server());
   s->log_ = log_path;
   for (int attempt = 0; attempt < 3 && s->pid_ < 0; ++attempt) {
     s->port_ = FreeLoopbackPort();
     SpawnOptions options;
     options.die_with_parent = true;
+    options.env = env;
     pid_t pid = SpawnLogged({"moto_server", "-H", "127.0.0.1", "-p", std::to_string(s->port_)}, log_path, options);
     if (pid < 0) return Status::Unavailable("cannot start moto_server (is it on PATH?)");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     bool up = false;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (RawHttp(s->port_, "GET", "/", {}, "") != 0) {
+      if (PortOpen(s->port_)) {
         up = true;
         break;
       }

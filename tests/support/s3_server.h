@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "shared/status.h"
 
@@ -20,6 +21,14 @@ class S3Server {
  public:
   // Starts moto_server with its log in `log_path`.
   static Result<std::unique_ptr<S3Server>> Start(const std::string& log_path);
+  // With request signatures checked: moto answers the first `unsigned_requests`
+  // requests without authentication (INITIAL_NO_AUTH_ACTION_COUNT), then
+  // verifies every SigV4 signature against the IAM users it knows.
+  static Result<std::unique_ptr<S3Server>> StartVerifyingSignatures(const std::string& log_path,
+                                                                    int unsigned_requests);
+  // Spends three unsigned requests: an IAM user allowed s3:*, and its access
+  // key as {key id, secret}.
+  Result<std::pair<std::string, std::string>> CreateSigningUser();
   ~S3Server();
   S3Server(const S3Server&) = delete;
   S3Server& operator=(const S3Server&) = delete;
@@ -36,6 +45,8 @@ class S3Server {
 
  private:
   S3Server() = default;
+  static Result<std::unique_ptr<S3Server>> StartWith(const std::string& log_path,
+                                                     const std::map<std::string, std::string>& env);
   int pid_ = -1;
   uint16_t port_ = 0;
   std::string log_;
