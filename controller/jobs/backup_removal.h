@@ -59,6 +59,12 @@ inline constexpr int kMaxOrphansPerSweep = 8;
 // (they do not count towards the limit). Anything not named like an archive
 // or its digests is never touched. Completed
 // records whose archive is not in the directory are logged as a warning.
+// The same sweep over any archive storage: on object storage, objects named
+// "<instance>/<archive>[.blocks|.index]" under the prefix, with the same
+// rules and limits; an orphan is removed with its sidecars (RemoveArchive,
+// so an object under Object Lock retention stays, with an error logged).
+Status RemoveOrphanArchives(Store& store, storage::ArchiveStorage& archives, int* removed = nullptr,
+                            bool* refused = nullptr);
 Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed = nullptr,
                             bool* refused = nullptr);
 

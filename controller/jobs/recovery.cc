@@ -141,6 +141,9 @@ Status RecoverInterruptedTransfers(Store& store, storage::ArchiveStorage& archiv
   int aborted = 0;
   Status swept = archives.RemoveInterruptedWrites(&aborted);
   if (!swept.ok()) log::Warn("cannot abort unfinished multipart uploads; the next start retries", {{"error", swept.message()}});
+  // A delete cut short between its record and its objects leaves objects no record owns.
+  Status orphans = RemoveOrphanArchives(store, archives);
+  if (!orphans.ok()) log::Warn("cannot sweep archives no record owns; the next start retries", {{"error", orphans.message()}});
   if (aborted > 0) log::Info("aborted unfinished multipart uploads", {{"count", aborted}, {"location", archives.Location()}});
   return first_error;
 }

@@ -137,5 +137,27 @@ TEST_F(S3BackupRemovalTest, StartupRecoveryFailsInterruptedBackupsAndAbortsTheir
   EXPECT_EQ(store_->GetBackup(done.id)->status, BackupStatus::kCompleted);
 }
 
+TEST_F(S3BackupRemovalTest, StartupSweepsObjectsNoRecordOwnsAndKeepsOwnedOnes) {
+  ASSERT_NO_FATAL_FAILURE(UseBucket(false));
+  Backup kept = Make(BackupStatus::kCompleted);
+  Backup kept2 = Make(BackupStatus::kCompleted);
+  Backup cut = Make(BackupStatus::kCompleted);
+  // A delete cut short between the record and the objects.
+  ASSERT_TRUE(store_->DeleteBackup(cut.id).ok());
+  // Not named like ours: never touched.
+  storage::S3Client direct(config_);
+  ASSERT_TRUE(direct.PutObject(config_.prefix + "web-1/notes.txt", "mine").ok());
+  ASSERT_EQ(Objects(), 7u);
+  int removed = 0;
+  bool refused = true;
+  ASSERT_TRUE(RemoveOrphanArchives(*store_, *archives_, &removed, &refused).ok());
+  EXPECT_FALSE(refused);
+  EXPECT_EQ(removed, 2) << "the orphan archive and its .blocks";
+  EXPECT_EQ(Objects(), 5u);
+  EXPECT_TRUE(direct.HeadObject(config_.prefix + kept.file_path).ok());
+  EXPECT_TRUE(direct.HeadObject(config_.prefix + kept2.file_path).ok());
+  EXPECT_EQ(direct.HeadObject(config_.prefix + cut.file_path).status().code(), Status::Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace clawback::controller
