@@ -133,7 +133,6 @@ namespace {
 
 struct Transfer {
   std::string_view upload;
-  size_t sent = 0;
   std::string* body = nullptr;
   char* out = nullptr;
   size_t out_size = 0;
