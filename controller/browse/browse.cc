@@ -273,6 +273,21 @@ struct StoredArchiveOpener {
   }
 };
 
+Status IndexStoredArchive(storage::ArchiveStorage& archives, const std::string& cache_dir, const std::string& name,
+                          uint64_t expected_entries, const BlockDigests& digests) {
+  auto reader = archives.OpenArchive(name);
+  if (!reader.ok()) return reader.status();
+  auto blocks = VerifiedBlocks::Open(std::move(reader).value(), name, digests);
+  if (!blocks.ok()) return blocks.status();
+  const std::string catalog_path = CatalogPath(cache_dir + "/" + name);
+  CLAWBACK_RETURN_IF_ERROR(MakeDirectories(DirOf(catalog_path), 0700));
+  CLAWBACK_RETURN_IF_ERROR(
+      ImportArchiveIndex((*blocks)->size(), VerifiedReadAt(**blocks), expected_entries, digests.sha256, catalog_path));
+  auto bytes = ReadLocalFile(catalog_path);
+  if (!bytes.ok()) return bytes.status();
+  return archives.PutSidecar(name, ".index", *bytes);
+}
+
 void ServeArchivesFrom(const std::string& location, std::shared_ptr<storage::ArchiveStorage> archives,
                        std::string cache_dir) {
   std::lock_guard lock(SourcesMutex());

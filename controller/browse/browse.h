@@ -70,6 +70,15 @@ Result<std::unique_ptr<BackupArchive>> OpenBackupArchive(const std::string& back
 void ServeArchivesFrom(const std::string& location, std::shared_ptr<storage::ArchiveStorage> archives,
                        std::string cache_dir);
 
+// For the backup job on object storage, once a format 2 archive is
+// published: reads its seek table and index frame back with ranged reads
+// (every block checked against `digests`), checks them against
+// `expected_entries` like IndexWrittenArchive, writes the catalog into the
+// cache under `cache_dir` and uploads it as the "<name>.index" object.
+// Corruption naming what is wrong.
+Status IndexStoredArchive(storage::ArchiveStorage& archives, const std::string& cache_dir, const std::string& name,
+                          uint64_t expected_entries, const BlockDigests& digests);
+
 // For the backup job, before a format 2 archive is published: reads the seek
 // table and index frame back from `written_path` (the .partial file, with
 // pread), checks them (catalog_import.h) against `expected_entries` (the

@@ -113,6 +113,12 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
     return digests_written;
   }
   Status published = (*file)->Publish();
+  if (published.ok() && summary->archive_format == 2 && staged.empty() && settings.index_stored_archive) {
+    // Object storage: the index is read back from the bucket and stored
+    // beside the archive before the record says completed.
+    Status indexed = settings.index_stored_archive(name, summary->entries, *digests);
+    if (!indexed.ok()) published = Status::Corruption("archive from agent has an unusable index: " + indexed.message());
+  }
   if (!published.ok()) {
     Status removed = archives.RemoveArchive(name);
     if (!removed.ok()) log::Warn("cannot remove a backup's sidecars", {{"backup_id", backup.id}, {"error", removed.message()}});

@@ -49,6 +49,11 @@ class ArchiveStorage;
 // archive (controller/browse IndexWrittenArchive): (written .partial path,
 // final archive path, entries the agent reported, archive sha256).
 using ArchiveIndexer = std::function<Status(const std::string&, const std::string&, uint64_t, const std::string&)>;
+// Indexes a format 2 archive already published to object storage and
+// stores its ".index" beside it (controller/browse IndexStoredArchive):
+// (archive name, entries the agent reported, its digests).
+struct BlockDigests;
+using StoredArchiveIndexer = std::function<Status(const std::string&, uint64_t, const BlockDigests&)>;
 // Opens the selected paths ("home/claworc/x" archive names) of a completed
 // backup as a verified .tar.zst stream (controller/browse SubtreeArchive).
 using SelectionOpener =
@@ -65,6 +70,9 @@ struct TransferSettings {
   // Format 2 archives are indexed before they are published; without an
   // indexer they are stored unindexed (browsing builds the index later).
   ArchiveIndexer index_archive;
+  // The same for archives on object storage (no staged local file): run
+  // after the upload completed and before the record says completed.
+  StoredArchiveIndexer index_stored_archive;
   // Needed for restores with `paths`; without it they fail (Unavailable).
   SelectionOpener open_selection;
 };

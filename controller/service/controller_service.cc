@@ -141,6 +141,12 @@ class ControllerServiceImpl final : public ControllerService {
     settings.stall_timeout = o.stall_timeout;
     settings.index_archive = browse::MakeArchiveIndexer();
     settings.open_selection = browse::MakeSelectionOpener(backups_dir);
+    if (archives_->LocalDirectory().empty()) {
+      settings.index_stored_archive = [archives = archives_, cache = o.data_dir + "/archive-cache"](
+                                          const std::string& name, uint64_t entries, const BlockDigests& digests) {
+        return browse::IndexStoredArchive(*archives, cache, name, entries, digests);
+      };
+    }
     TransferObserver observer;
     observer.on_backup_finished = [this](const Backup& b) { OnBackupFinished(b); };
     observer.on_restore_finished = [this](const Restore& r) { OnRestoreFinished(r); };
