@@ -220,6 +220,39 @@ TEST_F(S3BackupE2eTest, BrowseAndVerifyReadTheArchiveFromTheBucket) {
   EXPECT_EQ(last["verification"].value("status", ""), "failed") << last.dump();
 }
 
+TEST_F(S3BackupE2eTest, ScheduleRetentionPrunesArchivesFromTheBucket) {
+  ASSERT_NO_FATAL_FAILURE(UseBucket("e2e-retention"));
+  ASSERT_NO_FATAL_FAILURE(StartStack(OnS3()));
+  json alpha = AddInstance("alpha", MakeSmallRoot(stack_->tmp().Sub("root-alpha")));
+  ASSERT_FALSE(HasFailure());
+  PlainResponse created = stack_->Call(
+      "POST", "/api/v1/backup-schedules",
+      json{{"name", "nightly"}, {"instance_ids", {alpha["id"]}}, {"cron", "0 2 * * *"}, {"retention", {{"keep_last", 1}}}});
+  ASSERT_EQ(created.status, 201) << created.Describe();
+  const int64_t schedule = created.Json()["id"].get<int64_t>();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    PlainResponse run = stack_->Call("POST", "/api/v1/backup-schedules/" + std::to_string(schedule) + "/run");
+    ASSERT_EQ(run.status, 202) << run.Describe();
+    // The run's backup, then the retention that follows it.
+    json listed;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          listed = stack_->Call("GET", "/api/v1/backups?instance=" + std::to_string(alpha["id"].get<int64_t>())).Json();
+          for (const auto& b : listed["backups"]) {
+            if (b.value("status", "") != "completed") return false;
+          }
+          return listed["backups"].size() == 1 && (ids.empty() || listed["backups"][0]["id"] != ids.back());
+        },
+        60s))
+        << listed.dump();
+    ids.push_back(listed["backups"][0]["id"].get<int64_t>());
+  }
+  // Only the newest backup's archive and sidecars are left in the bucket.
+  json newest = stack_->GetBackup(ids.back());
+  EXPECT_EQ(Keys(), (std::vector<std::string>{Key(newest), Key(newest) + ".blocks", Key(newest) + ".index"}));
+}
+
 TEST_F(S3BackupE2eTest, ControllerKilledMidUploadLeavesNoCompletedRecordAndTheUploadIsAbortedAtRestart) {
   ASSERT_NO_FATAL_FAILURE(UseBucket("e2e-killed"));
   ASSERT_NO_FATAL_FAILURE(StartStack(OnS3()));
