@@ -2,6 +2,7 @@
 // ranges, listings, multipart uploads and their abort, Object Lock
 // retention, and the errors users read. Plus the settings parser.
 #include "controller/storage/s3_client.h"
+#include "controller/storage/s3_xml.h"
 
 #include <gtest/gtest.h>
 
@@ -217,6 +218,30 @@ TEST(S3SigningTest, RequestsSignedByLibcurlVerifyAndAWrongSecretIsRefused) {
   Status st = wrong.PutObject("backups/x", "x");
   EXPECT_EQ(st.code(), Status::Code::kPermissionDenied) << st.message();
   EXPECT_NE(st.message().find("SignatureDoesNotMatch"), std::string::npos) << st.message();
+}
+
+TEST(S3XmlTest, ReadsTheElementsS3AnswersWith) {
+  namespace xml = controller::storage::xml;
+  const std::string uploads =
+      "<?xml version=\"1.0\"?><ListMultipartUploadsResult><Bucket>b</Bucket><KeyMarker></KeyMarker>"
+      "<NextKeyMarker>k&amp;2</NextKeyMarker><IsTruncated>true</IsTruncated>"
+      "<Upload><Key>a/x &lt;1&gt;.tar.zst</Key><UploadId>id-1</UploadId><Initiated>2026-01-01T00:00:00.000Z</Initiated></Upload>"
+      "<Upload><Key>caf&#233; &#x41;</Key><UploadId>id-2</UploadId></Upload><Prefix/></ListMultipartUploadsResult>";
+  EXPECT_EQ(xml::First(uploads, "NextKeyMarker"), "k&2");
+  EXPECT_EQ(xml::First(uploads, "KeyMarker"), "") << "not confused with NextKeyMarker";
+  EXPECT_EQ(xml::First(uploads, "Prefix"), "") << "self-closing";
+  EXPECT_EQ(xml::First(uploads, "Missing"), std::nullopt);
+  auto items = xml::All(uploads, "Upload");
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(xml::First(items[0], "Key"), "a/x <1>.tar.zst");
+  EXPECT_EQ(xml::First(items[0], "UploadId"), "id-1");
+  EXPECT_EQ(xml::First(items[1], "Key"), "caf\xC3\xA9 A");
+  const std::string error =
+      "<Error><Code>NoSuchUpload</Code><Message>The upload &quot;x&quot; doesn&apos;t exist</Message></Error>";
+  EXPECT_EQ(xml::First(error, "Code"), "NoSuchUpload");
+  EXPECT_EQ(xml::First(error, "Message"), "The upload \"x\" doesn't exist");
+  EXPECT_EQ(xml::First("<a>broken", "a"), std::nullopt) << "an unterminated element is absent";
+  EXPECT_EQ(xml::Escape("<a&'\">"), "&lt;a&amp;&apos;&quot;&gt;");
 }
 
 TEST(S3ConfigTest, SettingsFromTheEnvironment) {
