@@ -43,6 +43,7 @@ PKGS=(
   libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   prometheus-cpp-dev
   libpq-dev      # the PostgreSQL store (controller/store/postgres_connection.cc)
+  libcurl4-openssl-dev  # controller/storage: S3 requests signed by libcurl's SigV4
   # runtime tools used by tests
   zstd sqlite3 openssl curl python3 python3-croniter bc umoci execline
   strace   # tests/agent/archive/restore_syscalls_test.sh counts the restore's syscalls

@@ -35,6 +35,9 @@ class VerificationService;
 class DrillService;
 class WebhookDispatcher;
 struct TrustSettings;
+namespace storage {
+class ArchiveStorage;
+}
 namespace auth {
 class SessionManager;
 class UserAdmin;
@@ -72,6 +75,9 @@ struct ApiContext {
   // Issue 18: this replica's id and leadership on /healthz and /metrics;
   // null when built without replicas.
   ReplicaStatusSource replica;
+  // Where archives are kept (controller/storage); null: the local
+  // directory backups_dir.
+  storage::ArchiveStorage* archives = nullptr;
 };
 
 RequestHandler MakeApiHandler(ApiContext& context);

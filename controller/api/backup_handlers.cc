@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "controller/jobs/archive_location.h"
 #include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfers.h"
+#include "controller/storage/archive_storage.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
 #include "shared/path_rules.h"
@@ -155,10 +157,38 @@ HttpResponse Delete(ApiContext& ctx, Call& call) {
     }
     b = *now;
   }
-  return finish(RemoveBackup(ctx.store, ctx.backups_dir, b));
+  return finish(ctx.archives != nullptr ? RemoveBackup(ctx.store, *ctx.archives, b)
+                                        : RemoveBackup(ctx.store, ctx.backups_dir, b));
 }
 
+// An object-storage archive's bytes [offset, offset + length), read in
+// ranged pieces as the response is sent.
+class StoredArchiveBody final : public BodySource {
+ public:
+  static constexpr size_t kPiece = 4 * 1024 * 1024;
+  StoredArchiveBody(std::unique_ptr<storage::ArchiveReader> reader, uint64_t offset, uint64_t length)
+      : reader_(std::move(reader)), offset_(offset), end_(offset + length) {}
+  Result<std::span<const char>> Next() override {
+    if (offset_ >= end_) return std::span<const char>();
+    buffer_.resize(static_cast<size_t>(std::min<uint64_t>(kPiece, end_ - offset_)));
+    auto got = reader_->ReadAt(offset_, buffer_.data(), buffer_.size());
+    if (!got.ok()) return got.status();
+    if (*got == 0) return Status::Corruption("archive ended early");
+    offset_ += *got;
+    return std::span<const char>(buffer_.data(), *got);
+  }
+
+ private:
+  std::unique_ptr<storage::ArchiveReader> reader_;
+  uint64_t offset_;
+  const uint64_t end_;
+  std::vector<char> buffer_;
+};
+
+HttpResponse DownloadStored(ApiContext& ctx, Call& call);
+
 HttpResponse Download(ApiContext& ctx, Call& call) {
+  if (ctx.archives != nullptr && ctx.archives->LocalDirectory().empty()) return DownloadStored(ctx, call);
   const Backup& b = *call.backup;
   const std::string target = "backup:" + std::to_string(b.id);
   if (b.status != BackupStatus::kCompleted || b.file_path.empty()) {
@@ -213,6 +243,53 @@ HttpResponse Download(ApiContext& ctx, Call& call) {
                                      std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
   }
   r.file = FileSlice{handle, range.first, range.length};
+  return r;
+}
+
+HttpResponse DownloadStored(ApiContext& ctx, Call& call) {
+  const Backup& b = *call.backup;
+  const std::string target = "backup:" + std::to_string(b.id);
+  if (b.status != BackupStatus::kCompleted || b.file_path.empty()) {
+    return Fail(Status::FailedPrecondition("backup " + std::to_string(b.id) + " is " +
+                                           std::string(BackupStatusName(b.status)) +
+                                           "; only completed backups can be downloaded"));
+  }
+  auto reader = ctx.archives->OpenArchive(b.file_path);
+  if (!reader.ok()) {
+    log::Warn("cannot open a backup's archive", {{"backup_id", b.id}, {"error", reader.status().message()}});
+    Status st = reader.status().code() == Status::Code::kNotFound
+                    ? Status::Corruption("archive file of backup " + std::to_string(b.id) + " is missing")
+                    : reader.status();
+    AuditCall(ctx, call, "backup.download", target, st);
+    return Fail(st);
+  }
+  const uint64_t size = (*reader)->size();
+  const std::string etag = "\"" + b.sha256 + "\"";
+  ByteRange range{0, size};
+  bool partial = false;
+  const std::string& range_header = call.request.Header("range");
+  const std::string& if_range = call.request.Header("if-range");
+  if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
+    auto parsed = ParseRange(range_header, size);
+    if (!parsed) return RangeNotSatisfiable(range_header, size, "archive");
+    range = *parsed;
+    partial = true;
+  }
+  AuditCall(ctx, call, "backup.download", target, Status::Ok(),
+            {{"offset", range.first}, {"length", range.length}, {"instance", b.instance_name}});
+  HttpResponse r;
+  r.status = partial ? 206 : 200;
+  r.content_type = "application/zstd";
+  r.AddHeader("Content-Disposition", "attachment; filename=\"" + BackupFileName(b) + "\"");
+  r.AddHeader("Accept-Ranges", "bytes");
+  r.AddHeader("ETag", etag);
+  r.AddHeader("Cache-Control", "private, no-cache");
+  if (partial) {
+    r.AddHeader("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                     std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
+  }
+  r.stream = std::make_shared<StoredArchiveBody>(std::move(reader).value(), range.first, range.length);
+  r.stream_length = range.length;
   return r;
 }
 

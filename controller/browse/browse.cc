@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 
@@ -115,7 +116,183 @@ Status UserFacing(const Backup& b, const Status& st, const char* what) {
                                " (the controller's log has the details)");
 }
 
+struct ObjectStorageSource {
+  std::shared_ptr<storage::ArchiveStorage> archives;
+  std::string cache_dir;
+};
+
+std::mutex& SourcesMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<std::string, ObjectStorageSource>& Sources() {  // guarded by SourcesMutex()
+  static std::map<std::string, ObjectStorageSource> sources;
+  return sources;
+}
+
+std::optional<ObjectStorageSource> SourceFor(const std::string& location) {
+  std::lock_guard lock(SourcesMutex());
+  auto it = Sources().find(location);
+  if (it == Sources().end()) return std::nullopt;
+  return it->second;
+}
+
+// Block digests of a stored archive: its .blocks object, or computed from
+// the archive (checked against the record) and stored.
+Result<BlockDigests> StoredDigests(storage::ArchiveStorage& archives, const Backup& b) {
+  auto text = archives.GetSidecar(b.file_path, BlockDigestsPath(""));
+  if (text.ok()) {
+    auto d = ParseBlockDigests(*text);
+    if (d.ok() && d->size == b.size_bytes && d->sha256 == b.sha256 && d->blocks.size() == d->ExpectedBlocks()) {
+      return d;
+    }
+  }
+  auto reader = archives.OpenArchive(b.file_path);
+  if (!reader.ok()) return reader.status();
+  BlockDigester digester;
+  std::vector<char> buf(4 * 1024 * 1024);
+  for (uint64_t off = 0; off < (*reader)->size();) {
+    auto n = (*reader)->ReadAt(off, buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    digester.Update(buf.data(), *n);
+    off += *n;
+  }
+  BlockDigests fresh = digester.Finish();
+  if (fresh.sha256 != b.sha256 || fresh.size != b.size_bytes) {
+    return Status::Corruption("archive of backup " + std::to_string(b.id) +
+                              " corrupted in storage: sha256 mismatch (archive has " + fresh.sha256 + ", recorded " +
+                              b.sha256 + ")");
+  }
+  CLAWBACK_RETURN_IF_ERROR(archives.PutSidecar(b.file_path, BlockDigestsPath(""), EncodeBlockDigests(fresh)));
+  return fresh;
+}
+
+// Writes `bytes` to `path` durably (.partial, fsync, rename).
+Status WriteLocalFile(const std::string& path, const std::string& bytes) {
+  const std::string partial = path + ".partial";
+  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot create " + partial + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(partial.c_str());
+      return Status::IoError("cannot write " + partial);
+    }
+    off += static_cast<size_t>(n);
+  }
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0 || ::rename(partial.c_str(), path.c_str()) != 0) {
+    ::unlink(partial.c_str());
+    return Status::IoError("cannot store " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadLocalFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return Status::IoError("cannot read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace
+
+struct StoredArchiveOpener {
+  static Result<std::unique_ptr<BackupArchive>> Open(const ObjectStorageSource& src, const Backup& backup) {
+    storage::ArchiveStorage& archives = *src.archives;
+    if (backup.file_path.empty() || backup.file_path.front() == '/' ||
+        backup.file_path.find("..") != std::string::npos) {
+      return Status::Internal("the archive location of backup " + std::to_string(backup.id) + " is invalid");
+    }
+    std::unique_ptr<BackupArchive> out(new BackupArchive());
+    out->backup_ = backup;
+    // Local stand-in path: its ".index" is the cached catalog.
+    out->archive_path_ = src.cache_dir + "/" + backup.file_path;
+    const std::string catalog_path = CatalogPath(out->archive_path_);
+    CLAWBACK_RETURN_IF_ERROR(MakeDirectories(DirOf(catalog_path), 0700));
+
+    auto digests = StoredDigests(archives, backup);
+    if (!digests.ok()) return UserFacing(backup, digests.status(), "cannot verify a backup's archive");
+    auto catalog = Catalog::Open(catalog_path);
+    if (!catalog.ok() || !CatalogDescribes(**catalog, backup)) {
+      auto lock = BuildLock(catalog_path);
+      std::lock_guard guard(*lock);
+      catalog = Catalog::Open(catalog_path);
+      if (!catalog.ok() || !CatalogDescribes(**catalog, backup)) {
+        // The bucket's copy first; built (and uploaded) only when it has none.
+        auto stored = archives.GetSidecar(backup.file_path, ".index");
+        if (stored.ok()) {
+          CLAWBACK_RETURN_IF_ERROR(WriteLocalFile(catalog_path, *stored));
+          catalog = Catalog::Open(catalog_path);
+        }
+        if (!catalog.ok() || !CatalogDescribes(**catalog, backup)) {
+          auto reader = archives.OpenArchive(backup.file_path);
+          if (!reader.ok()) return UserFacing(backup, reader.status(), "cannot open a backup's archive");
+          auto blocks = VerifiedBlocks::Open(std::move(reader).value(), backup.file_path, *digests);
+          if (!blocks.ok()) return UserFacing(backup, blocks.status(), "cannot open a backup's archive");
+          Status built = BuildCatalog(**blocks, backup, catalog_path);
+          if (!built.ok()) return UserFacing(backup, built, "cannot build a backup's file index");
+          auto bytes = ReadLocalFile(catalog_path);
+          Status uploaded = bytes.ok() ? archives.PutSidecar(backup.file_path, ".index", *bytes) : bytes.status();
+          if (!uploaded.ok()) {
+            log::Warn("cannot store a backup's file index in the bucket; it stays cached locally",
+                      {{"backup_id", backup.id}, {"error", uploaded.message()}});
+          }
+          log::Info("built a backup's file index", {{"backup_id", backup.id}});
+          catalog = Catalog::Open(catalog_path);
+        }
+        if (!catalog.ok()) return UserFacing(backup, catalog.status(), "cannot open a backup's file index");
+      }
+    }
+    auto reader = archives.OpenArchive(backup.file_path);
+    if (!reader.ok()) return UserFacing(backup, reader.status(), "cannot open a backup's archive");
+    auto blocks = VerifiedBlocks::Open(std::move(reader).value(), backup.file_path, std::move(digests).value());
+    if (!blocks.ok()) return UserFacing(backup, blocks.status(), "cannot open a backup's archive");
+    out->catalog_ = std::move(catalog).value();
+    out->blocks_ = std::move(blocks).value();
+    out->stream_ =
+        std::make_unique<TarStream>(*out->blocks_, out->catalog_->frames(), out->catalog_->meta().tar_size);
+    return out;
+  }
+};
+
+Status IndexStoredArchive(storage::ArchiveStorage& archives, const std::string& cache_dir, const std::string& name,
+                          uint64_t expected_entries, const BlockDigests& digests) {
+  auto reader = archives.OpenArchive(name);
+  if (!reader.ok()) return reader.status();
+  auto blocks = VerifiedBlocks::Open(std::move(reader).value(), name, digests);
+  if (!blocks.ok()) return blocks.status();
+  const std::string catalog_path = CatalogPath(cache_dir + "/" + name);
+  CLAWBACK_RETURN_IF_ERROR(MakeDirectories(DirOf(catalog_path), 0700));
+  CLAWBACK_RETURN_IF_ERROR(
+      ImportArchiveIndex((*blocks)->size(), VerifiedReadAt(**blocks), expected_entries, digests.sha256, catalog_path));
+  auto bytes = ReadLocalFile(catalog_path);
+  if (!bytes.ok()) return bytes.status();
+  return archives.PutSidecar(name, ".index", *bytes);
+}
+
+void ServeArchivesFrom(const std::string& location, std::shared_ptr<storage::ArchiveStorage> archives,
+                       std::string cache_dir) {
+  std::lock_guard lock(SourcesMutex());
+  Sources()[location] = ObjectStorageSource{std::move(archives), std::move(cache_dir)};
+}
 
 BackupArchive::~BackupArchive() {
   stream_.reset();
@@ -130,6 +307,7 @@ Result<std::unique_ptr<BackupArchive>> OpenBackupArchive(const std::string& back
                                       std::string(BackupStatusName(backup.status)) +
                                       "; only completed backups can be browsed");
   }
+  if (auto src = SourceFor(backups_dir)) return StoredArchiveOpener::Open(*src, backup);
   auto path = ArchiveAbsolutePath(backups_dir, backup.file_path);
   if (!path.ok()) {
     log::Error("cannot locate a backup's archive", {{"backup_id", backup.id}, {"error", path.status().message()}});

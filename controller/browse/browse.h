@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "controller/browse/catalog.h"
+#include "controller/storage/archive_storage.h"
 #include "controller/store/model.h"
 #include "shared/status.h"
 
@@ -47,6 +48,7 @@ class BackupArchive {
 
  private:
   friend Result<std::unique_ptr<BackupArchive>> OpenBackupArchive(const std::string&, const Backup&);
+  friend struct StoredArchiveOpener;
   BackupArchive() = default;
   Backup backup_;
   std::string archive_path_;
@@ -56,6 +58,26 @@ class BackupArchive {
 };
 
 Result<std::unique_ptr<BackupArchive>> OpenBackupArchive(const std::string& backups_dir, const Backup& backup);
+
+// Object storage: archives whose backups_dir is `location` (the storage's
+// Location(), e.g. "s3://bucket/prefix") are read from `archives` with
+// ranged reads (VerifiedBlocks, every block checked before use). Their
+// ".index" is a local file under `cache_dir` (the controller's data dir):
+// on first use it is fetched from the bucket, or, when the bucket has none
+// that describes the archive, built (index frame or scan) and uploaded
+// there; always written as .partial and renamed. Call at startup, before
+// serving; thread-safe afterwards.
+void ServeArchivesFrom(const std::string& location, std::shared_ptr<storage::ArchiveStorage> archives,
+                       std::string cache_dir);
+
+// For the backup job on object storage, once a format 2 archive is
+// published: reads its seek table and index frame back with ranged reads
+// (every block checked against `digests`), checks them against
+// `expected_entries` like IndexWrittenArchive, writes the catalog into the
+// cache under `cache_dir` and uploads it as the "<name>.index" object.
+// Corruption naming what is wrong.
+Status IndexStoredArchive(storage::ArchiveStorage& archives, const std::string& cache_dir, const std::string& name,
+                          uint64_t expected_entries, const BlockDigests& digests);
 
 // For the backup job, before a format 2 archive is published: reads the seek
 // table and index frame back from `written_path` (the .partial file, with

@@ -13,24 +13,25 @@
 namespace clawback::controller::browse {
 
 Result<std::unique_ptr<VerifiedBlocks>> VerifiedBlocks::Open(const std::string& path, BlockDigests digests) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("archive file is missing: " + path);
-    return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
-  }
-  off_t end = ::lseek(fd, 0, SEEK_END);
-  if (end < 0 || static_cast<uint64_t>(end) != digests.size || digests.block_size == 0 ||
-      digests.blocks.size() != digests.ExpectedBlocks()) {
-    ::close(fd);
-    return Status::Corruption("archive " + path + " does not match its block digests (size)");
-  }
-  return std::unique_ptr<VerifiedBlocks>(new VerifiedBlocks(fd, path, std::move(digests)));
+  auto archive = storage::MakeLocalArchiveStorage("/")->OpenArchive(path);
+  if (!archive.ok()) return archive.status();
+  return Open(std::move(archive).value(), path, std::move(digests));
 }
 
-VerifiedBlocks::VerifiedBlocks(int fd, std::string path, BlockDigests digests)
-    : fd_(fd), path_(std::move(path)), digests_(std::move(digests)) {}
+Result<std::unique_ptr<VerifiedBlocks>> VerifiedBlocks::Open(std::unique_ptr<storage::ArchiveReader> archive,
+                                                            const std::string& path, BlockDigests digests) {
+  if (archive->size() != digests.size || digests.block_size == 0 ||
+      digests.blocks.size() != digests.ExpectedBlocks()) {
+    return Status::Corruption("archive " + path + " does not match its block digests (size)");
+  }
+  return std::unique_ptr<VerifiedBlocks>(new VerifiedBlocks(std::move(archive), path, std::move(digests)));
+}
 
-VerifiedBlocks::~VerifiedBlocks() { ::close(fd_); }
+VerifiedBlocks::VerifiedBlocks(std::unique_ptr<storage::ArchiveReader> archive, std::string path,
+                               BlockDigests digests)
+    : archive_(std::move(archive)), path_(std::move(path)), digests_(std::move(digests)) {}
+
+VerifiedBlocks::~VerifiedBlocks() = default;
 
 Result<std::string_view> VerifiedBlocks::ReadAt(uint64_t offset) {
   if (offset >= digests_.size) return std::string_view();
@@ -40,15 +41,14 @@ Result<std::string_view> VerifiedBlocks::ReadAt(uint64_t offset) {
     const uint64_t start = no * bs;
     const size_t want = static_cast<size_t>(std::min<uint64_t>(bs, digests_.size - start));
     block_.resize(want);
-    size_t got = 0;
-    while (got < want) {
-      ssize_t n = ::pread(fd_, block_.data() + got, want - got, static_cast<off_t>(start + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        block_no_ = UINT64_MAX;
-        return Status::Corruption("archive corrupted on disk: short read in block " + std::to_string(no));
-      }
-      got += static_cast<size_t>(n);
+    auto got = archive_->ReadAt(start, block_.data(), want);
+    if (!got.ok()) {
+      block_no_ = UINT64_MAX;
+      return got.status();
+    }
+    if (*got != want) {
+      block_no_ = UINT64_MAX;
+      return Status::Corruption("archive corrupted on disk: short read in block " + std::to_string(no));
     }
     counters_.compressed_bytes_read += want;
     Sha256 sha;

@@ -25,6 +25,7 @@
 
 #include "controller/browse/catalog.h"
 #include "controller/jobs/block_digests.h"
+#include "controller/storage/archive_storage.h"
 #include "shared/status.h"
 
 struct ZSTD_DCtx_s;
@@ -41,6 +42,9 @@ class VerifiedBlocks {
  public:
   // `digests` must describe the file (size checked here).
   static Result<std::unique_ptr<VerifiedBlocks>> Open(const std::string& path, BlockDigests digests);
+  // The same over an archive opened from its storage (`name` for messages).
+  static Result<std::unique_ptr<VerifiedBlocks>> Open(std::unique_ptr<storage::ArchiveReader> archive,
+                                                      const std::string& name, BlockDigests digests);
   ~VerifiedBlocks();
   VerifiedBlocks(const VerifiedBlocks&) = delete;
   VerifiedBlocks& operator=(const VerifiedBlocks&) = delete;
@@ -53,8 +57,8 @@ class VerifiedBlocks {
   ReadCounters& counters() { return counters_; }
 
  private:
-  VerifiedBlocks(int fd, std::string path, BlockDigests digests);
-  int fd_;
+  VerifiedBlocks(std::unique_ptr<storage::ArchiveReader> archive, std::string path, BlockDigests digests);
+  std::unique_ptr<storage::ArchiveReader> archive_;
   std::string path_;
   BlockDigests digests_;
   std::string block_;

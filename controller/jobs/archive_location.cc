@@ -29,8 +29,8 @@ Result<std::string> ResolveBackupsDir(const std::string& configured, const std::
     dir = data_dir + "/backups";
   } else if (dir.find("://") != std::string::npos) {
     return Status::InvalidArgument("backups path \"" + configured +
-                                   "\" is a URL; CLAWORC_BACKUPS_PATH (--backups-dir) must be an absolute "
-                                   "local directory (object storage is not supported)");
+                                   "\" is a URL with an unsupported scheme; CLAWORC_BACKUPS_PATH (--backups-dir) "
+                                   "must be an absolute local directory or s3://BUCKET/PREFIX");
   } else if (dir.front() != '/') {
     return Status::InvalidArgument("backups path must be absolute: \"" + configured +
                                    "\" (CLAWORC_BACKUPS_PATH / --backups-dir); a relative path would depend "

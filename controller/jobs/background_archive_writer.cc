@@ -1,10 +1,32 @@
 #include "controller/jobs/background_archive_writer.h"
 
 namespace clawback::controller {
+namespace {
+
+// A PartialArchive seen as a sink (callers that write one directly).
+class PartialArchiveSink final : public storage::ArchiveSink {
+ public:
+  explicit PartialArchiveSink(PartialArchive& file) : file_(file) {}
+  Status Append(const char* data, size_t size) override { return file_.Append(data, size); }
+  uint64_t bytes() const override { return file_.bytes(); }
+  Result<BlockDigests> Seal() override { return file_.Seal(); }
+  Status Publish() override { return file_.Publish(); }
+  void Abandon() override { file_.Abandon(); }
+  std::string staged_path() const override { return file_.partial_path(); }
+
+ private:
+  PartialArchive& file_;
+};
+
+}  // namespace
+
+BackgroundArchiveWriter::BackgroundArchiveWriter(storage::ArchiveSink& sink,
+                                                 std::function<void(uint64_t)> on_progress)
+    : file_(sink), on_progress_(std::move(on_progress)), thread_([this] { Run(); }) {}
 
 BackgroundArchiveWriter::BackgroundArchiveWriter(PartialArchive& file,
                                                  std::function<void(uint64_t)> on_progress)
-    : file_(file), on_progress_(std::move(on_progress)), thread_([this] { Run(); }) {}
+    : adapter_(std::make_unique<PartialArchiveSink>(file)), file_(*adapter_), on_progress_(std::move(on_progress)), thread_([this] { Run(); }) {}
 
 BackgroundArchiveWriter::~BackgroundArchiveWriter() {
   relay_.Abort();

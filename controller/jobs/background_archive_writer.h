@@ -19,6 +19,7 @@
 #include "controller/agents/agent_connector.h"
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/buffer_relay.h"
+#include "controller/storage/archive_storage.h"
 
 namespace clawback::controller {
 
@@ -28,6 +29,7 @@ class BackgroundArchiveWriter final : public ArchiveReceiver {
   static constexpr size_t kBufferSize = 256 * 1024;
 
   // on_progress(bytes written so far), after each buffer, on the writer thread.
+  BackgroundArchiveWriter(storage::ArchiveSink& sink, std::function<void(uint64_t)> on_progress);
   BackgroundArchiveWriter(PartialArchive& file, std::function<void(uint64_t)> on_progress);
   ~BackgroundArchiveWriter() override;
   BackgroundArchiveWriter(const BackgroundArchiveWriter&) = delete;
@@ -43,7 +45,8 @@ class BackgroundArchiveWriter final : public ArchiveReceiver {
   void Run();
   Status Failure() const;
 
-  PartialArchive& file_;
+  std::unique_ptr<storage::ArchiveSink> adapter_;  // when built over a PartialArchive
+  storage::ArchiveSink& file_;
   const std::function<void(uint64_t)> on_progress_;
   BufferRelay relay_{kBuffers, kBufferSize};
   std::optional<std::span<char>> lent_;  // transfer thread only

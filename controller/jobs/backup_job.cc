@@ -14,6 +14,7 @@
 #include "controller/jobs/background_archive_writer.h"
 #include "controller/jobs/block_digests.h"
 #include "controller/jobs/transfer_jobs.h"
+#include "controller/storage/archive_storage.h"
 #include "controller/store/store.h"
 #include "shared/exclude_rules.h"
 #include "shared/log.h"
@@ -49,11 +50,14 @@ class ProgressRecorder {
 // Streams the backup into its final file; returns what the trailers said.
 Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const TransferSettings& settings,
                                const Instance& instance, Backup& backup, JobControl& control) {
-  const std::string dir = settings.backups_dir + "/" + backup.instance_name;
-  CLAWBACK_RETURN_IF_ERROR(MakeDirectories(settings.backups_dir, 0700));
-  CLAWBACK_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
-  auto file = PartialArchive::Create(ArchivePath(settings.backups_dir, backup));
+  storage::ArchiveStorage& archives = *settings.archives;
+  const std::string name = ArchiveRelativeName(backup);
+  // On object storage this starts the upload: an unreachable bucket fails
+  // here, before the agent is asked for anything.
+  auto file = archives.CreateArchive(name, &control.cancel);
   if (!file.ok()) return file.status();
+  // Whatever happens next, an unpublished archive leaves nothing behind
+  // (the sink's destructor removes the .partial file / aborts the upload).
 
   AgentBackupRequest request;
   request.paths = backup.paths;
@@ -79,7 +83,11 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
     return Status::Corruption("archive from agent is corrupted: sha256 of the received bytes " + digests->sha256 +
                               " differs from the agent's " + summary->sha256);
   }
-  const std::string index_path = ArchiveIndexPath((*file)->final_path());
+  // Local archives are indexed from the staged file before they are
+  // published; on object storage browsing builds the index on first use.
+  const std::string staged = (*file)->staged_path();
+  const std::string final_path = archives.LocalDirectory().empty() ? "" : archives.LocalDirectory() + "/" + name;
+  const std::string index_path = ArchiveIndexPath(final_path);
   if (summary->archive_format == 2) {
     // A format 2 archive must carry an index that checks out against the
     // trailers and its own seek table; it is stored before the archive is
@@ -89,9 +97,8 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
                                 (summary->index_entries ? std::to_string(*summary->index_entries) : "missing") +
                                 " differs from Clawback-Entries " + std::to_string(summary->entries));
     }
-    if (settings.index_archive) {
-      Status indexed = settings.index_archive((*file)->partial_path(), (*file)->final_path(), summary->entries,
-                                              digests->sha256);
+    if (settings.index_archive && !staged.empty()) {
+      Status indexed = settings.index_archive(staged, final_path, summary->entries, digests->sha256);
       if (!indexed.ok()) {
         ::unlink(index_path.c_str());
         return Status::Corruption("archive from agent has an unusable index: " + indexed.message());
@@ -100,15 +107,21 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
   }
   // The digests and the index go first, so a published archive always has
   // them; one directory fsync in Publish() makes all three names durable.
-  Status digests_written = WriteBlockDigests((*file)->final_path(), *digests);
+  Status digests_written = archives.PutSidecar(name, BlockDigestsPath(""), EncodeBlockDigests(*digests));
   if (!digests_written.ok()) {
-    ::unlink(index_path.c_str());
+    if (!final_path.empty()) ::unlink(index_path.c_str());
     return digests_written;
   }
   Status published = (*file)->Publish();
+  if (published.ok() && summary->archive_format == 2 && staged.empty() && settings.index_stored_archive) {
+    // Object storage: the index is read back from the bucket and stored
+    // beside the archive before the record says completed.
+    Status indexed = settings.index_stored_archive(name, summary->entries, *digests);
+    if (!indexed.ok()) published = Status::Corruption("archive from agent has an unusable index: " + indexed.message());
+  }
   if (!published.ok()) {
-    ::unlink(BlockDigestsPath((*file)->final_path()).c_str());
-    ::unlink(index_path.c_str());
+    Status removed = archives.RemoveArchive(name);
+    if (!removed.ok()) log::Warn("cannot remove a backup's sidecars", {{"backup_id", backup.id}, {"error", removed.message()}});
     return published;
   }
   backup.file_path = ArchiveRelativeName(backup);
@@ -169,10 +182,8 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
       return backup;
     }
     // The record cannot say "completed": do not leave an unrecorded file.
-    const std::string path = ArchivePath(settings.backups_dir, backup);
-    ::unlink(path.c_str());
-    ::unlink(BlockDigestsPath(path).c_str());
-    ::unlink(ArchiveIndexPath(path).c_str());
+    Status removed = settings.archives->RemoveArchive(ArchiveRelativeName(backup));
+    if (!removed.ok()) log::Warn("cannot remove an unrecorded archive", {{"backup_id", backup.id}, {"error", removed.message()}});
     outcome = st.WithContext("recording the completed backup");
   }
 

@@ -7,11 +7,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <functional>
 #include <set>
 #include <vector>
 
 #include "controller/jobs/archive_location.h"
 #include "controller/jobs/block_digests.h"
+#include "controller/storage/archive_storage.h"
 #include "shared/log.h"
 
 namespace clawback::controller {
@@ -123,6 +126,17 @@ Result<std::vector<FoundArchive>> ListArchiveFiles(const std::string& backups_di
   return found;
 }
 
+int64_t NowUnixSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string FormatUtc(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace
 
 Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& backup) {
@@ -148,25 +162,54 @@ Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& 
   return Status::Ok();
 }
 
-Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed, bool* refused) {
+Status RemoveBackup(Store& store, storage::ArchiveStorage& archives, const Backup& backup) {
+  if (!archives.LocalDirectory().empty()) return RemoveBackup(store, archives.LocalDirectory(), backup);
+  if (!backup.file_path.empty()) {
+    if (backup.file_path.front() == '/') {
+      return Status::Internal("refusing to delete backup " + std::to_string(backup.id) +
+                              ": its archive location is a local path, not an object name");
+    }
+    auto until = archives.LockedUntil(backup.file_path);
+    if (!until.ok()) return until.status().WithContext("deleting backup " + std::to_string(backup.id));
+    if (*until && **until > NowUnixSeconds()) {
+      return Status::FailedPrecondition("backup " + std::to_string(backup.id) +
+                                        " is protected by S3 Object Lock until " + FormatUtc(**until) +
+                                        "; it cannot be deleted before then");
+    }
+  }
+  CLAWBACK_RETURN_IF_ERROR(store.DeleteBackup(backup.id));
+  if (!backup.file_path.empty()) {
+    Status st = archives.RemoveArchive(backup.file_path);
+    if (!st.ok()) {
+      log::Warn("backup record deleted but its archive objects are still there",
+                {{"backup_id", backup.id}, {"file", backup.file_path}, {"error", st.message()}});
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// The sweep's rules over the archive files found (see the header); `remove`
+// deletes one orphan by its relative name.
+Status SweepOrphans(Store& store, const std::vector<FoundArchive>& files, const std::string& where,
+                    const std::function<Status(const FoundArchive&)>& remove, int* removed, bool* refused) {
   if (removed != nullptr) *removed = 0;
   if (refused != nullptr) *refused = false;
   auto recorded = LoadRecordedArchives(store);
   if (!recorded.ok()) return recorded.status();
-  auto files = ListArchiveFiles(backups_dir);
-  if (!files.ok()) return files.status();
 
-  std::vector<std::string> orphans;
+  std::vector<FoundArchive> orphans;
   std::set<std::string> present;
   int owned = 0;
   int orphan_archives = 0;
-  for (const FoundArchive& f : *files) {
+  for (const FoundArchive& f : files) {
     if (!f.digests()) present.insert(f.name);
     // Digests live and die with their archive's record.
     if (recorded->names.count(f.owner) != 0 || recorded->protected_ids.count(f.id) != 0) {
       if (!f.digests()) ++owned;
     } else {
-      orphans.push_back(f.name);
+      orphans.push_back(f);
       if (!f.digests()) ++orphan_archives;
     }
   }
@@ -176,7 +219,7 @@ Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* r
   if (missing > 0) {
     log::Warn(
         "completed backups whose archive is not in the backups directory; is CLAWORC_BACKUPS_PATH right?",
-        {{"count", missing}, {"backups_dir", backups_dir}});
+        {{"count", missing}, {"backups_dir", where}});
   }
 
   const int count = static_cast<int>(orphans.size());
@@ -185,24 +228,75 @@ Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* r
     log::Warn(
         "not removing archive files that no backup record owns: the backups directory does not look like "
         "this store's (wrong path, or a data dir from elsewhere); nothing was deleted",
-        {{"unowned", count}, {"owned", owned}, {"backups_dir", backups_dir}, {"first", orphans.front()}});
+        {{"unowned", count}, {"owned", owned}, {"backups_dir", where}, {"first", orphans.front().name}});
     if (refused != nullptr) *refused = true;
     return Status::Ok();
   }
 
   Status first_error;
   int done = 0;
-  for (const std::string& name : orphans) {
-    const std::string path = backups_dir + "/" + name;
-    if (::unlink(path.c_str()) == 0) {
+  for (const FoundArchive& f : orphans) {
+    Status st = remove(f);
+    if (st.ok()) {
       ++done;
-      log::Warn("removed an archive no backup record owns", {{"file", path}});
-    } else if (errno != ENOENT && first_error.ok()) {
-      first_error = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+      log::Warn("removed an archive no backup record owns", {{"file", where + "/" + f.name}});
+    } else if (first_error.ok()) {
+      first_error = st;
     }
   }
   if (removed != nullptr) *removed = done;
   return first_error;
+}
+
+}  // namespace
+
+Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed, bool* refused) {
+  auto files = ListArchiveFiles(backups_dir);
+  if (!files.ok()) {
+    if (removed != nullptr) *removed = 0;
+    if (refused != nullptr) *refused = false;
+    return files.status();
+  }
+  return SweepOrphans(
+      store, *files, backups_dir,
+      [&](const FoundArchive& f) {
+        const std::string path = backups_dir + "/" + f.name;
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+          return Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+        }
+        return Status::Ok();
+      },
+      removed, refused);
+}
+
+Status RemoveOrphanArchives(Store& store, storage::ArchiveStorage& archives, int* removed, bool* refused) {
+  if (!archives.LocalDirectory().empty()) return RemoveOrphanArchives(store, archives.LocalDirectory(), removed, refused);
+  auto listed = archives.List();
+  if (!listed.ok()) return listed.status();
+  std::vector<FoundArchive> files;
+  for (const storage::StoredName& stored : *listed) {
+    // "<instance>/<file>" only; anything else under the prefix is not ours.
+    const size_t slash = stored.name.find('/');
+    if (slash == std::string::npos || slash == 0 || stored.name.find('/', slash + 1) != std::string::npos) continue;
+    const std::string instance = stored.name.substr(0, slash);
+    const std::string name = stored.name.substr(slash + 1);
+    std::string archive = name;
+    for (const std::string& suffix : {BlockDigestsPath(""), ArchiveIndexPath("")}) {
+      if (name.size() > suffix.size() && name.ends_with(suffix)) archive = name.substr(0, name.size() - suffix.size());
+    }
+    auto id = ArchiveIdFromFileName(archive);
+    if (!id) continue;
+    files.push_back({stored.name, *id, instance + "/" + archive});
+  }
+  std::set<std::string> done_owners;
+  return SweepOrphans(
+      store, files, archives.Location(),
+      [&](const FoundArchive& f) {
+        // One removal per archive takes its sidecars too (they are orphans together).
+        if (!done_owners.insert(f.owner).second) return Status::Ok();
+        return archives.RemoveArchive(f.owner);
+      },
+      removed, refused);
 }
 
 }  // namespace clawback::controller

@@ -21,6 +21,9 @@
 #include "shared/status.h"
 
 namespace clawback::controller {
+namespace storage {
+class ArchiveStorage;
+}
 
 // Deletes the record of a finished backup, then its file (when it has one;
 // Backup::file_path resolved against `backups_dir`, see archive_location.h)
@@ -30,6 +33,13 @@ namespace clawback::controller {
 // file cannot be unlinked, the error is logged and OK is returned: the record
 // is what users see, and the next start removes the file.
 Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& backup);
+
+// The same for any archive storage (local storage: exactly the above). On
+// object storage an archive still under Object Lock retention is refused
+// before the record is touched: FailedPrecondition "archive ... is locked
+// (S3 Object Lock) until <date>; ...", so retention skips it and a user
+// sees why.
+Status RemoveBackup(Store& store, storage::ArchiveStorage& archives, const Backup& backup);
 
 // Above this many orphans in one start the sweep refuses (a crash can cut
 // short only the deletes in flight, a handful at most).
@@ -49,6 +59,12 @@ inline constexpr int kMaxOrphansPerSweep = 8;
 // (they do not count towards the limit). Anything not named like an archive
 // or its digests is never touched. Completed
 // records whose archive is not in the directory are logged as a warning.
+// The same sweep over any archive storage: on object storage, objects named
+// "<instance>/<archive>[.blocks|.index]" under the prefix, with the same
+// rules and limits; an orphan is removed with its sidecars (RemoveArchive,
+// so an object under Object Lock retention stays, with an error logged).
+Status RemoveOrphanArchives(Store& store, storage::ArchiveStorage& archives, int* removed = nullptr,
+                            bool* refused = nullptr);
 Status RemoveOrphanArchives(Store& store, const std::string& backups_dir, int* removed = nullptr,
                             bool* refused = nullptr);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <cstring>
 #include <set>
 #include <string>
@@ -13,7 +14,9 @@
 
 #include "controller/jobs/backup_removal.h"
 #include "controller/jobs/transfer_jobs.h"
+#include "controller/jobs/archive_location.h"
 #include "controller/jobs/transfers.h"
+#include "controller/storage/archive_storage.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
 
@@ -70,7 +73,7 @@ Status DiscardUnfinishedArchive(const std::string& backups_dir, const Backup& ba
   return result;
 }
 
-AbandonedTransfers FailAbandonedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
+AbandonedTransfers FailAbandonedTransfers(Store& store, const DiscardArchive& discard, UnixTime now,
                                           const std::string& previous_life, Status* first_error) {
   AbandonedTransfers out;
   auto keep = [&](const Status& st) {
@@ -101,7 +104,7 @@ AbandonedTransfers FailAbandonedTransfers(Store& store, const std::string& backu
         keep(backup.status());
         continue;
       }
-      keep(DiscardUnfinishedArchive(backups_dir, *backup));
+      keep(discard(*backup));
       log::Warn("backup interrupted: its controller stopped",
                 {{"backup_id", backup->id}, {"instance", backup->instance_name}, {"owner", lease.owner}});
       out.backups.push_back(std::move(backup).value());
@@ -124,7 +127,9 @@ Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir,
   auto keep = [&](const Status& st) {
     if (!st.ok() && first_error.ok()) first_error = st;
   };
-  FailAbandonedTransfers(store, backups_dir, now, previous_life, &first_error);
+  FailAbandonedTransfers(
+      store, [&](const Backup& b) { return DiscardUnfinishedArchive(backups_dir, b); }, now, previous_life,
+      &first_error);
 
   // What is still unfinished belongs to live replicas: their partial files stay.
   std::set<std::string> live;
@@ -147,6 +152,50 @@ Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir,
   if (removed > 0) log::Info("removed orphan partial archives", {{"count", removed}});
   // A delete cut short between its record and its file leaves such a file.
   keep(RemoveOrphanArchives(store, backups_dir));
+  return first_error;
+}
+
+Status DiscardUnfinishedArchive(storage::ArchiveStorage& archives, const Backup& backup) {
+  if (!archives.LocalDirectory().empty()) return DiscardUnfinishedArchive(archives.LocalDirectory(), backup);
+  // Objects of an archive published but never recorded as completed; the
+  // backup's multipart upload, if one is open, goes with
+  // AbortUnownedArchiveWrites.
+  return archives.RemoveArchive(ArchiveRelativeName(backup));
+}
+
+Status AbortUnownedArchiveWrites(Store& store, storage::ArchiveStorage& archives, int* removed) {
+  *removed = 0;
+  auto unfinished = store.ListUnfinishedBackups();
+  if (!unfinished.ok()) return unfinished.status().WithContext("listing unfinished backups");
+  std::set<std::string> live;
+  for (const Backup& b : *unfinished) live.insert(ArchiveRelativeName(b));
+  return archives.RemoveInterruptedWrites(live, removed);
+}
+
+Status RecoverInterruptedTransfers(Store& store, storage::ArchiveStorage& archives, UnixTime now,
+                                   const std::string& previous_life) {
+  if (!archives.LocalDirectory().empty()) {
+    return RecoverInterruptedTransfers(store, archives.LocalDirectory(), now, previous_life);
+  }
+  Status first_error;
+  // Storage errors (a bucket down right now) are logged, not fatal: the
+  // service starts, and the next start cleans up.
+  FailAbandonedTransfers(
+      store,
+      [&](const Backup& b) {
+        Status st = DiscardUnfinishedArchive(archives, b);
+        if (!st.ok()) log::Warn("cannot remove an interrupted backup's objects", {{"backup_id", b.id}, {"error", st.message()}});
+        return Status::Ok();
+      },
+      now, previous_life, &first_error);
+  // Uploads of backups still unfinished belong to live replicas and stay.
+  int aborted = 0;
+  Status swept = AbortUnownedArchiveWrites(store, archives, &aborted);
+  if (!swept.ok()) log::Warn("cannot abort unfinished multipart uploads; the next start retries", {{"error", swept.message()}});
+  if (aborted > 0) log::Info("aborted unfinished multipart uploads", {{"count", aborted}, {"location", archives.Location()}});
+  // A delete cut short between its record and its objects leaves objects no record owns.
+  Status orphans = RemoveOrphanArchives(store, archives);
+  if (!orphans.ok()) log::Warn("cannot sweep archives no record owns; the next start retries", {{"error", orphans.message()}});
   return first_error;
 }
 

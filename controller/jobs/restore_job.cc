@@ -12,6 +12,7 @@
 #include "controller/jobs/block_digests.h"
 #include "controller/jobs/verified_archive_reader.h"
 #include "controller/jobs/transfer_jobs.h"
+#include "controller/storage/archive_storage.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
 
@@ -21,8 +22,9 @@ namespace {
 constexpr uint64_t kWholeCheckBelow = 16 * 1024 * 1024;
 
 // Errors users see name the backup, never the host path (that goes to the log).
-Status CheckArchive(const Backup& backup, const std::string& path) {
-  auto sha = Sha256OfFile(path);
+Status CheckArchive(const Backup& backup, storage::ArchiveStorage& archives, const std::string& path) {
+  auto reader = archives.OpenArchive(backup.file_path);
+  Result<std::string> sha = reader.ok() ? storage::Sha256OfArchive(**reader) : Result<std::string>(reader.status());
   if (!sha.ok()) {
     log::Warn("cannot read a backup's archive", {{"backup_id", backup.id}, {"error", sha.status().message()}});
     if (sha.status().code() == Status::Code::kNotFound) {
@@ -43,8 +45,9 @@ Status CheckArchive(const Backup& backup, const std::string& path) {
 // Block digests that describe exactly this backup's archive, or nullopt
 // (none recorded, unreadable, or not matching the record: the caller then
 // verifies the whole file first).
-std::optional<BlockDigests> UsableBlockDigests(const Backup& backup, const std::string& path) {
-  auto digests = ReadBlockDigests(path);
+std::optional<BlockDigests> UsableBlockDigests(const Backup& backup, storage::ArchiveStorage& archives) {
+  auto text = archives.GetSidecar(backup.file_path, BlockDigestsPath(""));
+  Result<BlockDigests> digests = text.ok() ? ParseBlockDigests(*text) : Result<BlockDigests>(text.status());
   if (!digests.ok()) {
     if (digests.status().code() != Status::Code::kNotFound) {
       log::Warn("block digests unusable; verifying the whole archive first",
@@ -83,11 +86,12 @@ Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const 
     log::Error("cannot locate a backup's archive", {{"backup_id", backup.id}, {"error", path.status().message()}});
     return Status::Internal("the archive location of backup " + std::to_string(backup.id) + " is invalid");
   }
-  std::optional<BlockDigests> digests = UsableBlockDigests(backup, *path);
+  storage::ArchiveStorage& archives = *settings.archives;
+  std::optional<BlockDigests> digests = UsableBlockDigests(backup, archives);
   // Small archives are checked whole before the agent is contacted (a few
   // milliseconds), so a corrupt one never reaches the target at all; large
   // ones are checked block by block as they are sent.
-  if (!digests || backup.size_bytes <= kWholeCheckBelow) CLAWBACK_RETURN_IF_ERROR(CheckArchive(backup, *path));
+  if (!digests || backup.size_bytes <= kWholeCheckBelow) CLAWBACK_RETURN_IF_ERROR(CheckArchive(backup, archives, *path));
 
   // Progress reaches the store from the reader thread, at most every
   // progress_interval; the transfer thread only stores the byte count.
@@ -101,7 +105,10 @@ Result<AgentRestoreResult> Transfer(Store& store, AgentConnector& agents, const 
     Status st = store.UpdateRestore(progress_record);
     if (!st.ok()) log::Warn("cannot record restore progress", {{"restore_id", restore.id}, {"error", st.message()}});
   };
-  auto reader = VerifiedArchiveReader::Open(*path, backup.size_bytes, backup.sha256, std::move(digests), on_block);
+  auto stored = archives.OpenArchive(backup.file_path);
+  auto reader = stored.ok() ? VerifiedArchiveReader::Open(std::move(stored).value(), *path, backup.size_bytes,
+                                                          backup.sha256, std::move(digests), on_block)
+                            : Result<std::unique_ptr<VerifiedArchiveReader>>(stored.status());
   if (!reader.ok()) {
     log::Warn("cannot open a backup's archive", {{"backup_id", backup.id}, {"error", reader.status().message()}});
     if (reader.status().code() == Status::Code::kNotFound) {

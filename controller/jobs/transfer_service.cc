@@ -14,6 +14,7 @@
 #include "controller/jobs/transfer_jobs.h"
 #include "controller/jobs/transfer_queue.h"
 #include "controller/jobs/transfers.h"
+#include "controller/storage/archive_storage.h"
 
 #include <nlohmann/json.hpp>
 #include "controller/store/store.h"
@@ -86,10 +87,17 @@ class TransferServiceImpl final : public TransferService {
                                         std::string(BackupStatusName(backup.status)) +
                                         "; only completed backups can be restored");
     }
-    struct stat st {};
-    auto path = ArchiveAbsolutePath(settings_.backups_dir, backup.file_path);
-    if (!path.ok() || path->empty() || ::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      log::Warn("archive file missing", {{"backup_id", backup.id}, {"file", path.ok() ? *path : backup.file_path}});
+    auto archive = backup.file_path.empty() ? Result<std::unique_ptr<storage::ArchiveReader>>(
+                                                  Status::NotFound("no archive recorded"))
+                                            : settings_.archives->OpenArchive(backup.file_path);
+    if (!archive.ok()) {
+      log::Warn("archive file missing", {{"backup_id", backup.id}, {"file", backup.file_path},
+                                         {"error", archive.status().message()}});
+      if (archive.status().code() != Status::Code::kNotFound) {
+        return Status(archive.status().code(), "cannot open the archive of backup " + std::to_string(backup.id) +
+                                                   ": " + WithoutBackupsDir(archive.status().message(),
+                                                                            settings_.backups_dir));
+      }
       return Status::Corruption("archive file of backup " + std::to_string(backup.id) + " is missing");
     }
     // Live, not the prober's last answer (up to an interval old): a target
@@ -348,9 +356,19 @@ class TransferServiceImpl final : public TransferService {
     RenewLeases();
     AdoptQueuedBackups();
     Status first_error;
-    AbandonedTransfers failed =
-        FailAbandonedTransfers(store_, settings_.backups_dir, clock_.Now(), /*previous_life=*/"", &first_error);
+    auto discard = [this](const Backup& b) {
+      return settings_.archives ? DiscardUnfinishedArchive(*settings_.archives, b)
+                                : DiscardUnfinishedArchive(settings_.backups_dir, b);
+    };
+    AbandonedTransfers failed = FailAbandonedTransfers(store_, discard, clock_.Now(), /*previous_life=*/"", &first_error);
     if (!first_error.ok()) log::Warn("sweep for interrupted transfers", {{"error", first_error.message()}});
+    if (!failed.backups.empty() && settings_.archives && settings_.archives->LocalDirectory().empty()) {
+      // The stopped replica's multipart uploads: abort them now, not at
+      // some later start (what live transfers write stays).
+      int aborted = 0;
+      Status st = AbortUnownedArchiveWrites(store_, *settings_.archives, &aborted);
+      if (!st.ok()) log::Warn("cannot abort a stopped replica's uploads", {{"error", st.message()}});
+    }
     for (const Backup& b : failed.backups) {
       if (observer_.on_backup_finished) observer_.on_backup_finished(b);
     }
@@ -456,6 +474,7 @@ class TransferServiceImpl final : public TransferService {
 
 std::unique_ptr<TransferService> MakeTransferService(Store& store, AgentConnector& agents,
                                                      TransferSettings settings, TransferObserver observer) {
+  if (!settings.archives) settings.archives = storage::MakeLocalArchiveStorage(settings.backups_dir);
   return std::make_unique<TransferServiceImpl>(store, agents, std::move(settings), std::move(observer));
 }
 

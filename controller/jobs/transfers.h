@@ -41,11 +41,19 @@ class AgentConnector;
 class Clock;
 
 class ArchiveProvider;
+namespace storage {
+class ArchiveStorage;
+}
 
 // Checks a just-received format 2 archive's index and stores it beside the
 // archive (controller/browse IndexWrittenArchive): (written .partial path,
 // final archive path, entries the agent reported, archive sha256).
 using ArchiveIndexer = std::function<Status(const std::string&, const std::string&, uint64_t, const std::string&)>;
+// Indexes a format 2 archive already published to object storage and
+// stores its ".index" beside it (controller/browse IndexStoredArchive):
+// (archive name, entries the agent reported, its digests).
+struct BlockDigests;
+using StoredArchiveIndexer = std::function<Status(const std::string&, uint64_t, const BlockDigests&)>;
 // Opens the selected paths ("home/claworc/x" archive names) of a completed
 // backup as a verified .tar.zst stream (controller/browse SubtreeArchive).
 using SelectionOpener =
@@ -71,12 +79,18 @@ struct TransferReplica {
 
 struct TransferSettings {
   std::string backups_dir;                       // CLAWORC_BACKUPS_PATH or <data>/backups
+  // Where archives are kept (controller/storage); when null, the local
+  // directory `backups_dir` (MakeTransferService fills it in).
+  std::shared_ptr<storage::ArchiveStorage> archives;
   int max_concurrent = 4;                        // global cap
   std::chrono::seconds stall_timeout{60};
   std::chrono::milliseconds progress_interval{500};  // how often progress hits the store
   // Format 2 archives are indexed before they are published; without an
   // indexer they are stored unindexed (browsing builds the index later).
   ArchiveIndexer index_archive;
+  // The same for archives on object storage (no staged local file): run
+  // after the upload completed and before the record says completed.
+  StoredArchiveIndexer index_stored_archive;
   // Needed for restores with `paths`; without it they fail (Unavailable).
   SelectionOpener open_selection;
   TransferReplica replica;  // several controllers on one store; empty id: the only one
@@ -161,7 +175,10 @@ struct AbandonedTransfers {
 // rows without owner, "interrupted: controller replica <id> stopped" for
 // another replica's. Each failed backup's unfinished archive is discarded.
 // Keeps going past errors; returns the first with what it did.
-AbandonedTransfers FailAbandonedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
+// `discard` removes a failed backup's unfinished archive
+// (DiscardUnfinishedArchive).
+using DiscardArchive = std::function<Status(const Backup&)>;
+AbandonedTransfers FailAbandonedTransfers(Store& store, const DiscardArchive& discard, UnixTime now,
                                           const std::string& previous_life, Status* first_error);
 
 // At startup, before serving: FailAbandonedTransfers, then removes *.partial
@@ -171,6 +188,20 @@ AbandonedTransfers FailAbandonedTransfers(Store& store, const std::string& backu
 // has no owner, so all of them fail, as before replicas existed.
 Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
                                    const std::string& previous_life);
+
+// The same for any archive storage. Local: as above. Object storage: the
+// objects of failed backups are deleted, and every multipart upload under
+// the prefix that belongs to no unfinished backup is aborted (those of live
+// replicas' transfers stay); storage errors are logged, not returned, so a
+// bucket that is down does not keep the service from starting.
+Status RecoverInterruptedTransfers(Store& store, storage::ArchiveStorage& archives, UnixTime now,
+                                   const std::string& previous_life);
+// DiscardUnfinishedArchive on any storage (object storage: the objects of an
+// archive published but not recorded).
+Status DiscardUnfinishedArchive(storage::ArchiveStorage& archives, const Backup& backup);
+// Aborts the interrupted writes (multipart uploads, .partial files) of
+// archives that no unfinished backup owns; `removed` gets the count.
+Status AbortUnownedArchiveWrites(Store& store, storage::ArchiveStorage& archives, int* removed);
 
 std::unique_ptr<TransferService> MakeTransferService(Store& store, AgentConnector& agents,
                                                      TransferSettings settings, TransferObserver observer);

@@ -7,22 +7,29 @@ namespace clawback::controller {
 Result<std::unique_ptr<VerifiedArchiveReader>> VerifiedArchiveReader::Open(
     const std::string& path, uint64_t size, const std::string& sha256, std::optional<BlockDigests> digests,
     std::function<void()> on_block) {
+  auto archives = storage::MakeLocalArchiveStorage("/");
+  auto file = archives->OpenArchive(path);
+  if (!file.ok()) return file.status();
+  return Open(std::move(file).value(), path, size, sha256, std::move(digests), std::move(on_block));
+}
+
+Result<std::unique_ptr<VerifiedArchiveReader>> VerifiedArchiveReader::Open(
+    std::unique_ptr<storage::ArchiveReader> file, const std::string& path, uint64_t size, const std::string& sha256,
+    std::optional<BlockDigests> digests, std::function<void()> on_block) {
   if (digests && (digests->size != size || digests->sha256 != sha256 || digests->block_size > kMaxBlockSize ||
                   digests->blocks.size() != digests->ExpectedBlocks())) {
     return Status::Internal("block digests do not describe archive " + path);
   }
-  auto file = ArchiveFileReader::Open(path);
-  if (!file.ok()) return file.status();
-  if ((*file)->size() != size) {
-    return Status::Corruption("archive changed on disk: " + path + " is " + std::to_string((*file)->size()) +
+  if (file->size() != size) {
+    return Status::Corruption("archive changed on disk: " + path + " is " + std::to_string(file->size()) +
                               " bytes, recorded " + std::to_string(size));
   }
   const size_t block_size = static_cast<size_t>(digests ? digests->block_size : BlockDigests::kBlockSize);
   return std::unique_ptr<VerifiedArchiveReader>(new VerifiedArchiveReader(
-      std::move(file).value(), path, size, sha256, std::move(digests), std::move(on_block), block_size));
+      std::move(file), path, size, sha256, std::move(digests), std::move(on_block), block_size));
 }
 
-VerifiedArchiveReader::VerifiedArchiveReader(std::unique_ptr<ArchiveFileReader> file, std::string path,
+VerifiedArchiveReader::VerifiedArchiveReader(std::unique_ptr<storage::ArchiveReader> file, std::string path,
                                              uint64_t size, std::string sha256,
                                              std::optional<BlockDigests> digests,
                                              std::function<void()> on_block, size_t block_size)
@@ -64,7 +71,8 @@ void VerifiedArchiveReader::Run() {
     auto buffer = relay_.TakeEmpty();
     if (!buffer) return;  // aborted
     const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer->size(), size_ - offset));
-    auto got = file_->ReadFull(buffer->data(), want);
+    auto got = file_->ReadAt(read_offset_, buffer->data(), want);
+    if (got.ok()) read_offset_ += *got;
     if (!got.ok()) return Fail(got.status());
     if (*got != want) {
       return Fail(Status::Corruption("archive changed on disk: " + path_ + " ended after " +
@@ -86,7 +94,7 @@ void VerifiedArchiveReader::Run() {
     ++index;
     if (offset == size_) {
       char extra = 0;
-      auto more = file_->ReadFull(&extra, 1);
+      auto more = file_->ReadAt(read_offset_, &extra, 1);
       if (!more.ok()) return Fail(more.status());
       if (*more != 0)
         return Fail(Status::Corruption("archive changed on disk: " + path_ + " grew past " +

@@ -30,6 +30,7 @@
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/block_digests.h"
 #include "controller/jobs/buffer_relay.h"
+#include "controller/storage/archive_storage.h"
 
 namespace clawback::controller {
 
@@ -45,6 +46,13 @@ class VerifiedArchiveReader final : public ArchiveProvider {
                                                              const std::string& sha256,
                                                              std::optional<BlockDigests> digests,
                                                              std::function<void()> on_block);
+  // The same over an archive already opened from its storage; `name` is
+  // for messages.
+  static Result<std::unique_ptr<VerifiedArchiveReader>> Open(std::unique_ptr<storage::ArchiveReader> archive,
+                                                             const std::string& name, uint64_t size,
+                                                             const std::string& sha256,
+                                                             std::optional<BlockDigests> digests,
+                                                             std::function<void()> on_block);
   ~VerifiedArchiveReader() override;
   VerifiedArchiveReader(const VerifiedArchiveReader&) = delete;
   VerifiedArchiveReader& operator=(const VerifiedArchiveReader&) = delete;
@@ -56,14 +64,15 @@ class VerifiedArchiveReader final : public ArchiveProvider {
   Status WaitForFirst();
 
  private:
-  VerifiedArchiveReader(std::unique_ptr<ArchiveFileReader> file, std::string path, uint64_t size,
+  VerifiedArchiveReader(std::unique_ptr<storage::ArchiveReader> file, std::string path, uint64_t size,
                         std::string sha256, std::optional<BlockDigests> digests,
                         std::function<void()> on_block, size_t block_size);
   void Run();
   void Fail(Status st);
   Status Failure() const;
 
-  std::unique_ptr<ArchiveFileReader> file_;  // reader thread only
+  std::unique_ptr<storage::ArchiveReader> file_;  // reader thread only
+  uint64_t read_offset_ = 0;                       // reader thread only
   const std::string path_;
   const uint64_t size_;
   const std::string sha256_;

@@ -316,7 +316,8 @@ class SchedulerImpl final : public Scheduler {
   Status Prune(const Schedule& schedule, const Backup& backup) {
     nlohmann::json detail = {{"schedule_id", schedule.id}, {"schedule", schedule.name},
                              {"instance", backup.instance_name}, {"file", backup.file_path}};
-    Status st = RemoveBackup(store_, settings_.backups_dir, backup);
+    Status st = settings_.archives ? RemoveBackup(store_, *settings_.archives, backup)
+                                   : RemoveBackup(store_, settings_.backups_dir, backup);
     if (!st.ok() && st.code() != Status::Code::kNotFound) {
       Audit(schedule, "backup.prune", "failed: " + st.message(), detail, backup.id);
       return st;

@@ -17,6 +17,9 @@
 #include "shared/status.h"
 
 namespace clawback::controller {
+namespace storage {
+class ArchiveStorage;
+}
 
 class Clock;
 class Store;
@@ -47,6 +50,9 @@ struct SchedulerSettings {
   std::chrono::seconds catch_up_grace{3600};  // missed slots within this fire one catch-up run
   std::chrono::seconds tick_interval{5};
   std::string backups_dir;  // canonical (ResolveBackupsDir): where pruned backups' archives are
+  // Where archives are kept; when set it is used instead of backups_dir
+  // (object storage: locked archives are skipped, see RemoveBackup).
+  std::shared_ptr<storage::ArchiveStorage> archives;
   // Run on the scheduler's thread: after every Tick() of the background loop
   // (verification upkeep, protection alerts), and when a slot is recorded
   // as missed (alerts). Must return quickly. Either may be null.

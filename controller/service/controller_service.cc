@@ -1,3 +1,5 @@
+#include "controller/storage/archive_storage.h"
+#include "controller/storage/s3_config.h"
 #include "controller/service/controller_service.h"
 
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include "controller/agents/agent_connector.h"
 #include "controller/alerts/webhook_dispatcher.h"
 #include "controller/api/api.h"
+#include "controller/browse/browse.h"
 #include "controller/browse/subtree_archive.h"
 #include "controller/auth/audit.h"
 #include "controller/auth/rate_limiter.h"
@@ -55,9 +58,22 @@ class ControllerServiceImpl final : public ControllerService {
     // First: a backups path that cannot be used as given (relative, a URL)
     // stops the service before it touches anything. Resolved once: every
     // archive location is relative to this canonical path.
-    auto resolved_backups = ResolveBackupsDir(o.backups_dir, o.data_dir);
-    if (!resolved_backups.ok()) return resolved_backups.status();
-    const std::string backups_dir = *resolved_backups;
+    // s3://BUCKET/PREFIX selects object storage; its settings (credentials
+    // above all) are checked here too.
+    std::string backups_dir;
+    if (storage::IsS3Location(o.backups_dir)) {
+      auto s3 = storage::S3ConfigFromEnvironment(o.backups_dir, storage::ProcessEnvironment());
+      if (!s3.ok()) return s3.status();
+      archives_ = storage::MakeS3ArchiveStorage(*s3);
+      backups_dir = archives_->Location();
+      // Browsing reads the bucket; catalogs are cached in the data dir.
+      browse::ServeArchivesFrom(backups_dir, archives_, o.data_dir + "/archive-cache");
+    } else {
+      auto resolved_backups = ResolveBackupsDir(o.backups_dir, o.data_dir);
+      if (!resolved_backups.ok()) return resolved_backups.status();
+      backups_dir = *resolved_backups;
+      archives_ = storage::MakeLocalArchiveStorage(backups_dir);
+    }
     // Likewise a database URL that names no usable store.
     auto database = ParseDatabaseUrl(o.database, o.data_dir);
     if (!database.ok()) return database.status();
@@ -99,7 +115,7 @@ class ControllerServiceImpl final : public ControllerService {
     log::Info("controller replica", {{"replica", identity_.id}, {"hostname", identity_.hostname},
                                      {"previous", identity_.previous_id}});
     CLAWBACK_RETURN_IF_ERROR(
-        RecoverInterruptedTransfers(*store_, backups_dir, clock_.Now(), identity_.previous_id));
+        RecoverInterruptedTransfers(*store_, *archives_, clock_.Now(), identity_.previous_id));
     leader_ = std::make_unique<LeaderLease>(*store_, clock_, identity_.id);
 
     auto agents = MakeAgentConnector({files.ca_cert, files.controller_cert, files.controller_key});
@@ -120,6 +136,7 @@ class ControllerServiceImpl final : public ControllerService {
     (void)store_->FailRunningChecks(clock_.Now(), "interrupted: controller restarted");
     VerificationSettings verify;
     verify.backups_dir = backups_dir;
+    verify.archives = archives_;
     verify.bytes_per_second = o.trust.verify_bytes_per_second;
     VerificationHooks verify_hooks;
     const int slots = std::max(1, o.max_concurrent_transfers);
@@ -130,6 +147,7 @@ class ControllerServiceImpl final : public ControllerService {
 
     DrillSettings drill;
     drill.backups_dir = backups_dir;
+    drill.archives = archives_;
     drill.max_concurrent = o.trust.drill_concurrency;
     drill.stall_timeout = o.stall_timeout;
     drills_ = MakeDrillService(*store_, *agents_, drill,
@@ -138,11 +156,18 @@ class ControllerServiceImpl final : public ControllerService {
 
     TransferSettings settings;
     settings.backups_dir = backups_dir;
+    settings.archives = archives_;
     settings.max_concurrent = o.max_concurrent_transfers;
     settings.stall_timeout = o.stall_timeout;
     settings.index_archive = browse::MakeArchiveIndexer();
     settings.open_selection = browse::MakeSelectionOpener(backups_dir);
     settings.replica.id = identity_.id;
+    if (archives_->LocalDirectory().empty()) {
+      settings.index_stored_archive = [archives = archives_, cache = o.data_dir + "/archive-cache"](
+                                          const std::string& name, uint64_t entries, const BlockDigests& digests) {
+        return browse::IndexStoredArchive(*archives, cache, name, entries, digests);
+      };
+    }
     TransferObserver observer;
     observer.on_backup_finished = [this](const Backup& b) { OnBackupFinished(b); };
     observer.on_restore_finished = [this](const Restore& r) { OnRestoreFinished(r); };
@@ -151,6 +176,7 @@ class ControllerServiceImpl final : public ControllerService {
     SchedulerSettings sched;
     sched.catch_up_grace = o.catch_up_grace;
     sched.backups_dir = backups_dir;
+    sched.archives = archives_;
     sched.on_tick = [this](UnixTime now) { OnSchedulerTick(now); };
     sched.on_missed = [this](const Schedule& schedule, const std::string& result) { OnScheduleMissed(schedule, result); };
     sched.is_leader = [this] { return leader_->IsLeader(); };
@@ -177,6 +203,7 @@ class ControllerServiceImpl final : public ControllerService {
     context_->replica = [this] {
       return ReplicaStatus{identity_.id, identity_.hostname, leader_->IsLeader(), leader_->LastSeenLeader()};
     };
+    context_->archives = archives_.get();
 
     Store* store_ptr = store_.get();
     agents_->StartProber(
@@ -379,6 +406,7 @@ class ControllerServiceImpl final : public ControllerService {
   std::unique_ptr<auth::SessionManager> sessions_;
   std::unique_ptr<auth::UserAdmin> users_;
   std::unique_ptr<api::ApiContext> context_;
+  std::shared_ptr<storage::ArchiveStorage> archives_;
   std::unique_ptr<api::HttpServer> server_;
   std::mutex stop_mu_;
   bool stopped_ = false;  // guarded by stop_mu_

@@ -1,3 +1,4 @@
+#include "controller/storage/archive_storage.h"
 #include "controller/verify/archive_verifier.h"
 
 #include <archive.h>
@@ -42,7 +43,7 @@ std::string Bytes(uint64_t first, uint64_t last) {
 // block arrives) and paces the reads.
 class CheckedSource {
  public:
-  CheckedSource(std::unique_ptr<ArchiveFileReader> file, uint64_t size, std::string sha256,
+  CheckedSource(std::unique_ptr<storage::ArchiveReader> file, uint64_t size, std::string sha256,
                 const std::optional<BlockDigests>& digests, const VerifyPacing& pacing)
       : file_(std::move(file)), size_(size), sha256_(std::move(sha256)), digests_(digests), pacing_(pacing),
         block_(digests ? digests->block_size : BlockDigests::kBlockSize), start_(Clock::now()) {}
@@ -57,7 +58,7 @@ class CheckedSource {
     CLAWBACK_RETURN_IF_ERROR(WaitTurn(n));
     const size_t old = buf.size();
     buf.resize(old + n);
-    auto got = file_->ReadFull(buf.data() + old, n);
+    auto got = file_->ReadAt(offset_, buf.data() + old, n);
     if (!got.ok()) return got.status();
     if (*got < n) {
       buf.resize(old + *got);
@@ -108,7 +109,7 @@ class CheckedSource {
     return Status::Ok();
   }
 
-  std::unique_ptr<ArchiveFileReader> file_;
+  std::unique_ptr<storage::ArchiveReader> file_;
   const uint64_t size_;
   const std::string sha256_;
   const std::optional<BlockDigests>& digests_;
@@ -327,9 +328,15 @@ Status CheckIndex(const std::string& payload, const std::vector<WalkedEntry>& wa
 Result<VerifyReport> VerifyArchive(const std::string& path, uint64_t expected_size,
                                    const std::string& expected_sha256, const std::optional<BlockDigests>& digests,
                                    const VerifyPacing& pacing) {
-  auto file = ArchiveFileReader::Open(path);
+  auto file = storage::MakeLocalArchiveStorage("/")->OpenArchive(path);
   if (!file.ok()) return file.status();
-  const uint64_t size = (*file)->size();
+  return VerifyArchive(std::move(file).value(), expected_size, expected_sha256, digests, pacing);
+}
+
+Result<VerifyReport> VerifyArchive(std::unique_ptr<storage::ArchiveReader> file, uint64_t expected_size,
+                                   const std::string& expected_sha256, const std::optional<BlockDigests>& digests,
+                                   const VerifyPacing& pacing) {
+  const uint64_t size = file->size();
   if (size < expected_size) {
     return Status::Corruption("truncated: the archive is " + std::to_string(size) + " bytes, the record says " +
                               std::to_string(expected_size));
@@ -341,7 +348,7 @@ Result<VerifyReport> VerifyArchive(const std::string& path, uint64_t expected_si
   VerifyReport report;
   report.block_digests = digests.has_value();
 
-  CheckedSource source(std::move(*file), size, expected_sha256, digests, pacing);
+  CheckedSource source(std::move(file), size, expected_sha256, digests, pacing);
   FrameDecoder decoder(source);
   TarInput input{&decoder, Status::Ok()};
   std::unique_ptr<archive, ArchiveFree> reader(archive_read_new());

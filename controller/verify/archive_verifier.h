@@ -27,9 +27,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "controller/storage/archive_storage.h"
 #include "shared/status.h"
 
 namespace clawback::controller {
@@ -55,6 +57,11 @@ struct VerifyReport {
 // `expected_size`/`expected_sha256` are the backup record's; `digests` the
 // archive's .blocks (nullopt when there is none or it does not match).
 Result<VerifyReport> VerifyArchive(const std::string& path, uint64_t expected_size,
+                                   const std::string& expected_sha256, const std::optional<BlockDigests>& digests,
+                                   const VerifyPacing& pacing);
+// The same over an archive opened from its storage (controller/storage):
+// ranged reads, so a bucket's archive is verified without a local copy.
+Result<VerifyReport> VerifyArchive(std::unique_ptr<storage::ArchiveReader> archive, uint64_t expected_size,
                                    const std::string& expected_sha256, const std::optional<BlockDigests>& digests,
                                    const VerifyPacing& pacing);
 

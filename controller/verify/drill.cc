@@ -106,6 +106,7 @@ class DrillServiceImpl final : public DrillService {
       return Status::Conflict("instance " + target.name + " is not running (" + health.status +
                               (health.reason.empty() ? "" : ": " + health.reason) + ")");
     }
+    if (settings_.archives) return DrillStored(backup, target);
     auto path = ArchiveAbsolutePath(settings_.backups_dir, backup.file_path);
     if (!path.ok() || path->empty()) return Status::Internal("the archive location of the backup is invalid");
     std::optional<BlockDigests> digests;
@@ -128,6 +129,40 @@ class DrillServiceImpl final : public DrillService {
       }
     }
     auto reader = VerifiedArchiveReader::Open(*path, backup.size_bytes, backup.sha256, std::move(digests), [] {});
+    if (!reader.ok()) return reader.status();
+    CLAWBACK_RETURN_IF_ERROR((*reader)->WaitForFirst());
+    return agents_.Drill(target, **reader, cancel_, settings_.stall_timeout);
+  }
+
+  // Through the archive storage (object storage: ranged reads).
+  Result<AgentRestoreResult> DrillStored(const Backup& backup, const Instance& target) {
+    storage::ArchiveStorage& archives = *settings_.archives;
+    if (backup.file_path.empty()) return Status::Internal("the archive location of the backup is invalid");
+    std::optional<BlockDigests> digests;
+    if (auto text = archives.GetSidecar(backup.file_path, BlockDigestsPath("")); text.ok()) {
+      if (auto read = ParseBlockDigests(*text); read.ok() && read->size == backup.size_bytes &&
+                                                read->sha256 == backup.sha256 &&
+                                                read->block_size <= VerifiedArchiveReader::kMaxBlockSize) {
+        digests = std::move(read).value();
+      }
+    }
+    auto missing = [](const Status& st) {
+      return st.code() == Status::Code::kNotFound ? Status::Corruption("the archive file is missing") : st;
+    };
+    if (!digests || backup.size_bytes <= kWholeCheckBelow) {
+      auto whole = archives.OpenArchive(backup.file_path);
+      if (!whole.ok()) return missing(whole.status());
+      auto sha = storage::Sha256OfArchive(**whole);
+      if (!sha.ok()) return sha.status();
+      if (*sha != backup.sha256) {
+        return Status::Corruption("archive corrupted in storage: sha256 mismatch (archive has " + *sha +
+                                  ", recorded " + backup.sha256 + ")");
+      }
+    }
+    auto archive = archives.OpenArchive(backup.file_path);
+    if (!archive.ok()) return missing(archive.status());
+    auto reader = VerifiedArchiveReader::Open(std::move(archive).value(), backup.file_path, backup.size_bytes,
+                                              backup.sha256, std::move(digests), [] {});
     if (!reader.ok()) return reader.status();
     CLAWBACK_RETURN_IF_ERROR((*reader)->WaitForFirst());
     return agents_.Drill(target, **reader, cancel_, settings_.stall_timeout);

@@ -21,6 +21,7 @@
 
 #include "controller/store/model.h"
 #include "controller/store/trust_model.h"
+#include "controller/storage/archive_storage.h"
 #include "shared/status.h"
 
 namespace clawback::controller {
@@ -30,6 +31,8 @@ class AgentConnector;
 
 struct DrillSettings {
   std::string backups_dir;
+  // Where archives are kept; when set, used instead of backups_dir.
+  std::shared_ptr<storage::ArchiveStorage> archives;
   int max_concurrent = 1;                 // --drill-concurrency
   std::chrono::seconds stall_timeout{60};
 };

@@ -105,6 +105,7 @@ class VerificationServiceImpl final : public VerificationService {
   }
 
   Result<VerifyReport> Verify(const Backup& backup) {
+    if (settings_.archives) return VerifyStored(backup);
     auto path = ArchiveAbsolutePath(settings_.backups_dir, backup.file_path);
     if (!path.ok() || path->empty()) return Status::Corruption("the archive location of the backup is invalid");
     std::optional<BlockDigests> digests;
@@ -128,6 +129,35 @@ class VerificationServiceImpl final : public VerificationService {
       return Status::Corruption("the archive file is missing");
     }
     return report;
+  }
+
+  // Through the archive storage: the same checks, ranged reads.
+  Result<VerifyReport> VerifyStored(const Backup& backup) {
+    storage::ArchiveStorage& archives = *settings_.archives;
+    if (backup.file_path.empty()) return Status::Corruption("the archive location of the backup is invalid");
+    std::optional<BlockDigests> digests;
+    auto text = archives.GetSidecar(backup.file_path, BlockDigestsPath(""));
+    if (text.ok()) {
+      auto read = ParseBlockDigests(*text);
+      if (!read.ok()) return Status::Corruption("block digests (.blocks) unreadable: " + read.status().message());
+      if (read->size != backup.size_bytes || read->sha256 != backup.sha256) {
+        return Status::Corruption("block digests (.blocks) do not match the record (size " +
+                                  std::to_string(read->size) + ", sha256 " + read->sha256 + ")");
+      }
+      digests = std::move(read).value();
+    } else if (text.status().code() != Status::Code::kNotFound) {
+      return Status::Corruption("block digests (.blocks) unreadable: " + text.status().message());
+    }
+    auto archive = archives.OpenArchive(backup.file_path);
+    if (!archive.ok()) {
+      if (archive.status().code() == Status::Code::kNotFound) return Status::Corruption("the archive file is missing");
+      return archive.status();
+    }
+    VerifyPacing pacing;
+    pacing.bytes_per_second = settings_.bytes_per_second;
+    pacing.should_pause = hooks_.should_pause;
+    pacing.cancel = &cancel_;
+    return VerifyArchive(std::move(archive).value(), backup.size_bytes, backup.sha256, digests, pacing);
   }
 
   void Finish(const Backup& backup, const Status& st, const VerifyReport& r, UnixTime started, double seconds) {

@@ -21,6 +21,7 @@
 
 #include "controller/store/model.h"
 #include "controller/store/trust_model.h"
+#include "controller/storage/archive_storage.h"
 #include "shared/status.h"
 
 namespace clawback::controller {
@@ -29,6 +30,9 @@ class Store;
 
 struct VerificationSettings {
   std::string backups_dir;          // canonical; records name archives relative to it
+  // Where archives are kept; when set, used instead of backups_dir
+  // (object storage: ranged reads).
+  std::shared_ptr<storage::ArchiveStorage> archives;
   uint64_t bytes_per_second = 0;    // 0: unlimited
   int workers = 1;
 };
