@@ -116,6 +116,13 @@ class ControllerServiceImpl final : public ControllerService {
                                      {"previous", identity_.previous_id}});
     CLAWBACK_RETURN_IF_ERROR(
         RecoverInterruptedTransfers(*store_, *archives_, clock_.Now(), identity_.previous_id));
+    // The previous life of this data dir is dead (we hold its lock): a
+    // leadership it still holds is released now, so a restarted controller
+    // leads again at once instead of after the lease runs out.
+    if (!identity_.previous_id.empty()) {
+      Status released = store_->ReleaseLease(LeaderLeaseSettings{}.name, identity_.previous_id);
+      if (!released.ok()) log::Warn("cannot release the previous life's leadership", {{"error", released.message()}});
+    }
     leader_ = std::make_unique<LeaderLease>(*store_, clock_, identity_.id);
 
     auto agents = MakeAgentConnector({files.ca_cert, files.controller_cert, files.controller_key});

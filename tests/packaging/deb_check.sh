@@ -189,7 +189,8 @@ check_health() {
   local port=$1 want=$2 health
   health=$(curl -sS --max-time 10 "http://127.0.0.1:$port/healthz") || fail "curl /healthz failed"
   echo "healthz: $health"
-  python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j=={"status":"ok","version":sys.argv[2]} else 1)' \
+  # status, version and this replica's identity (a lone controller leads).
+  python3 -c 'import json,sys; j=json.loads(sys.argv[1]); r=j.get("replica",{}); sys.exit(0 if j.get("status")=="ok" and j.get("version")==sys.argv[2] and r.get("leader") is True and r.get("id") and r.get("id")==r.get("leader_id") else 1)' \
     "$health" "$want" || fail "unexpected /healthz answer (want version $want): $health"
 }
 
