@@ -185,6 +185,38 @@ class StoredArchiveBody final : public BodySource {
   std::vector<char> buffer_;
 };
 
+// The answer to a download of backup `call.backup`'s archive of `size`
+// bytes, without its body: 416 for an unsatisfiable Range; otherwise 200 or
+// 206 with the headers (ETag = the archive's SHA-256, honoured by If-Range),
+// `range` set to the bytes to send, and the download audited.
+HttpResponse DownloadHead(ApiContext& ctx, Call& call, uint64_t size, ByteRange* range) {
+  const Backup& b = *call.backup;
+  const std::string etag = "\"" + b.sha256 + "\"";
+  bool partial = false;
+  const std::string& range_header = call.request.Header("range");
+  const std::string& if_range = call.request.Header("if-range");
+  if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
+    auto parsed = ParseRange(range_header, size);
+    if (!parsed) return RangeNotSatisfiable(range_header, size, "archive");
+    *range = *parsed;
+    partial = true;
+  }
+  AuditCall(ctx, call, "backup.download", "backup:" + std::to_string(b.id), Status::Ok(),
+            {{"offset", range->first}, {"length", range->length}, {"instance", b.instance_name}});
+  HttpResponse r;
+  r.status = partial ? 206 : 200;
+  r.content_type = "application/zstd";
+  r.AddHeader("Content-Disposition", "attachment; filename=\"" + BackupFileName(b) + "\"");
+  r.AddHeader("Accept-Ranges", "bytes");
+  r.AddHeader("ETag", etag);
+  r.AddHeader("Cache-Control", "private, no-cache");
+  if (partial) {
+    r.AddHeader("Content-Range", "bytes " + std::to_string(range->first) + "-" +
+                                     std::to_string(range->first + range->length - 1) + "/" + std::to_string(size));
+  }
+  return r;
+}
+
 HttpResponse DownloadStored(ApiContext& ctx, Call& call);
 
 HttpResponse Download(ApiContext& ctx, Call& call) {
@@ -214,34 +246,9 @@ HttpResponse Download(ApiContext& ctx, Call& call) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return Fail(Status::IoError("cannot stat the archive: " + std::string(std::strerror(errno))));
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  const std::string etag = "\"" + b.sha256 + "\"";
-
   ByteRange range{0, size};
-  bool partial = false;
-  const std::string& range_header = call.request.Header("range");
-  const std::string& if_range = call.request.Header("if-range");
-  if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
-    auto parsed = ParseRange(range_header, size);
-    if (!parsed) {
-      return RangeNotSatisfiable(range_header, size, "archive");
-    }
-    range = *parsed;
-    partial = true;
-  }
-  AuditCall(ctx, call, "backup.download", target, Status::Ok(),
-            {{"offset", range.first}, {"length", range.length}, {"instance", b.instance_name}});
-
-  HttpResponse r;
-  r.status = partial ? 206 : 200;
-  r.content_type = "application/zstd";
-  r.AddHeader("Content-Disposition", "attachment; filename=\"" + BackupFileName(b) + "\"");
-  r.AddHeader("Accept-Ranges", "bytes");
-  r.AddHeader("ETag", etag);
-  r.AddHeader("Cache-Control", "private, no-cache");
-  if (partial) {
-    r.AddHeader("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                                     std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
-  }
+  HttpResponse r = DownloadHead(ctx, call, size, &range);
+  if (r.status == 416) return r;
   r.file = FileSlice{handle, range.first, range.length};
   return r;
 }
@@ -264,30 +271,9 @@ HttpResponse DownloadStored(ApiContext& ctx, Call& call) {
     return Fail(st);
   }
   const uint64_t size = (*reader)->size();
-  const std::string etag = "\"" + b.sha256 + "\"";
   ByteRange range{0, size};
-  bool partial = false;
-  const std::string& range_header = call.request.Header("range");
-  const std::string& if_range = call.request.Header("if-range");
-  if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
-    auto parsed = ParseRange(range_header, size);
-    if (!parsed) return RangeNotSatisfiable(range_header, size, "archive");
-    range = *parsed;
-    partial = true;
-  }
-  AuditCall(ctx, call, "backup.download", target, Status::Ok(),
-            {{"offset", range.first}, {"length", range.length}, {"instance", b.instance_name}});
-  HttpResponse r;
-  r.status = partial ? 206 : 200;
-  r.content_type = "application/zstd";
-  r.AddHeader("Content-Disposition", "attachment; filename=\"" + BackupFileName(b) + "\"");
-  r.AddHeader("Accept-Ranges", "bytes");
-  r.AddHeader("ETag", etag);
-  r.AddHeader("Cache-Control", "private, no-cache");
-  if (partial) {
-    r.AddHeader("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                                     std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
-  }
+  HttpResponse r = DownloadHead(ctx, call, size, &range);
+  if (r.status == 416) return r;
   r.stream = std::make_shared<StoredArchiveBody>(std::move(reader).value(), range.first, range.length);
   r.stream_length = range.length;
   return r;
