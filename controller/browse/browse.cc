@@ -19,9 +19,13 @@
 #include "controller/jobs/block_digests.h"
 #include "shared/log.h"
 #include "shared/path_rules.h"
+#include "shared/small_file.h"
 
 namespace clawback::controller::browse {
 namespace {
+
+// Far above any catalog we build (~100 B per entry).
+constexpr uint64_t kMaxCatalogBytes = uint64_t{2} << 30;
 
 // One mutex per archive path: a catalog (or digests) is built once even when
 // several requests ask at the same moment.
@@ -168,50 +172,6 @@ Result<BlockDigests> StoredDigests(storage::ArchiveStorage& archives, const Back
   return fresh;
 }
 
-// Writes `bytes` to `path` durably (.partial, fsync, rename).
-Status WriteLocalFile(const std::string& path, const std::string& bytes) {
-  const std::string partial = path + ".partial";
-  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot create " + partial + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(partial.c_str());
-      return Status::IoError("cannot write " + partial);
-    }
-    off += static_cast<size_t>(n);
-  }
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0 || ::rename(partial.c_str(), path.c_str()) != 0) {
-    ::unlink(partial.c_str());
-    return Status::IoError("cannot store " + path + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ReadLocalFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return Status::IoError("cannot read " + path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
 }  // namespace
 
 struct StoredArchiveOpener {
@@ -239,7 +199,7 @@ struct StoredArchiveOpener {
         // The bucket's copy first; built (and uploaded) only when it has none.
         auto stored = archives.GetSidecar(backup.file_path, ".index");
         if (stored.ok()) {
-          CLAWBACK_RETURN_IF_ERROR(WriteLocalFile(catalog_path, *stored));
+          CLAWBACK_RETURN_IF_ERROR(WriteFileAtomically(catalog_path, *stored));
           catalog = Catalog::Open(catalog_path);
         }
         if (!catalog.ok() || !CatalogDescribes(**catalog, backup)) {
@@ -249,7 +209,7 @@ struct StoredArchiveOpener {
           if (!blocks.ok()) return UserFacing(backup, blocks.status(), "cannot open a backup's archive");
           Status built = BuildCatalog(**blocks, backup, catalog_path);
           if (!built.ok()) return UserFacing(backup, built, "cannot build a backup's file index");
-          auto bytes = ReadLocalFile(catalog_path);
+          auto bytes = ReadSmallFile(catalog_path, kMaxCatalogBytes);
           Status uploaded = bytes.ok() ? archives.PutSidecar(backup.file_path, ".index", *bytes) : bytes.status();
           if (!uploaded.ok()) {
             log::Warn("cannot store a backup's file index in the bucket; it stays cached locally",
@@ -283,7 +243,7 @@ Status IndexStoredArchive(storage::ArchiveStorage& archives, const std::string& 
   CLAWBACK_RETURN_IF_ERROR(MakeDirectories(DirOf(catalog_path), 0700));
   CLAWBACK_RETURN_IF_ERROR(
       ImportArchiveIndex((*blocks)->size(), VerifiedReadAt(**blocks), expected_entries, digests.sha256, catalog_path));
-  auto bytes = ReadLocalFile(catalog_path);
+  auto bytes = ReadSmallFile(catalog_path, kMaxCatalogBytes);
   if (!bytes.ok()) return bytes.status();
   return archives.PutSidecar(name, ".index", *bytes);
 }

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "shared/small_file.h"
+
 namespace clawback::controller {
 namespace {
 
@@ -80,62 +82,16 @@ Result<BlockDigests> ParseBlockDigests(const std::string& text) {
 }
 
 Status WriteBlockDigests(const std::string& archive_path, const BlockDigests& digests) {
-  const std::string path = BlockDigestsPath(archive_path);
-  const std::string partial = path + ".partial";
-  const std::string text = EncodeBlockDigests(digests);
-  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot create " + partial + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : ENOSPC;
-      ::close(fd);
-      ::unlink(partial.c_str());
-      if (err == ENOSPC || err == EDQUOT)
-        return Status::ResourceExhausted("disk full while writing " + partial);
-      return Status::IoError("write to " + partial + " failed: " + std::strerror(err));
-    }
-    off += static_cast<size_t>(n);
-  }
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0 || ::rename(partial.c_str(), path.c_str()) != 0) {
-    if (rc == 0) err = errno;
-    ::unlink(partial.c_str());
-    return Status::IoError("cannot store block digests " + path + ": " + std::strerror(err));
-  }
-  return Status::Ok();
+  return WriteFileAtomically(BlockDigestsPath(archive_path), EncodeBlockDigests(digests));
 }
 
 Result<BlockDigests> ReadBlockDigests(const std::string& archive_path) {
-  const std::string path = BlockDigestsPath(archive_path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("no block digests for " + archive_path);
-    return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+  auto text = ReadSmallFile(BlockDigestsPath(archive_path), kMaxSidecar);
+  if (!text.ok() && text.status().code() == Status::Code::kNotFound) {
+    return Status::NotFound("no block digests for " + archive_path);
   }
-  std::string text;
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Status::IoError("read " + path + " failed: " + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxSidecar) {
-      ::close(fd);
-      return Status::Corruption("block digest file " + path + " is too large");
-    }
-  }
-  ::close(fd);
-  return ParseBlockDigests(text);
+  if (!text.ok()) return text.status();
+  return ParseBlockDigests(*text);
 }
 
 void BlockDigester::Update(const char* data, size_t size) {

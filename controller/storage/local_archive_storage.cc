@@ -12,9 +12,14 @@
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/archive_location.h"
 #include "controller/storage/archive_storage.h"
+#include "shared/small_file.h"
 
 namespace clawback::controller::storage {
 namespace {
+
+// Far above any sidecar we write (a .index is ~100 B per entry); a bigger
+// file was not written by us.
+constexpr uint64_t kMaxSidecarBytes = uint64_t{2} << 30;
 
 class LocalSink final : public ArchiveSink {
  public:
@@ -99,56 +104,16 @@ class LocalArchiveStorage final : public ArchiveStorage {
   Status PutSidecar(const std::string& name, const std::string& suffix, const std::string& bytes) override {
     auto path = ArchiveAbsolutePath(dir_, name);
     if (!path.ok()) return path.status();
-    const std::string target = *path + suffix;
-    const std::string partial = target + ".partial";
-    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::IoError("cannot create " + partial + ": " + std::strerror(errno));
-    size_t off = 0;
-    while (off < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        int err = n < 0 ? errno : ENOSPC;
-        ::close(fd);
-        ::unlink(partial.c_str());
-        return Status::IoError("cannot write " + partial + ": " + std::strerror(err));
-      }
-      off += static_cast<size_t>(n);
-    }
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0 || ::rename(partial.c_str(), target.c_str()) != 0) {
-      if (rc == 0) err = errno;
-      ::unlink(partial.c_str());
-      return Status::IoError("cannot store " + target + ": " + std::strerror(err));
-    }
-    return Status::Ok();  // the archive's Publish fsyncs the directory
+    return WriteFileAtomically(*path + suffix, bytes);  // the archive's Publish fsyncs the directory
   }
 
   Result<std::string> GetSidecar(const std::string& name, const std::string& suffix) override {
     auto path = ArchiveAbsolutePath(dir_, name);
     if (!path.ok()) return path.status();
-    const std::string target = *path + suffix;
-    int fd = ::open(target.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return Status::NotFound("no " + suffix + " sidecar for " + *path);
-      return Status::IoError("cannot open " + target + ": " + std::strerror(errno));
+    auto text = ReadSmallFile(*path + suffix, kMaxSidecarBytes);
+    if (!text.ok() && text.status().code() == Status::Code::kNotFound) {
+      return Status::NotFound("no " + suffix + " sidecar for " + *path);
     }
-    std::string text;
-    char buf[64 * 1024];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::close(fd);
-        return Status::IoError("read " + target + " failed: " + std::strerror(err));
-      }
-      if (n == 0) break;
-      text.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
     return text;
   }
 
