@@ -4,10 +4,15 @@
 #pragma once
 
 #include <atomic>
+#include <string>
 
 #include "controller/store/model.h"
 
 namespace clawback::controller {
+
+// `t` as RFC 3339 in UTC, "2026-01-01T00:00:00Z" (API bodies, webhook
+// events, S3 dates, CLI tables).
+std::string FormatUtcRfc3339(UnixTime t);
 
 class Clock {
  public:

@@ -1,21 +1,10 @@
 #include "controller/alerts/events.h"
 
 #include <algorithm>
-#include <ctime>
+
+#include "controller/clock.h"
 
 namespace clawback::controller {
-namespace {
-
-std::string Rfc3339(UnixTime t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
 
 const std::vector<std::string>& SubscribableEvents() {
   static const std::vector<std::string> kAll = {
@@ -31,7 +20,7 @@ bool IsSubscribableEvent(std::string_view name) {
 }
 
 std::string EventBody(const AlertEvent& e) {
-  nlohmann::json body = {{"event", e.name}, {"time", Rfc3339(e.time)}};
+  nlohmann::json body = {{"event", e.name}, {"time", FormatUtcRfc3339(e.time)}};
   body["instance"] = e.instance_id ? nlohmann::json{{"id", *e.instance_id}, {"name", e.instance_name}}
                                    : nlohmann::json(nullptr);
   if (e.backup) {
@@ -45,7 +34,7 @@ std::string EventBody(const AlertEvent& e) {
                       {"entries", b.entries},
                       {"error_message", b.error_message},
                       {"created_by", b.created_by_name},
-                      {"completed_at", b.completed_at ? nlohmann::json(Rfc3339(b.completed_at)) : nlohmann::json(nullptr)}};
+                      {"completed_at", b.completed_at ? nlohmann::json(FormatUtcRfc3339(b.completed_at)) : nlohmann::json(nullptr)}};
   } else {
     body["backup"] = nullptr;
   }

@@ -1,3 +1,4 @@
+#include "controller/clock.h"
 #include "controller/api/json_codec.h"
 
 #include <ctime>
@@ -6,14 +7,7 @@
 
 namespace clawback::controller::api {
 
-std::string FormatRfc3339(UnixTime t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string FormatRfc3339(UnixTime t) { return FormatUtcRfc3339(t); }
 
 Json TimeJson(UnixTime t) {
   if (t == 0) return nullptr;

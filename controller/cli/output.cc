@@ -1,3 +1,4 @@
+#include "controller/clock.h"
 #include "controller/cli/output.h"
 
 #include <algorithm>
@@ -92,14 +93,7 @@ std::string ShortTime(const nlohmann::json& object, const std::string& key) {
   return t;
 }
 
-std::string FormatUtc(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string FormatUtc(int64_t unix_seconds) { return FormatUtcRfc3339(unix_seconds); }
 
 void PrintJson(std::ostream& out, const nlohmann::json& json) { out << json.dump(2) << "\n"; }
 

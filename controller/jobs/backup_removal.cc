@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "controller/clock.h"
 #include "controller/jobs/archive_location.h"
 #include "controller/jobs/block_digests.h"
 #include "controller/storage/archive_storage.h"
@@ -128,15 +129,6 @@ Result<std::vector<FoundArchive>> ListArchiveFiles(const std::string& backups_di
 
 int64_t NowUnixSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
-std::string FormatUtc(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 Status RemoveBackup(Store& store, const std::string& backups_dir, const Backup& backup) {
@@ -173,7 +165,7 @@ Status RemoveBackup(Store& store, storage::ArchiveStorage& archives, const Backu
     if (!until.ok()) return until.status().WithContext("deleting backup " + std::to_string(backup.id));
     if (*until && **until > NowUnixSeconds()) {
       return Status::FailedPrecondition("backup " + std::to_string(backup.id) +
-                                        " is protected by S3 Object Lock until " + FormatUtc(**until) +
+                                        " is protected by S3 Object Lock until " + FormatUtcRfc3339(**until) +
                                         "; it cannot be deleted before then");
     }
   }

@@ -1,3 +1,4 @@
+#include "controller/clock.h"
 #include "controller/storage/s3_client.h"
 
 #include <curl/curl.h>
@@ -541,14 +542,7 @@ Result<std::optional<int64_t>> S3Client::GetObjectRetention(const std::string& k
   return std::optional<int64_t>(*parsed);
 }
 
-std::string Iso8601(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Iso8601(int64_t unix_seconds) { return FormatUtcRfc3339(unix_seconds); }
 
 std::optional<int64_t> ParseIso8601(const std::string& text) {
   std::tm tm{};
