@@ -349,6 +349,7 @@ class SqlStore final : public Store {
   Result<std::vector<TransferLease>> ListTransferLeases() override;
   Result<bool> FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
                                      const std::string& error) override;
+  Result<bool> FinishOwnedBackup(const Backup& backup, const std::string& owner) override;
 
  private:
   template <typename T>

@@ -242,6 +242,14 @@ class Store {
                                              const std::string& error) {
     return Unimplemented("FailAbandonedTransfer");
   }
+  // Records a backup's final state (as UpdateBackup) only while `owner`
+  // still owns it unfinished (status queued or running, owner = `owner`):
+  // a replica cut off from the store past its lease must not overwrite what
+  // a survivor recorded meanwhile. True when written; false when the record
+  // is final already or another replica's. NotFound for a missing record.
+  virtual Result<bool> FinishOwnedBackup(const Backup& backup, const std::string& owner) {
+    return Unimplemented("FinishOwnedBackup");
+  }
 
  private:
   static Status Unimplemented(const char* what) {
