@@ -321,7 +321,7 @@ class SqlStore final : public Store {
   // sql_trust.cc
   Status PutBackupCheck(const BackupCheck& check) override;
   Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) override;
-  Status FailRunningChecks(UnixTime now, const std::string& error) override;
+  Status FailRunningChecks(UnixTime now, const std::string& error, const std::string& previous_life) override;
   Result<std::vector<LatestCheck>> ListLatestChecks() override;
   Result<Webhook> CreateWebhook(const Webhook& hook) override;
   Result<Webhook> GetWebhook(Id id) override;

@@ -161,8 +161,14 @@ class Store {
   // backups: the newest finished one and whether one is running, in one
   // statement. Only (instance, kind) pairs that have checks; no order.
   virtual Result<std::vector<LatestCheck>> ListLatestChecks() { return Unimplemented("ListLatestChecks"); }
-  // At startup: every check still `running` becomes `failed` with `error`.
-  virtual Status FailRunningChecks(UnixTime now, const std::string& error) { return Unimplemented("FailRunningChecks"); }
+  // At startup: every check still `running` that no live replica runs
+  // becomes `failed` with `error`: one without owner, one owned by
+  // `previous_life` (this data dir's previous process), or one whose owner
+  // holds no live replica lease (ReplicaLeaseName, expires_at >= now).
+  // Checks of replicas that still renew their lease are left alone.
+  virtual Status FailRunningChecks(UnixTime now, const std::string& error, const std::string& previous_life) {
+    return Unimplemented("FailRunningChecks");
+  }
   virtual Result<Webhook> CreateWebhook(const Webhook& hook) { return Unimplemented("CreateWebhook"); }
   virtual Result<Webhook> GetWebhook(Id id) { return Unimplemented("GetWebhook"); }
   virtual Result<std::vector<Webhook>> ListWebhooks() { return Unimplemented("ListWebhooks"); }

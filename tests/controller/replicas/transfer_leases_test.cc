@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -534,6 +535,72 @@ TEST(ReplicaTransfers, AnOwnerCutOffPastItsLeaseDoesNotCompleteWhatASurvivorFail
   }
   EXPECT_EQ(files, 0) << "an unrecorded archive (or sidecar) was left behind";
   a->transfers->Shutdown();
+}
+
+// A starting replica fails the verification/drill checks nobody runs any
+// more, and leaves those of replicas that still renew their lease.
+TEST(ReplicaChecks, StartupFailsOnlyChecksNoLiveReplicaRuns) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  const UnixTime now = kT0 + 100;
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("alive"), "alive", now, now + 10));
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("dead"), "dead", kT0, kT0 + 10));  // ran out
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("old-me"), "old-me", now, now + 10));  // still looks live
+  const std::map<Id, std::string> owners = {{1, ""}, {2, "old-me"}, {3, "alive"}, {4, "dead"}, {5, "never-leased"}};
+  std::vector<Id> ids;
+  for (const auto& [backup_id, owner] : owners) {
+    for (CheckKind kind : {CheckKind::kVerify, CheckKind::kDrill}) {
+      BackupCheck c;
+      c.backup_id = backup_id;
+      c.kind = kind;
+      c.status = CheckStatus::kRunning;
+      c.at = kT0;
+      c.owner = owner;
+      ASSERT_TRUE(store->PutBackupCheck(c).ok());
+    }
+    ids.push_back(backup_id);
+  }
+  ASSERT_TRUE(store->FailRunningChecks(now, "interrupted: controller restarted", "old-me").ok());
+  auto checks = store->ListBackupChecks(ids);
+  ASSERT_TRUE(checks.ok()) << checks.status().ToString();
+  ASSERT_EQ(checks->size(), 10u);
+  for (const BackupCheck& c : *checks) {
+    EXPECT_EQ(c.owner, owners.at(c.backup_id));
+    if (c.owner == "alive") {
+      EXPECT_EQ(c.status, CheckStatus::kRunning) << "a live replica's check was failed";
+      EXPECT_EQ(c.at, kT0);
+    } else {
+      EXPECT_EQ(c.status, CheckStatus::kFailed) << "owner " << c.owner;
+      EXPECT_EQ(c.error, "interrupted: controller restarted");
+      EXPECT_EQ(c.at, now);
+    }
+  }
+  // Once "alive" stops renewing, the next start fails its check too.
+  ASSERT_TRUE(store->FailRunningChecks(now + 11, "interrupted: controller restarted", "").ok());
+  auto later = store->ListBackupChecks({3});
+  ASSERT_TRUE(later.ok());
+  ASSERT_EQ(later->size(), 2u);
+  for (const BackupCheck& c : *later) EXPECT_EQ(c.status, CheckStatus::kFailed);
+}
+
+// The transfer heartbeat is what keeps a replica's lease: taken at start,
+// released at a clean stop.
+TEST(ReplicaChecks, TheTransferHeartbeatHoldsTheReplicaLease) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  FakeClock clock(kT0);
+  GatedAgents agents;
+  auto a = StartReplica(*store, agents, dir.file("backups"), "replica-a", clock, 1);
+  ASSERT_TRUE(Eventually([&] {
+    auto lease = store->GetLease(ReplicaLeaseName("replica-a"));
+    return lease.ok() && lease->holder == "replica-a" && lease->expires_at > kT0;
+  }));
+  a->transfers->Shutdown();
+  auto lease = store->GetLease(ReplicaLeaseName("replica-a"));
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->holder, "");
 }
 
 }  // namespace
