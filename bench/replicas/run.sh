@@ -14,7 +14,7 @@
 # Needs root (runuser), PostgreSQL 15 in PG_BIN, moto_server on PATH.
 #
 #   bench/replicas/run.sh [BUILD_DIR]
-#   env: REPL_INSTANCES=50 REPL_SLOTS=3 REPL_CAP=8 REPL_KILL_AFTER_S=1.5 REPL_TREE_KIB=64
+#   env: REPL_INSTANCES=50 REPL_SLOTS=3 REPL_CAP=8 REPL_KILL_AFTER_S=0.5 REPL_TREE_KIB=1024
 #        PG_BIN=/usr/lib/postgresql/15/bin CLAWBACK=... AGENT=...
 set -euo pipefail
 
@@ -25,8 +25,8 @@ export AGENT=${AGENT:-$BUILD/agent/clawback-agent}
 export REPL_INSTANCES=${REPL_INSTANCES:-50}
 export REPL_SLOTS=${REPL_SLOTS:-3}
 export REPL_CAP=${REPL_CAP:-8}
-export REPL_KILL_AFTER_S=${REPL_KILL_AFTER_S:-1.5}
-export REPL_TREE_KIB=${REPL_TREE_KIB:-64}
+export REPL_KILL_AFTER_S=${REPL_KILL_AFTER_S:-0.5}
+export REPL_TREE_KIB=${REPL_TREE_KIB:-1024}
 export PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 export REPL_OUT=$SRC/bench/out/replicas
 
