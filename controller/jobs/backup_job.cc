@@ -130,6 +130,18 @@ Result<StreamSummary> Transfer(Store& store, AgentConnector& agents, const Trans
   return summary;
 }
 
+// Writes the completed record. With replicas sharing the store the write is
+// conditional on this replica still owning the unfinished record (false
+// when it does not); a lone controller writes it as it is.
+Result<bool> RecordCompleted(Store& store, const TransferSettings& settings, const Backup& backup) {
+  if (settings.replica.id.empty()) {
+    Status st = store.UpdateBackup(backup);
+    if (!st.ok()) return st;
+    return true;
+  }
+  return store.FinishOwnedBackup(backup, settings.replica.id);
+}
+
 }  // namespace
 
 UnixTime NowUnix() {
@@ -162,29 +174,37 @@ Backup RunBackupJob(Store& store, AgentConnector& agents, const TransferSettings
 
   backup.completed_at = NowUnix();
   backup.progress_bytes = control.progress.load();
+  auto remove_unrecorded = [&] {
+    Status removed = settings.archives->RemoveArchive(ArchiveRelativeName(backup));
+    if (!removed.ok()) log::Warn("cannot remove an unrecorded archive", {{"backup_id", backup.id}, {"error", removed.message()}});
+  };
   if (outcome.ok() && control.finished_elsewhere.load()) {
     // A survivor declared this replica gone and failed the record (or it was
-    // canceled on another replica): the archive is not recorded, so remove it.
-    const std::string path = ArchivePath(settings.backups_dir, backup);
-    ::unlink(path.c_str());
-    ::unlink(BlockDigestsPath(path).c_str());
-    ::unlink(ArchiveIndexPath(path).c_str());
+    // canceled on another replica): the archive is not recorded, so remove it
+    // (from whichever archive storage holds it).
+    remove_unrecorded();
     outcome = Status::Canceled("finished elsewhere");
   }
   if (outcome.ok()) {
     backup.status = BackupStatus::kCompleted;
     backup.progress_bytes = backup.size_bytes;
     backup.error_message.clear();
-    Status st = store.UpdateBackup(backup);
-    if (st.ok()) {
+    auto written = RecordCompleted(store, settings, backup);
+    if (written.ok() && *written) {
       log::Info("backup completed", {{"backup_id", backup.id}, {"instance", backup.instance_name},
                                      {"bytes", backup.size_bytes}, {"entries", backup.entries}});
       return backup;
     }
     // The record cannot say "completed": do not leave an unrecorded file.
-    Status removed = settings.archives->RemoveArchive(ArchiveRelativeName(backup));
-    if (!removed.ok()) log::Warn("cannot remove an unrecorded archive", {{"backup_id", backup.id}, {"error", removed.message()}});
-    outcome = st.WithContext("recording the completed backup");
+    remove_unrecorded();
+    if (written.ok()) {
+      // Not ours any more: a survivor failed it (and discarded its archive)
+      // between our last lease renewal and this write. Its record stands.
+      control.finished_elsewhere.store(true);
+      outcome = Status::Canceled("finished elsewhere");
+    } else {
+      outcome = written.status().WithContext("recording the completed backup");
+    }
   }
 
   backup.file_path.clear();

@@ -204,6 +204,7 @@ class TransferServiceImpl final : public TransferService {
     slot_freed_.notify_all();
     heartbeat_wake_.notify_all();
     if (heartbeat_.joinable() && heartbeat_.get_id() != std::this_thread::get_id()) heartbeat_.join();
+    if (Replicated()) (void)store_.ReleaseLease(ReplicaLeaseName(settings_.replica.id), settings_.replica.id);
     std::vector<TransferQueue::Ticket> dropped = queue_.Stop();  // joins running jobs
     std::vector<Backup> dropped_backups;
     std::vector<Restore> dropped_restores;
@@ -378,6 +379,11 @@ class TransferServiceImpl final : public TransferService {
   }
 
   void RenewLeases() {
+    // This replica's own lease says it lives (Store::FailRunningChecks of a
+    // starting replica leaves the checks of live replicas alone).
+    auto alive = store_.AcquireLease(ReplicaLeaseName(settings_.replica.id), settings_.replica.id, clock_.Now(),
+                                     LeaseUntil());
+    if (!alive.ok()) log::Warn("cannot renew the replica lease", {{"error", alive.status().message()}});
     std::lock_guard lock(mu_);  // so a record created meanwhile is in the maps and the store alike
     auto renewed = store_.RenewTransferLeases(settings_.replica.id, LeaseUntil());
     if (!renewed.ok()) {

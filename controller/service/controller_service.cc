@@ -140,11 +140,14 @@ class ControllerServiceImpl final : public ControllerService {
     hooks.max_attempts = o.trust.webhook_max_attempts;
     hooks.first_backoff = std::chrono::milliseconds(o.trust.webhook_first_backoff_ms);
     webhooks_ = std::make_unique<WebhookDispatcher>(*store_, hooks);
-    (void)store_->FailRunningChecks(clock_.Now(), "interrupted: controller restarted");
+    // Checks of live replicas stay; this data dir's previous life's, and
+    // those of replicas whose lease ran out, fail.
+    (void)store_->FailRunningChecks(clock_.Now(), "interrupted: controller restarted", identity_.previous_id);
     VerificationSettings verify;
     verify.backups_dir = backups_dir;
     verify.archives = archives_;
     verify.bytes_per_second = o.trust.verify_bytes_per_second;
+    verify.replica_id = identity_.id;
     VerificationHooks verify_hooks;
     const int slots = std::max(1, o.max_concurrent_transfers);
     // Wait while every transfer slot is busy: backups come first.
@@ -157,6 +160,7 @@ class ControllerServiceImpl final : public ControllerService {
     drill.archives = archives_;
     drill.max_concurrent = o.trust.drill_concurrency;
     drill.stall_timeout = o.stall_timeout;
+    drill.replica_id = identity_.id;
     drills_ = MakeDrillService(*store_, *agents_, drill,
                                [this](const Backup& b, const Instance& i, const BackupCheck& c) { OnDrilled(b, i, c); });
     policy_ = std::make_unique<VerificationPolicy>(*store_, *verifier_, drills_.get(), o.trust, o.trust_scan_interval);

@@ -22,6 +22,10 @@ struct Lease {
   UnixTime expires_at = 0;
 };
 
+// The lease each running replica renews while it lives (its transfer
+// heartbeat): lets the others tell a live replica's work from a dead one's.
+inline std::string ReplicaLeaseName(std::string_view replica_id) { return "replica:" + std::string(replica_id); }
+
 // Backups and restores are both transfers; leases and claims cover both.
 enum class TransferKind { kBackup, kRestore };
 inline std::string_view TransferKindName(TransferKind kind) {  // "backup" | "restore"

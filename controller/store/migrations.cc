@@ -432,6 +432,12 @@ ALTER TABLE backups ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE restores ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE restores ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
 )sql"},
+    // The replica running each verification or drill, so a starting replica
+    // fails only the checks no live replica runs. Existing rows get owner
+    // '': a leftover running check is failed at the next start, as before.
+    {9, "backup checks record their owning replica", R"sql(
+ALTER TABLE backup_checks ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -117,6 +117,22 @@ Status SqlStore::UpdateBackup(const Backup& backup) {
   });
 }
 
+Result<bool> SqlStore::FinishOwnedBackup(const Backup& backup, const std::string& owner) {
+  return Run("finish owned backup", [&](Connection& db) {
+    if (owner.empty()) Fail(Status::InvalidArgument("transfer owner must not be empty"));
+    Transaction tx(db);
+    if (QueryCount(db, "SELECT COUNT(*) FROM backups WHERE id = ?", backup.id) == 0) Fail(NotFound("backup", backup.id));
+    // One conditional statement: a survivor's FailAbandonedTransfer and this
+    // write cannot both win (each requires status queued/running).
+    auto q = db.Prepare(std::string("UPDATE backups SET ") + kBackupMutableAssignments +
+                        " WHERE id = ? AND owner = ? AND status IN ('queued', 'running')");
+    BindFrom(*q, BindBackupMutable(*q, backup), backup.id, owner);
+    const bool written = ExecChecked(*q, ScheduleRef(backup.schedule_id)) > 0;
+    tx.Commit();
+    return written;
+  });
+}
+
 Status SqlStore::UpdateBackupProgress(Id id, uint64_t progress_bytes) {
   return Run("update backup progress", [&](Connection& db) {
     ExecOne(db, "UPDATE backups SET progress_bytes = ? WHERE id = ?", NotFound("backup", id), U64(progress_bytes),

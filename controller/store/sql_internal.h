@@ -321,7 +321,7 @@ class SqlStore final : public Store {
   // sql_trust.cc
   Status PutBackupCheck(const BackupCheck& check) override;
   Result<std::vector<BackupCheck>> ListBackupChecks(const std::vector<Id>& backup_ids) override;
-  Status FailRunningChecks(UnixTime now, const std::string& error) override;
+  Status FailRunningChecks(UnixTime now, const std::string& error, const std::string& previous_life) override;
   Result<std::vector<LatestCheck>> ListLatestChecks() override;
   Result<Webhook> CreateWebhook(const Webhook& hook) override;
   Result<Webhook> GetWebhook(Id id) override;
@@ -349,6 +349,7 @@ class SqlStore final : public Store {
   Result<std::vector<TransferLease>> ListTransferLeases() override;
   Result<bool> FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
                                      const std::string& error) override;
+  Result<bool> FinishOwnedBackup(const Backup& backup, const std::string& owner) override;
 
  private:
   template <typename T>

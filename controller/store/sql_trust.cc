@@ -7,7 +7,7 @@
 namespace clawback::controller::store::sql {
 namespace {
 
-constexpr const char* kCheckColumns = "backup_id, kind, status, at, duration_s, error, detail_json";
+constexpr const char* kCheckColumns = "backup_id, kind, status, at, duration_s, error, detail_json, owner";
 
 BackupCheck ReadCheck(const Statement& q) {
   BackupCheck c;
@@ -20,6 +20,7 @@ BackupCheck ReadCheck(const Statement& q) {
   c.duration_s = q.Double(4);
   c.error = q.Text(5);
   c.detail_json = q.Text(6);
+  c.owner = q.Text(7);
   return c;
 }
 
@@ -60,12 +61,12 @@ WebhookDelivery ReadDelivery(const Statement& q) {
 Status SqlStore::PutBackupCheck(const BackupCheck& c) {
   return Run("record backup check", [&](Connection& db) {
     Exec(db,
-         "INSERT INTO backup_checks (backup_id, kind, status, at, duration_s, error, detail_json) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (backup_id, kind) DO UPDATE SET status = excluded.status, "
+         "INSERT INTO backup_checks (backup_id, kind, status, at, duration_s, error, detail_json, owner) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (backup_id, kind) DO UPDATE SET status = excluded.status, "
          "at = excluded.at, duration_s = excluded.duration_s, error = excluded.error, "
-         "detail_json = excluded.detail_json",
+         "detail_json = excluded.detail_json, owner = excluded.owner",
          c.backup_id, std::string(CheckKindName(c.kind)), std::string(CheckStatusName(c.status)), OrNow(c.at),
-         c.duration_s, c.error, c.detail_json);
+         c.duration_s, c.error, c.detail_json, c.owner);
   });
 }
 
@@ -87,7 +88,7 @@ Result<std::vector<LatestCheck>> SqlStore::ListLatestChecks() {
     auto q = db.Prepare(
         Select(kCheckColumns,
                ", instance_id, running FROM ("
-               " SELECT c.backup_id, c.kind, c.status, c.at, c.duration_s, c.error, c.detail_json, b.instance_id,"
+               " SELECT c.backup_id, c.kind, c.status, c.at, c.duration_s, c.error, c.detail_json, c.owner, b.instance_id,"
                "  ROW_NUMBER() OVER (PARTITION BY b.instance_id, c.kind ORDER BY"
                "   CASE WHEN c.status = 'running' THEN 1 ELSE 0 END, c.at DESC, c.backup_id DESC) AS rank_in_kind,"
                "  MAX(CASE WHEN c.status = 'running' THEN 1 ELSE 0 END)"
@@ -97,18 +98,23 @@ Result<std::vector<LatestCheck>> SqlStore::ListLatestChecks() {
     return ReadAll(*q, [](const Statement& row) {
       LatestCheck l;
       BackupCheck c = ReadCheck(row);
-      l.instance_id = row.Int64(7);
+      l.instance_id = row.Int64(8);
       l.kind = c.kind;
-      l.running = row.Int(8) != 0;
+      l.running = row.Int(9) != 0;
       if (c.status != CheckStatus::kRunning) l.newest = std::move(c);
       return l;
     });
   });
 }
 
-Status SqlStore::FailRunningChecks(UnixTime now, const std::string& error) {
+Status SqlStore::FailRunningChecks(UnixTime now, const std::string& error, const std::string& previous_life) {
   return Run("fail running backup checks", [&](Connection& db) {
-    Exec(db, "UPDATE backup_checks SET status = 'failed', at = ?, error = ? WHERE status = 'running'", now, error);
+    // '||' concatenates on both engines; the lease's name is ReplicaLeaseName.
+    Exec(db,
+         "UPDATE backup_checks SET status = 'failed', at = ?, error = ? WHERE status = 'running' AND "
+         "(owner = '' OR owner = ? OR NOT EXISTS (SELECT 1 FROM leases WHERE leases.name = 'replica:' || "
+         "backup_checks.owner AND leases.holder = backup_checks.owner AND leases.expires_at >= ?))",
+         now, error, previous_life, now);
   });
 }
 

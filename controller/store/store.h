@@ -161,8 +161,14 @@ class Store {
   // backups: the newest finished one and whether one is running, in one
   // statement. Only (instance, kind) pairs that have checks; no order.
   virtual Result<std::vector<LatestCheck>> ListLatestChecks() { return Unimplemented("ListLatestChecks"); }
-  // At startup: every check still `running` becomes `failed` with `error`.
-  virtual Status FailRunningChecks(UnixTime now, const std::string& error) { return Unimplemented("FailRunningChecks"); }
+  // At startup: every check still `running` that no live replica runs
+  // becomes `failed` with `error`: one without owner, one owned by
+  // `previous_life` (this data dir's previous process), or one whose owner
+  // holds no live replica lease (ReplicaLeaseName, expires_at >= now).
+  // Checks of replicas that still renew their lease are left alone.
+  virtual Status FailRunningChecks(UnixTime now, const std::string& error, const std::string& previous_life) {
+    return Unimplemented("FailRunningChecks");
+  }
   virtual Result<Webhook> CreateWebhook(const Webhook& hook) { return Unimplemented("CreateWebhook"); }
   virtual Result<Webhook> GetWebhook(Id id) { return Unimplemented("GetWebhook"); }
   virtual Result<std::vector<Webhook>> ListWebhooks() { return Unimplemented("ListWebhooks"); }
@@ -241,6 +247,14 @@ class Store {
   virtual Result<bool> FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
                                              const std::string& error) {
     return Unimplemented("FailAbandonedTransfer");
+  }
+  // Records a backup's final state (as UpdateBackup) only while `owner`
+  // still owns it unfinished (status queued or running, owner = `owner`):
+  // a replica cut off from the store past its lease must not overwrite what
+  // a survivor recorded meanwhile. True when written; false when the record
+  // is final already or another replica's. NotFound for a missing record.
+  virtual Result<bool> FinishOwnedBackup(const Backup& backup, const std::string& owner) {
+    return Unimplemented("FinishOwnedBackup");
   }
 
  private:

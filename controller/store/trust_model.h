@@ -31,6 +31,9 @@ struct BackupCheck {
   double duration_s = 0;
   std::string error;           // failed: what is wrong, naming the block/frame/entry/file
   std::string detail_json = "{}";  // counts: bytes, frames, entries, ...
+  // The replica running it (ReplicaIdentity id; migration 9), "" when
+  // unknown (before replicas, or a service without a replica id).
+  std::string owner;
 };
 
 // A receiver of event notifications. The secret signs every body

@@ -50,6 +50,7 @@ class DrillServiceImpl final : public DrillService {
     }
     BackupCheck check;
     check.backup_id = backup.id;
+    check.owner = settings_.replica_id;
     check.kind = CheckKind::kDrill;
     check.status = CheckStatus::kRunning;
     check.at = Now();
@@ -180,6 +181,7 @@ class DrillServiceImpl final : public DrillService {
     }
     BackupCheck check;
     check.backup_id = backup.id;
+    check.owner = settings_.replica_id;
     check.kind = CheckKind::kDrill;
     check.status = st.ok() ? CheckStatus::kPassed : CheckStatus::kFailed;
     check.at = Now();

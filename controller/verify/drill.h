@@ -35,6 +35,7 @@ struct DrillSettings {
   std::shared_ptr<storage::ArchiveStorage> archives;
   int max_concurrent = 1;                 // --drill-concurrency
   std::chrono::seconds stall_timeout{60};
+  std::string replica_id;                 // recorded as each check's owner ("" : none)
 };
 
 class DrillService {

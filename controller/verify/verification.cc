@@ -45,6 +45,7 @@ class VerificationServiceImpl final : public VerificationService {
     }
     BackupCheck check;
     check.backup_id = backup.id;
+    check.owner = settings_.replica_id;
     check.kind = CheckKind::kVerify;
     check.status = CheckStatus::kRunning;
     check.at = Now();
@@ -163,6 +164,7 @@ class VerificationServiceImpl final : public VerificationService {
   void Finish(const Backup& backup, const Status& st, const VerifyReport& r, UnixTime started, double seconds) {
     BackupCheck check;
     check.backup_id = backup.id;
+    check.owner = settings_.replica_id;
     check.kind = CheckKind::kVerify;
     check.status = st.ok() ? CheckStatus::kPassed : CheckStatus::kFailed;
     check.at = Now();

@@ -35,6 +35,7 @@ struct VerificationSettings {
   std::shared_ptr<storage::ArchiveStorage> archives;
   uint64_t bytes_per_second = 0;    // 0: unlimited
   int workers = 1;
+  std::string replica_id;           // recorded as each check's owner ("" : none)
 };
 
 struct VerificationHooks {

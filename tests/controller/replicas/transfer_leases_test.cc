@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -298,22 +299,31 @@ class GatedAgents final : public AgentConnector {
 struct Replica {
   std::unique_ptr<TransferService> transfers;
   std::atomic<int> finished{0};
+  std::mutex mu;
+  Backup last_finished;  // what on_backup_finished reported last; guarded by mu
 };
 
 // A TransferService as `clawback serve` makes it for replica `id`.
 std::unique_ptr<Replica> StartReplica(Store& store, AgentConnector& agents, const std::string& backups_dir,
-                                      const std::string& id, const Clock& clock, int cap) {
+                                      const std::string& id, const Clock& clock, int cap,
+                                      std::chrono::milliseconds heartbeat = 20ms) {
   auto r = std::make_unique<Replica>();
   TransferSettings settings;
   settings.backups_dir = backups_dir;
   settings.max_concurrent = cap;
   settings.replica.id = id;
   settings.replica.clock = &clock;
-  settings.replica.heartbeat = 20ms;
+  settings.replica.heartbeat = heartbeat;
   settings.replica.claim_retry = 10ms;
   TransferObserver observer;
   Replica* raw = r.get();
-  observer.on_backup_finished = [raw](const Backup&) { ++raw->finished; };
+  observer.on_backup_finished = [raw](const Backup& b) {
+    {
+      std::lock_guard lock(raw->mu);
+      raw->last_finished = b;
+    }
+    ++raw->finished;
+  };
   r->transfers = MakeTransferService(store, agents, settings, observer);
   return r;
 }
@@ -454,6 +464,143 @@ TEST(ReplicaTransfers, AReplicaStopsAJobWhoseRecordASurvivorFailed) {
   EXPECT_EQ(backup->error_message, "interrupted: controller replica replica-a stopped");  // not overwritten
   EXPECT_EQ(agents.in_flight(), 0);
   a->transfers->Shutdown();
+}
+
+TEST(TransferClaims, FinishingABackupRequiresOwningItUnfinished) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  const Id id = store->CreateBackup(QueuedBackup(1))->id;
+  ASSERT_TRUE(store->AssignTransfer(TransferKind::kBackup, id, "replica-a", kT0 + 10).ok());
+  ASSERT_EQ(*store->ClaimTransfer(TransferKind::kBackup, id, "replica-a", kT0, kT0 + 10, 5), ClaimOutcome::kClaimed);
+  Backup done = *store->GetBackup(id);
+  done.status = BackupStatus::kCompleted;
+  done.file_path = "web-1/archive.tar.zst";
+  done.size_bytes = 42;
+  // Another replica cannot finish it; nor can anyone once a survivor failed it.
+  EXPECT_FALSE(*store->FinishOwnedBackup(done, "replica-b"));
+  EXPECT_EQ(store->GetBackup(id)->status, BackupStatus::kRunning);
+  ASSERT_TRUE(*store->FailAbandonedTransfer(TransferKind::kBackup, id, kT0 + 11, "", "interrupted"));
+  EXPECT_FALSE(*store->FinishOwnedBackup(done, "replica-a"));
+  auto failed = store->GetBackup(id);
+  EXPECT_EQ(failed->status, BackupStatus::kFailed);
+  EXPECT_EQ(failed->error_message, "interrupted");
+  EXPECT_EQ(failed->file_path, "");
+  // The owner finishes its own running backup.
+  const Id other = store->CreateBackup(QueuedBackup(2))->id;
+  ASSERT_EQ(*store->ClaimTransfer(TransferKind::kBackup, other, "replica-a", kT0, kT0 + 10, 5), ClaimOutcome::kClaimed);
+  done.id = other;
+  done.instance_id = 2;
+  EXPECT_TRUE(*store->FinishOwnedBackup(done, "replica-a"));
+  EXPECT_EQ(store->GetBackup(other)->status, BackupStatus::kCompleted);
+  EXPECT_EQ(store->GetBackup(other)->size_bytes, 42u);
+  done.id = 9999;
+  EXPECT_EQ(store->FinishOwnedBackup(done, "replica-a").status().code(), Status::Code::kNotFound);
+}
+
+// The race the renewal cannot catch: a survivor fails the record after the
+// owner's last renewal and before its final write. The owner (whose
+// heartbeat is far off here) must not overwrite it with "completed", must
+// not report it completed, and must not leave its archive.
+TEST(ReplicaTransfers, AnOwnerCutOffPastItsLeaseDoesNotCompleteWhatASurvivorFailed) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  FakeClock clock(kT0);
+  GatedAgents agents;  // closed until the survivor has failed the record
+  const std::string backups = dir.file("backups");
+  auto a = StartReplica(*store, agents, backups, "replica-a", clock, 2, /*heartbeat=*/std::chrono::hours(1));
+  BackupRequest req;
+  req.instance = MakeInstance(*store, 1);
+  req.paths = {"/home/claworc"};
+  auto started = a->transfers->StartBackup(req);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  ASSERT_TRUE(Eventually([&] { return agents.in_flight() == 1; }));
+
+  ASSERT_TRUE(*store->FailAbandonedTransfer(TransferKind::kBackup, started->id, kT0 + 11, "",
+                                            "interrupted: controller replica replica-a stopped"));
+  agents.Open();  // the stream ends well; only the final write is left
+  ASSERT_TRUE(Eventually([&] { return a->finished == 1; }));
+  auto backup = store->GetBackup(started->id);
+  EXPECT_EQ(backup->status, BackupStatus::kFailed);
+  EXPECT_EQ(backup->error_message, "interrupted: controller replica replica-a stopped");
+  EXPECT_EQ(backup->file_path, "");
+  {
+    std::lock_guard lock(a->mu);
+    EXPECT_EQ(a->last_finished.status, BackupStatus::kFailed) << "the job reported a backup nobody recorded";
+  }
+  int files = 0;
+  if (fs::exists(backups)) {
+    for (const auto& entry : fs::recursive_directory_iterator(backups)) files += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(files, 0) << "an unrecorded archive (or sidecar) was left behind";
+  a->transfers->Shutdown();
+}
+
+// A starting replica fails the verification/drill checks nobody runs any
+// more, and leaves those of replicas that still renew their lease.
+TEST(ReplicaChecks, StartupFailsOnlyChecksNoLiveReplicaRuns) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  const UnixTime now = kT0 + 100;
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("alive"), "alive", now, now + 10));
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("dead"), "dead", kT0, kT0 + 10));  // ran out
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("old-me"), "old-me", now, now + 10));  // still looks live
+  const std::map<Id, std::string> owners = {{1, ""}, {2, "old-me"}, {3, "alive"}, {4, "dead"}, {5, "never-leased"}};
+  std::vector<Id> ids;
+  for (const auto& [backup_id, owner] : owners) {
+    for (CheckKind kind : {CheckKind::kVerify, CheckKind::kDrill}) {
+      BackupCheck c;
+      c.backup_id = backup_id;
+      c.kind = kind;
+      c.status = CheckStatus::kRunning;
+      c.at = kT0;
+      c.owner = owner;
+      ASSERT_TRUE(store->PutBackupCheck(c).ok());
+    }
+    ids.push_back(backup_id);
+  }
+  ASSERT_TRUE(store->FailRunningChecks(now, "interrupted: controller restarted", "old-me").ok());
+  auto checks = store->ListBackupChecks(ids);
+  ASSERT_TRUE(checks.ok()) << checks.status().ToString();
+  ASSERT_EQ(checks->size(), 10u);
+  for (const BackupCheck& c : *checks) {
+    EXPECT_EQ(c.owner, owners.at(c.backup_id));
+    if (c.owner == "alive") {
+      EXPECT_EQ(c.status, CheckStatus::kRunning) << "a live replica's check was failed";
+      EXPECT_EQ(c.at, kT0);
+    } else {
+      EXPECT_EQ(c.status, CheckStatus::kFailed) << "owner " << c.owner;
+      EXPECT_EQ(c.error, "interrupted: controller restarted");
+      EXPECT_EQ(c.at, now);
+    }
+  }
+  // Once "alive" stops renewing, the next start fails its check too.
+  ASSERT_TRUE(store->FailRunningChecks(now + 11, "interrupted: controller restarted", "").ok());
+  auto later = store->ListBackupChecks({3});
+  ASSERT_TRUE(later.ok());
+  ASSERT_EQ(later->size(), 2u);
+  for (const BackupCheck& c : *later) EXPECT_EQ(c.status, CheckStatus::kFailed);
+}
+
+// The transfer heartbeat is what keeps a replica's lease: taken at start,
+// released at a clean stop.
+TEST(ReplicaChecks, TheTransferHeartbeatHoldsTheReplicaLease) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  FakeClock clock(kT0);
+  GatedAgents agents;
+  auto a = StartReplica(*store, agents, dir.file("backups"), "replica-a", clock, 1);
+  ASSERT_TRUE(Eventually([&] {
+    auto lease = store->GetLease(ReplicaLeaseName("replica-a"));
+    return lease.ok() && lease->holder == "replica-a" && lease->expires_at > kT0;
+  }));
+  a->transfers->Shutdown();
+  auto lease = store->GetLease(ReplicaLeaseName("replica-a"));
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->holder, "");
 }
 
 }  // namespace

@@ -351,7 +351,7 @@ TEST_P(StoreRecords, ChecksAreReplacedPerKindAndGoWithTheirBackup) {
   c.kind = CheckKind::kDrill;
   c.status = CheckStatus::kRunning;
   ASSERT_TRUE(store_->PutBackupCheck(c).ok());
-  ASSERT_TRUE(store_->FailRunningChecks(20, "controller restarted").ok());
+  ASSERT_TRUE(store_->FailRunningChecks(20, "controller restarted", "").ok());
   auto checks = store_->ListBackupChecks({bid});
   ASSERT_TRUE(checks.ok()) << checks.status().ToString();
   ASSERT_EQ(checks->size(), 2u);
