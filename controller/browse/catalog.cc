@@ -129,7 +129,9 @@ CatalogWriter::~CatalogWriter() {
 
 Status CatalogWriter::AddFrame(const FrameInfo& f) {
   return Guard("writing the file index", [&]() -> Status {
-    if (!insert_frame_) insert_frame_ = std::make_unique<SQLite::Statement>(*db_, "INSERT INTO frames VALUES (?, ?, ?, ?, ?)");
+    if (!insert_frame_) {
+      insert_frame_ = std::make_unique<SQLite::Statement>(*db_, "INSERT INTO frames VALUES (?, ?, ?, ?, ?)");
+    }
     SQLite::Statement& q = *insert_frame_;
     q.tryReset();  // whatever the last use ended with (its error was reported then); all rebound below
     q.bind(1, static_cast<int64_t>(f.no));

@@ -71,7 +71,8 @@ Json VariedInstance(int n) {
                      {"reason", n % 2 ? "" : "no completed backup"},
                      {"last_good_backup", good},
                      {"last_verification", nullptr},
-                     {"last_drill", n % 9 == 0 ? Json{{"ok", true}, {"ratio", 0.5 + n / 1000.0}} : Json(nullptr)},
+                     {"last_drill", n % 9 == 0 ? Json{{"ok", true}, {"ratio", 0.5 + n / 1000.0}}
+                                               : Json(nullptr)},
                      {"unprotected_after_s", 93600}};
   return j;
 }
