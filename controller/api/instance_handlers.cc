@@ -3,6 +3,7 @@
 #include "controller/agents/agent_connector.h"
 #include "controller/agents/agent_url.h"
 #include "controller/api/handler_support.h"
+#include "controller/api/json_list_writer.h"
 #include "controller/api/trust_json.h"
 #include "controller/clock.h"
 #include "controller/jobs/transfers.h"
@@ -49,14 +50,19 @@ HttpResponse List(ApiContext& ctx, Call& call) {
   const UnixTime now = ctx.clock.Now();
   auto fleet = FleetProtectionOf(ctx, visible, now);
   if (!fleet.ok()) return Fail(fleet.status());
-  Json list = Json::array();
+  // Each instance's JSON is built, written into the body and freed in turn.
+  JsonListWriter list("instances", visible.size());
   for (const Instance& i : visible) {
     const InstanceProtection& p = fleet->at(i.id);
     Json j = InstanceJson(i, ctx.agents.Health(i.id), p.latest);
     j["protection"] = ProtectionJson(ctx, p, now);
-    list.push_back(std::move(j));
+    list.Add(j);
   }
-  return JsonResponse(200, {{"instances", list}});
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body = std::move(list).Finish();
+  return r;
 }
 
 HttpResponse Register(ApiContext& ctx, Call& call) {

@@ -116,14 +116,24 @@ Result<std::unique_ptr<CatalogWriter>> CatalogWriter::Create(const std::string& 
 CatalogWriter::CatalogWriter(std::string path, std::unique_ptr<SQLite::Database> db)
     : path_(std::move(path)), db_(std::move(db)) {}
 
-CatalogWriter::~CatalogWriter() {
+void CatalogWriter::Close() {
+  insert_entry_.reset();
+  insert_frame_.reset();
   db_.reset();
+}
+
+CatalogWriter::~CatalogWriter() {
+  Close();
   if (!committed_) ::unlink((path_ + ".partial").c_str());
 }
 
 Status CatalogWriter::AddFrame(const FrameInfo& f) {
   return Guard("writing the file index", [&]() -> Status {
-    SQLite::Statement q(*db_, "INSERT INTO frames VALUES (?, ?, ?, ?, ?)");
+    if (!insert_frame_) {
+      insert_frame_ = std::make_unique<SQLite::Statement>(*db_, "INSERT INTO frames VALUES (?, ?, ?, ?, ?)");
+    }
+    SQLite::Statement& q = *insert_frame_;
+    q.tryReset();  // whatever the last use ended with (its error was reported then); all rebound below
     q.bind(1, static_cast<int64_t>(f.no));
     q.bind(2, static_cast<int64_t>(f.c_offset));
     q.bind(3, static_cast<int64_t>(f.c_size));
@@ -137,8 +147,12 @@ Status CatalogWriter::AddFrame(const FrameInfo& f) {
 Status CatalogWriter::AddEntry(const IndexEntry& e) {
   if (e.path.empty()) return Status::Corruption("index entry with an empty path");
   return Guard("writing the file index", [&]() -> Status {
-    SQLite::Statement q(*db_,
-                        "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!insert_entry_) {
+      insert_entry_ = std::make_unique<SQLite::Statement>(
+          *db_, "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    SQLite::Statement& q = *insert_entry_;
+    q.tryReset();  // whatever the last use ended with (its error was reported then); all rebound below
     q.bind(1, e.path);
     q.bind(2, e.Parent());
     q.bind(3, e.Name());
@@ -207,7 +221,7 @@ Status CatalogWriter::Commit(const CatalogMeta& meta) {
     return Status::Ok();
   });
   if (!st.ok()) return st;
-  db_.reset();  // closes the file
+  Close();  // closes the file
   int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IoError("cannot open " + partial + ": " + std::strerror(errno));
   int rc = ::fsync(fd);

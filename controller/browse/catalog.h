@@ -25,6 +25,7 @@
 
 namespace SQLite {
 class Database;
+class Statement;
 }
 
 namespace clawback::controller::browse {
@@ -84,8 +85,15 @@ class CatalogWriter {
 
  private:
   CatalogWriter(std::string path, std::unique_ptr<SQLite::Database> db);
+  // Finalizes the kept statements, then closes the database.
+  void Close();
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
+  // Prepared once and reused for every row (preparing per entry was a large
+  // share of the controller's CPU per backup); declared after db_ so they
+  // are finalized before it closes.
+  std::unique_ptr<SQLite::Statement> insert_entry_;
+  std::unique_ptr<SQLite::Statement> insert_frame_;
   bool committed_ = false;
 };
 

@@ -16,12 +16,17 @@
 // SQLITE_CONSTRAINT_UNIQUE or PostgreSQL SQLSTATE 23505) and the engine's
 // message. The store turns them into Status values (sql_internal.h).
 //
+// Statements are cheap to ask for again: the SQLite connection keeps the
+// ones it prepared, keyed by SQL text, and hands one back out reset, with
+// its bindings cleared (sqlite_connection.cc).
+//
 // Threading: a Connection and its Statements are used by one thread at a
 // time; ConnectionPool hands connections out to threads. A Statement must
 // not outlive its Connection.
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -107,6 +112,10 @@ class Connection {
   // failure left open and reconnects a broken connection, so the next user
   // gets a working one. Never throws.
   virtual void Recover() noexcept {}
+
+  // How many prepared statements the connection keeps for reuse while no
+  // one uses them (0 for an engine without a cache). For tests.
+  virtual size_t CachedStatementsForTest() const { return 0; }
 };
 
 // Begin() on construction; Rollback() on destruction unless Commit() ran.
