@@ -18,6 +18,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bench_api import BenchApi  # noqa: E402
+
 CLAWBACK = os.environ["CLAWBACK"]
 AGENT = os.environ["AGENT"]
 N = int(os.environ["REPL_INSTANCES"])
@@ -150,36 +153,12 @@ def make_trees():
     open(os.path.join(TREES, ".complete"), "w").close()
 
 
-class Api:
-    def __init__(self, port, token=None):
-        self.port, self.token = port, token
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+# ---- API client (bench/lib/bench_api.py): one keep-alive connection per thread ----
+class Api(BenchApi):
+    timeout = 60
 
-    def raw(self, method, path, body=None, headers=None):
-        hdrs = {"Content-Type": "application/json"}
-        if self.token:
-            hdrs["Authorization"] = "Bearer " + self.token
-        hdrs.update(headers or {})
-        data = None if body is None else json.dumps(body)
-        for attempt in range(3):
-            try:
-                self.conn.request(method, path, data, hdrs)
-                r = self.conn.getresponse()
-                return r, r.read()
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                if attempt == 2:
-                    raise
-
-    def call(self, method, path, body=None):
-        r, data = self.raw(method, "/api/v1" + path, body)
-        if r.status >= 300:
-            die("%s %s -> %d %s" % (method, path, r.status, data.decode()[:300]))
-        return json.loads(data) if data else None
-
-    def health(self):
-        r, data = self.raw("GET", "/healthz")
-        return json.loads(data)
+    def fail(self, msg):
+        die(msg)
 
 
 def start_replica(name, env):
