@@ -8,11 +8,13 @@
 
 namespace clawback::controller::api {
 
-HttpResponse JsonResponse(int status, const Json& body) {
+HttpResponse JsonResponse(int status, const Json& body) { return JsonTextResponse(status, Dump(body)); }
+
+HttpResponse JsonTextResponse(int status, std::string body) {
   HttpResponse r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = Dump(body);
+  r.body = std::move(body);
   return r;
 }
 

@@ -15,6 +15,8 @@
 namespace clawback::controller::api {
 
 HttpResponse JsonResponse(int status, const Json& body);
+// A body already written as JSON text (json_text.h).
+HttpResponse JsonTextResponse(int status, std::string body);
 HttpResponse NoContent();
 // ErrorResponse with `field`, or (when empty) the field a message like
 // "name: must be a string" names.

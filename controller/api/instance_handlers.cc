@@ -3,7 +3,7 @@
 #include "controller/agents/agent_connector.h"
 #include "controller/agents/agent_url.h"
 #include "controller/api/handler_support.h"
-#include "controller/api/json_list_writer.h"
+#include "controller/api/json_text.h"
 #include "controller/api/trust_json.h"
 #include "controller/clock.h"
 #include "controller/jobs/transfers.h"
@@ -50,19 +50,20 @@ HttpResponse List(ApiContext& ctx, Call& call) {
   const UnixTime now = ctx.clock.Now();
   auto fleet = FleetProtectionOf(ctx, visible, now);
   if (!fleet.ok()) return Fail(fleet.status());
-  // Each instance's JSON is built, written into the body and freed in turn.
-  JsonListWriter list("instances", visible.size());
+  // Written straight into the body, one instance after the other: no tree of
+  // 1,000 objects is built (json_text.h).
+  std::string body;
+  body.reserve(visible.size() * 1536 + 32);
+  JsonText w(body);
+  w.BeginObject().Key("instances").BeginArray();
+  const int64_t unprotected_after_s = UnprotectedAfter(ctx);
   for (const Instance& i : visible) {
     const InstanceProtection& p = fleet->at(i.id);
-    Json j = InstanceJson(i, ctx.agents.Health(i.id), p.latest);
-    j["protection"] = ProtectionJson(ctx, p, now);
-    list.Add(j);
+    WriteInstance(w, i, ctx.agents.Health(i.id), p.latest,
+                  [&](JsonText& out) { WriteProtection(out, p, now, unprotected_after_s); });
   }
-  HttpResponse r;
-  r.status = 200;
-  r.content_type = "application/json";
-  r.body = std::move(list).Finish();
-  return r;
+  w.EndArray().EndObject();
+  return JsonTextResponse(200, std::move(body));
 }
 
 HttpResponse Register(ApiContext& ctx, Call& call) {

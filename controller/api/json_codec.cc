@@ -1,5 +1,7 @@
-#include "controller/clock.h"
 #include "controller/api/json_codec.h"
+
+#include "controller/api/trust_json.h"
+#include "controller/clock.h"
 
 #include <ctime>
 
@@ -41,42 +43,109 @@ Json UserJson(const User& u, const std::vector<Id>& instance_ids) {
           {"created_at", TimeJson(u.created_at)}};
 }
 
+namespace {
+
+void WriteTime(JsonText& w, UnixTime t) {
+  if (t == 0) {
+    w.Null();
+  } else {
+    w.String(FormatRfc3339(t));
+  }
+}
+
+}  // namespace
+
+// Keys in sorted order, as Dump writes an object's keys, so the streamed and
+// the tree forms of a record are the same bytes.
+void WriteInstance(JsonText& w, const Instance& i, const InstanceHealth& health, const std::optional<Backup>& latest,
+                   const std::function<void(JsonText&)>& protection) {
+  w.BeginObject();
+  w.Key("agent_url").String(i.agent_url);
+  w.Key("agent_version").String(health.agent_version);
+  w.Key("checked_at");
+  WriteTime(w, health.checked_at);
+  w.Key("created_at");
+  WriteTime(w, i.created_at);
+  w.Key("id").Int(i.id);
+  w.Key("latest_backup");
+  if (latest) {
+    WriteBackup(w, *latest);
+  } else {
+    w.Null();
+  }
+  w.Key("name").String(i.name);
+  if (protection) {
+    w.Key("protection");
+    protection(w);
+  }
+  w.Key("status").String(health.status);
+  w.Key("status_reason").String(health.reason);
+  w.EndObject();
+}
+
+void WriteBackup(JsonText& w, const Backup& b, std::optional<uint64_t> live_progress, const BackupChecks* checks) {
+  auto check = [&](const BackupCheck* c) {
+    if (c) {
+      w.Value(CheckJson(*c));
+    } else {
+      w.Null();
+    }
+  };
+  w.BeginObject();
+  w.Key("completed_at");
+  WriteTime(w, b.completed_at);
+  w.Key("created_at");
+  WriteTime(w, b.created_at);
+  w.Key("created_by").String(b.created_by_name);
+  w.Key("databases_captured").Uint(b.databases_captured);
+  w.Key("databases_raw").Uint(b.databases_raw);
+  if (checks) {
+    w.Key("drill");
+    check(checks->drill);
+  }
+  w.Key("entries").Uint(b.entries);
+  w.Key("error_message").String(b.error_message);
+  w.Key("exclude_presets").Strings(b.exclude_presets);
+  w.Key("excludes").Strings(b.excludes);
+  w.Key("file_name").String(b.status == BackupStatus::kCompleted ? BackupFileName(b) : std::string());
+  w.Key("id").Int(b.id);
+  w.Key("instance_id").Int(b.instance_id);
+  w.Key("instance_name").String(b.instance_name);
+  w.Key("note").String(b.note);
+  w.Key("paths").Strings(b.paths);
+  w.Key("progress_bytes").Uint(live_progress.value_or(b.progress_bytes));
+  w.Key("schedule_id");
+  if (b.schedule_id) {
+    w.Int(*b.schedule_id);
+  } else {
+    w.Null();
+  }
+  w.Key("sha256").String(b.sha256);
+  w.Key("size_bytes").Uint(b.size_bytes);
+  w.Key("started_at");
+  WriteTime(w, b.started_at);
+  w.Key("status").String(BackupStatusName(b.status));
+  w.Key("strict").Bool(b.strict);
+  if (checks) {
+    w.Key("verification");
+    check(checks->verification);
+  }
+  w.Key("warnings").Strings(b.warnings);
+  w.EndObject();
+}
+
 Json InstanceJson(const Instance& i, const InstanceHealth& health, const std::optional<Backup>& latest) {
-  return {{"id", i.id},
-          {"name", i.name},
-          {"agent_url", i.agent_url},
-          {"status", health.status},
-          {"status_reason", health.reason},
-          {"agent_version", health.agent_version},
-          {"checked_at", TimeJson(health.checked_at)},
-          {"created_at", TimeJson(i.created_at)},
-          {"latest_backup", latest ? BackupJson(*latest) : Json(nullptr)}};
+  std::string text;
+  JsonText w(text);
+  WriteInstance(w, i, health, latest);
+  return Json::parse(text);
 }
 
 Json BackupJson(const Backup& b, std::optional<uint64_t> live_progress) {
-  return {{"id", b.id},
-          {"instance_id", b.instance_id},
-          {"instance_name", b.instance_name},
-          {"status", std::string(BackupStatusName(b.status))},
-          {"paths", b.paths},
-          {"excludes", b.excludes},
-          {"exclude_presets", b.exclude_presets},
-          {"strict", b.strict},
-          {"note", b.note},
-          {"file_name", b.status == BackupStatus::kCompleted ? BackupFileName(b) : std::string()},
-          {"size_bytes", b.size_bytes},
-          {"sha256", b.sha256},
-          {"entries", b.entries},
-          {"databases_captured", b.databases_captured},
-          {"databases_raw", b.databases_raw},
-          {"progress_bytes", live_progress.value_or(b.progress_bytes)},
-          {"error_message", b.error_message},
-          {"warnings", b.warnings},
-          {"created_by", b.created_by_name},
-          {"schedule_id", b.schedule_id ? Json(*b.schedule_id) : Json(nullptr)},
-          {"created_at", TimeJson(b.created_at)},
-          {"started_at", TimeJson(b.started_at)},
-          {"completed_at", TimeJson(b.completed_at)}};
+  std::string text;
+  JsonText w(text);
+  WriteBackup(w, b, live_progress);
+  return Json::parse(text);
 }
 
 namespace {

@@ -7,6 +7,7 @@
 // which the router turns into 400 {"error", "code", "field"}.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/agents/agent_connector.h"
+#include "controller/api/json_text.h"
 #include "controller/store/model.h"
+#include "controller/store/trust_model.h"
 #include "shared/status.h"
 
 namespace clawback::controller::api {
@@ -34,6 +37,22 @@ Json UserJson(const User& u, const std::vector<Id>& instance_ids);
 Json InstanceJson(const Instance& i, const InstanceHealth& health, const std::optional<Backup>& latest);
 // `live_progress` replaces the stored progress for a running backup.
 Json BackupJson(const Backup& b, std::optional<uint64_t> live_progress = std::nullopt);
+
+// The newest verification and drill of one backup (either may be absent).
+struct BackupChecks {
+  const BackupCheck* verification = nullptr;
+  const BackupCheck* drill = nullptr;
+};
+
+// The same records written as text into a streamed body (json_text.h): the
+// bytes Dump(InstanceJson(...)) and Dump(BackupJson(...)) would give, without
+// building a tree. `protection`, when set, writes the value of the instance's
+// "protection" key; `checks`, when given, adds "verification" and "drill"
+// (the check objects, or null).
+void WriteInstance(JsonText& w, const Instance& i, const InstanceHealth& health, const std::optional<Backup>& latest,
+                   const std::function<void(JsonText&)>& protection = nullptr);
+void WriteBackup(JsonText& w, const Backup& b, std::optional<uint64_t> live_progress = std::nullopt,
+                 const BackupChecks* checks = nullptr);
 Json RestoreJson(const Restore& r);
 // `description` and `next_runs` ({"utc","local"} objects) are computed by the caller.
 Json ScheduleJson(const Schedule& s, const std::string& description, const Json& next_runs);

@@ -35,8 +35,6 @@ Json CheckWithBackup(const std::optional<BackupCheck>& c) {
   return j;
 }
 
-int64_t UnprotectedAfter(ApiContext& ctx) { return ctx.trust ? ctx.trust->unprotected_after_s : 2 * 86400; }
-
 std::string Label(const std::string& v) {
   std::string out;
   for (char c : v) {
@@ -52,20 +50,48 @@ std::string Label(const std::string& v) {
 
 }  // namespace
 
-Json ProtectionJson(ApiContext& ctx, const InstanceProtection& p, UnixTime now) {
-  Json good = nullptr;
+void WriteProtection(JsonText& w, const InstanceProtection& p, UnixTime now, int64_t unprotected_after_s) {
+  auto check = [&](const std::optional<BackupCheck>& c) {
+    if (c) {
+      w.Value(CheckWithBackup(c));
+    } else {
+      w.Null();
+    }
+  };
+  w.BeginObject();
+  w.Key("last_drill");
+  check(p.last_drill);
+  w.Key("last_good_backup");
   if (p.last_good) {
-    good = {{"id", p.last_good->id},
-            {"completed_at", TimeJson(p.last_good->completed_at)},
-            {"age_s", now - p.last_good->completed_at}};
+    w.BeginObject();
+    w.Key("age_s").Int(now - p.last_good->completed_at);
+    w.Key("completed_at");
+    if (p.last_good->completed_at == 0) {
+      w.Null();
+    } else {
+      w.String(FormatRfc3339(p.last_good->completed_at));
+    }
+    w.Key("id").Int(p.last_good->id);
+    w.EndObject();
+  } else {
+    w.Null();
   }
-  return {{"state", p.state},
-          {"reason", p.reason},
-          {"last_good_backup", good},
-          {"last_verification", CheckWithBackup(p.last_verification)},
-          {"last_drill", CheckWithBackup(p.last_drill)},
-          {"unprotected_after_s", UnprotectedAfter(ctx)}};
+  w.Key("last_verification");
+  check(p.last_verification);
+  w.Key("reason").String(p.reason);
+  w.Key("state").String(p.state);
+  w.Key("unprotected_after_s").Int(unprotected_after_s);
+  w.EndObject();
 }
+
+Json ProtectionJson(ApiContext& ctx, const InstanceProtection& p, UnixTime now) {
+  std::string text;
+  JsonText w(text);
+  WriteProtection(w, p, now, UnprotectedAfter(ctx));
+  return Json::parse(text);
+}
+
+int64_t UnprotectedAfter(ApiContext& ctx) { return ctx.trust ? ctx.trust->unprotected_after_s : 2 * 86400; }
 
 Json ProtectionJson(ApiContext& ctx, const Instance& instance) {
   const UnixTime now = ctx.clock.Now();
@@ -126,6 +152,19 @@ std::string ProtectionMetricsText(ApiContext& ctx) {
   return out;
 }
 
+Result<std::vector<BackupCheck>> ChecksOf(ApiContext& ctx, const std::vector<Id>& backup_ids) {
+  return ctx.store.ListBackupChecks(backup_ids);
+}
+
+BackupChecks ChecksFor(const std::vector<BackupCheck>& checks, Id backup_id) {
+  BackupChecks out;
+  for (const BackupCheck& c : checks) {
+    if (c.backup_id != backup_id) continue;
+    (c.kind == CheckKind::kVerify ? out.verification : out.drill) = &c;
+  }
+  return out;
+}
+
 void AttachChecks(ApiContext& ctx, std::vector<Json*> backups) {
   std::vector<Id> ids;
   for (Json* b : backups) {
@@ -133,14 +172,12 @@ void AttachChecks(ApiContext& ctx, std::vector<Json*> backups) {
     (*b)["drill"] = nullptr;
     ids.push_back(b->value("id", Id{0}));
   }
-  auto checks = ctx.store.ListBackupChecks(ids);
+  auto checks = ChecksOf(ctx, ids);
   if (!checks.ok()) return;
-  std::map<std::pair<Id, CheckKind>, const BackupCheck*> by;
-  for (const BackupCheck& c : *checks) by[{c.backup_id, c.kind}] = &c;
   for (Json* b : backups) {
-    const Id id = b->value("id", Id{0});
-    if (auto it = by.find({id, CheckKind::kVerify}); it != by.end()) (*b)["verification"] = CheckJson(*it->second);
-    if (auto it = by.find({id, CheckKind::kDrill}); it != by.end()) (*b)["drill"] = CheckJson(*it->second);
+    BackupChecks mine = ChecksFor(*checks, b->value("id", Id{0}));
+    if (mine.verification) (*b)["verification"] = CheckJson(*mine.verification);
+    if (mine.drill) (*b)["drill"] = CheckJson(*mine.drill);
   }
 }
 

@@ -3,6 +3,7 @@
 #include "controller/store/sql_internal.h"
 
 #include <chrono>
+#include <optional>
 
 namespace clawback::controller::store::sql {
 namespace {
@@ -64,7 +65,38 @@ std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 std::string StringsToJson(const std::vector<std::string>& v) { return Json(v).dump(); }
 std::string IdsToJson(const std::vector<Id>& v) { return Json(v).dump(); }
 
+namespace {
+
+// The arrays the store writes itself are mostly "[]" or plain ASCII strings:
+// those are read here without a JSON parser (the instance list reads four
+// per backup, two backups per instance). Anything else (an escape, a byte
+// outside printable ASCII, odd spacing) returns nullopt for the full parser.
+std::optional<std::vector<std::string>> PlainStrings(std::string_view text) {
+  std::vector<std::string> out;
+  if (text == "[]") return out;
+  if (text.size() < 4 || text.front() != '[' || text.back() != ']') return std::nullopt;
+  size_t pos = 1;
+  while (true) {
+    if (text[pos] != '"') return std::nullopt;
+    const size_t start = ++pos;
+    while (pos < text.size() && text[pos] != '"') {
+      const unsigned char c = static_cast<unsigned char>(text[pos]);
+      if (c == '\\' || c < 0x20 || c >= 0x7F) return std::nullopt;
+      ++pos;
+    }
+    if (pos + 1 >= text.size()) return std::nullopt;
+    out.emplace_back(text.substr(start, pos - start));
+    ++pos;  // the closing quote
+    if (text[pos] == ']') return pos + 1 == text.size() ? std::optional(std::move(out)) : std::nullopt;
+    if (text[pos] != ',') return std::nullopt;
+    ++pos;
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> JsonToStrings(const std::string& text, std::string_view column) {
+  if (auto plain = PlainStrings(text)) return std::move(*plain);
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_array()) Fail(Status::Corruption(std::string(column) + " is not a JSON array"));
   std::vector<std::string> out;
