@@ -20,6 +20,13 @@
 namespace clawback::controller {
 namespace {
 
+// Read-only connections for RunRead: as many as the API's handler threads
+// (ServerOptions::handler_threads). Every connection, writer or reader, is
+// used by one thread at a time (ConnectionPool leases it), so each is opened
+// SQLITE_OPEN_NOMUTEX: SQLite's own per-connection mutex would only be taken
+// and released around every call for nothing.
+constexpr int kReaders = 4;
+
 using store::sql::StoreError;
 
 std::string LowerFirst(std::string s) {
@@ -57,8 +64,8 @@ Result<std::unique_ptr<store::sql::SqlStore>> OpenImpl(const std::string& path, 
     lock = std::move(acquired).value();
   }
   try {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 options.busy_timeout_ms);
+    auto db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms);
     if (sqlite3_db_readonly(db->getHandle(), "main") == 1) {
       return Status::IoError("database is read-only");
     }
@@ -71,11 +78,15 @@ Result<std::unique_ptr<store::sql::SqlStore>> OpenImpl(const std::string& path, 
     connections.push_back(store::sql::WrapSqlite(std::move(db)));
     store::sql::ApplyMigrations(*connections.front());
     auto pool = std::make_unique<store::sql::ConnectionPool>(std::move(connections));
-    // The reader: opened after the migrations, read-only, so the API's hot
-    // reads never wait behind a transfer's commit (WAL readers do not block).
+    // The readers: opened after the migrations, read-only, so the API's hot
+    // reads never wait behind a transfer's commit (WAL readers do not block),
+    // and several, so a slow read (the instance list's, or a bulk thread's
+    // that lost its CPU) does not hold up the others.
     std::vector<std::unique_ptr<store::sql::Connection>> readers;
-    readers.push_back(store::sql::WrapSqlite(
-        std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, options.busy_timeout_ms)));
+    for (int n = 0; n < kReaders; ++n) {
+      readers.push_back(store::sql::WrapSqlite(std::make_unique<SQLite::Database>(
+          path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms)));
+    }
     auto reader_pool = std::make_unique<store::sql::ConnectionPool>(std::move(readers));
     return std::make_unique<store::sql::SqlStore>(std::move(lock), std::move(pool), std::move(reader_pool));
   } catch (const StoreError& e) {

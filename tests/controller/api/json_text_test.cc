@@ -5,6 +5,7 @@
 // invalid UTF-8, null and present values, nested objects, large numbers.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <optional>
 #include <random>
 #include <string>
@@ -60,6 +61,23 @@ TEST(JsonText, CommasAndNesting) {
                    {"g", {{"ratio", 0.25}, {"n", nullptr}}},
                    {"h", "end"}};
   EXPECT_EQ(out, Dump(expected));
+}
+
+// Times are written without gmtime/strftime; the text must be theirs.
+TEST(JsonText, TimesAsGmtimeWritesThem) {
+  auto reference = [](UnixTime t) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[48];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  std::vector<UnixTime> cases = {0, 1, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 951868799, 4107542400 /* 2100-02-28 */,
+                                 4107628800, 1764900000, 253402300799 /* 9999-12-31T23:59:59Z */};
+  std::mt19937_64 rng(7);
+  for (int n = 0; n < 20000; ++n) cases.push_back(static_cast<UnixTime>(rng() % 253402300800ull));
+  for (UnixTime t : cases) ASSERT_EQ(FormatRfc3339(t), reference(t)) << t;
 }
 
 // --- the reference trees ---------------------------------------------------------
