@@ -17,13 +17,20 @@
 // (one TCP, and with https one TLS, handshake) instead of one each. A reused
 // connection may have been closed by the server while idle (servers close
 // idle keep-alive connections, or drop one as a request arrives). libcurl
-// checks a connection before reusing it; when a request on a reused
-// connection still fails at the transport level before any byte of an answer
-// arrived (send/receive error, empty reply), it is sent again at once on a
-// fresh connection: that retry does not count as an attempt and waits no
-// backoff, since nothing says the server failed. Everything else is retried
-// as above. Requests are idempotent for S3 (a part, an object, a delete) or
-// already retried the same way after a dropped connection (create/complete).
+// checks a connection before reusing it (one whose peer has closed is not
+// used), and when the close races the request so that nothing at all comes
+// back, libcurl sends it again at once on a fresh connection ("Connection
+// died, retrying a fresh connect"). libcurl does not do that when the close
+// cuts a request body short (a send error mid-part), so we do: a request
+// that failed on a reused connection with a send/receive error or an empty
+// reply before any byte of an answer arrived is sent again at once on a
+// fresh connection (CURLOPT_FRESH_CONNECT). Neither resend counts as an
+// attempt or waits a backoff: nothing says the server failed. The tests
+// prove both with a single attempt allowed (s3_connection_reuse_test.cc).
+// Any other failure is retried as above, on a fresh connection (libcurl
+// closes a connection after a transport error). Requests are idempotent for
+// S3 (a part, an object, a delete) or were already retried after a dropped
+// connection (create/complete).
 //
 // Thread-safe: a request uses a handle no other thread holds (the pool hands
 // each out to one request at a time); `cancel`, when given, stops a request
