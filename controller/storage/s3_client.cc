@@ -221,6 +221,7 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool fresh, boo
   curl_easy_setopt(c, CURLOPT_USERPWD, userpwd.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, config_.connect_timeout_s);
+  if (!config_.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_bundle.c_str());
   // An empty "Expect:" header to suppress 100-continue would be signed but
   // not sent (a signature mismatch); waiting 1 ms for a 100 costs nothing.
   curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 1L);
