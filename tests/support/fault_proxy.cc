@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,11 +13,20 @@
 #include <optional>
 
 namespace clawback::testing {
+
+// A connection: plain, or TLS when `ssl` is set (client side only).
+struct FaultProxy::Stream {
+  int fd = -1;
+  SSL* ssl = nullptr;
+};
+
 namespace {
 
-bool SendAll(int fd, const char* data, size_t size) {
+using Stream = FaultProxy::Stream;
+
+bool SendAll(Stream& s, const char* data, size_t size) {
   while (size > 0) {
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    ssize_t n = s.ssl != nullptr ? SSL_write(s.ssl, data, static_cast<int>(size)) : ::send(s.fd, data, size, MSG_NOSIGNAL);
     if (n <= 0) return false;
     data += n;
     size -= static_cast<size_t>(n);
@@ -74,14 +84,16 @@ std::string WithoutHeader(const std::string& head, const std::string& name) {
 }
 
 // Appends what `fd` has to `buf`; false at EOF, on an error, or when `stop`.
-bool ReadMore(int fd, std::string& buf, const std::atomic<bool>& stop) {
+bool ReadMore(Stream& s, std::string& buf, const std::atomic<bool>& stop) {
   char chunk[65536];
   while (!stop.load()) {
-    pollfd p{fd, POLLIN, 0};
-    int r = ::poll(&p, 1, 200);
-    if (r < 0) return false;
-    if (r == 0) continue;
-    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (s.ssl == nullptr || SSL_pending(s.ssl) == 0) {
+      pollfd p{s.fd, POLLIN, 0};
+      int r = ::poll(&p, 1, 200);
+      if (r < 0) return false;
+      if (r == 0) continue;
+    }
+    ssize_t n = s.ssl != nullptr ? SSL_read(s.ssl, chunk, sizeof chunk) : ::recv(s.fd, chunk, sizeof chunk, 0);
     if (n <= 0) return false;
     buf.append(chunk, static_cast<size_t>(n));
     return true;
@@ -90,12 +102,12 @@ bool ReadMore(int fd, std::string& buf, const std::atomic<bool>& stop) {
 }
 
 // Sends `n` bytes read from `from` (`buf` holding what was read ahead) to
-// `to` (-1: discard them).
-bool Pass(int from, std::string& buf, int to, size_t n, const std::atomic<bool>& stop) {
+// `to` (null: discard them).
+bool Pass(Stream& from, std::string& buf, Stream* to, size_t n, const std::atomic<bool>& stop) {
   while (n > 0) {
     if (buf.empty() && !ReadMore(from, buf, stop)) return false;
     size_t take = std::min(n, buf.size());
-    if (to >= 0 && !SendAll(to, buf.data(), take)) return false;
+    if (to != nullptr && !SendAll(*to, buf.data(), take)) return false;
     buf.erase(0, take);
     n -= take;
   }
@@ -103,7 +115,7 @@ bool Pass(int from, std::string& buf, int to, size_t n, const std::atomic<bool>&
 }
 
 // One "\r\n"-terminated line from `from` into `line` (with the CRLF).
-bool ReadLine(int from, std::string& buf, std::string& line, const std::atomic<bool>& stop) {
+bool ReadLine(Stream& from, std::string& buf, std::string& line, const std::atomic<bool>& stop) {
   size_t end;
   while ((end = buf.find("\r\n")) == std::string::npos) {
     if (!ReadMore(from, buf, stop)) return false;
@@ -115,7 +127,15 @@ bool ReadLine(int from, std::string& buf, std::string& line, const std::atomic<b
 
 }  // namespace
 
-FaultProxy::FaultProxy(uint16_t upstream_port) : upstream_(upstream_port) {
+FaultProxy::FaultProxy(uint16_t upstream_port, const std::string& tls_cert_file, const std::string& tls_key_file)
+    : upstream_(upstream_port) {
+  if (!tls_cert_file.empty()) {
+    tls_ = SSL_CTX_new(TLS_server_method());
+    if (SSL_CTX_use_certificate_chain_file(tls_, tls_cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls_, tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      std::abort();  // a broken test setup, not a fault to inject
+    }
+  }
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -143,6 +163,8 @@ void FaultProxy::Stop() {
     workers.swap(workers_);
   }
   for (auto& t : workers) t.join();
+  if (tls_ != nullptr) SSL_CTX_free(tls_);
+  tls_ = nullptr;
 }
 
 void FaultProxy::AddRule(Rule rule) {
@@ -166,15 +188,31 @@ void FaultProxy::Serve() {
   }
 }
 
-void FaultProxy::Handle(int client) {
+void FaultProxy::Handle(int fd) {
   ++connections_;
+  Stream client{fd, nullptr};
+  if (tls_ != nullptr) {
+    timeval limit{5, 0};  // a client that never completes its handshake
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    client.ssl = SSL_new(tls_);
+    SSL_set_fd(client.ssl, fd);
+    if (SSL_accept(client.ssl) == 1) {
+      ++tls_handshakes_;
+      if (SSL_session_reused(client.ssl) == 1) ++tls_resumed_;
+    } else {
+      SSL_free(client.ssl);
+      ::close(fd);
+      return;
+    }
+  }
   std::string pending;  // bytes read from the client beyond the last request
   while (!stop_.load() && Relay(client, pending)) {
   }
-  ::close(client);
+  if (client.ssl != nullptr) SSL_free(client.ssl);
+  ::close(fd);
 }
 
-bool FaultProxy::Relay(int client, std::string& pending) {
+bool FaultProxy::Relay(Stream& client, std::string& pending) {
   size_t head_end;
   while ((head_end = pending.find("\r\n\r\n")) == std::string::npos) {
     if (!ReadMore(client, pending, stop_)) return false;
@@ -199,7 +237,7 @@ bool FaultProxy::Relay(int client, std::string& pending) {
   const size_t body_size = ContentLength(head);
   if (fire) ++injected_;
   if (fire && fire->fault == Fault::kStatus503) {
-    if (!Pass(client, pending, -1, body_size, stop_)) return false;
+    if (!Pass(client, pending, nullptr, body_size, stop_)) return false;
     const std::string xml =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request "
         "rate (injected)</Message></Error>";
@@ -208,25 +246,25 @@ bool FaultProxy::Relay(int client, std::string& pending) {
     return SendAll(client, resp.data(), resp.size()) && !close_after_answer_.load();
   }
   if (fire && fire->fault == Fault::kCloseSilently) {
-    (void)Pass(client, pending, -1, body_size, stop_);
+    (void)Pass(client, pending, nullptr, body_size, stop_);
     return false;
   }
   if (fire && fire->fault == Fault::kDelay) std::this_thread::sleep_for(fire->delay);
-  int upstream = ConnectLoopback(upstream_);
-  if (upstream < 0) return false;
+  Stream upstream{ConnectLoopback(upstream_), nullptr};
+  if (upstream.fd < 0) return false;
   // No "Expect: 100-continue" upstream: the client sends its body after a
   // short wait anyway, and interim answers are not relayed.
   const std::string upstream_head = WithoutHeader(head, "expect");
   SendAll(upstream, upstream_head.data(), upstream_head.size());
   if (fire && fire->fault == Fault::kDrop) {
     // Half of the body, then the connection is gone.
-    (void)Pass(client, pending, upstream, body_size / 2, stop_);
-    ::shutdown(client, SHUT_RDWR);
-    ::close(upstream);
+    (void)Pass(client, pending, &upstream, body_size / 2, stop_);
+    ::shutdown(client.fd, SHUT_RDWR);
+    ::close(upstream.fd);
     return false;
   }
-  if (!Pass(client, pending, upstream, body_size, stop_)) {
-    ::close(upstream);
+  if (!Pass(client, pending, &upstream, body_size, stop_)) {
+    ::close(upstream.fd);
     return false;
   }
 
@@ -238,7 +276,7 @@ bool FaultProxy::Relay(int client, std::string& pending) {
     size_t end;
     while ((end = up.find("\r\n\r\n")) == std::string::npos) {
       if (!ReadMore(upstream, up, stop_)) {
-        ::close(upstream);
+        ::close(upstream.fd);
         return false;
       }
     }
@@ -254,7 +292,7 @@ bool FaultProxy::Relay(int client, std::string& pending) {
   const std::string client_head = until_close ? answer : WithoutHeader(answer, "connection");
   bool ok = SendAll(client, client_head.data(), client_head.size());
   if (ok && !no_body && sized) {
-    ok = Pass(upstream, up, client, ContentLength(answer), stop_);
+    ok = Pass(upstream, up, &client, ContentLength(answer), stop_);
   } else if (ok && chunked) {
     for (;;) {
       std::string size_line;
@@ -267,7 +305,7 @@ bool FaultProxy::Relay(int client, std::string& pending) {
         } while (ok && trailer != "\r\n");
         break;
       }
-      if (!(ok = Pass(upstream, up, client, size + 2, stop_))) break;
+      if (!(ok = Pass(upstream, up, &client, size + 2, stop_))) break;
     }
   } else if (ok && until_close) {
     ok = SendAll(client, up.data(), up.size());
@@ -278,7 +316,7 @@ bool FaultProxy::Relay(int client, std::string& pending) {
     }
     ok = false;  // the end of the body was the end of the connection
   }
-  ::close(upstream);
+  ::close(upstream.fd);
   return ok && !close_after_answer_.load();
 }
 

@@ -20,6 +20,10 @@
 // after an answer without announcing it (no "Connection: close"), as a
 // server with a very short idle timeout does.
 //
+// With a certificate and key (PEM files) the proxy speaks https to its
+// clients (plain HTTP upstream) and counts TLS handshakes and how many of
+// them resumed an earlier session.
+//
 // Requests must carry Content-Length when they have a body (the S3 client
 // always sends one); answers may be sized, chunked or closed-delimited.
 //
@@ -35,6 +39,8 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/ssl.h>
+
 namespace clawback::testing {
 
 class FaultProxy {
@@ -48,13 +54,16 @@ class FaultProxy {
     std::chrono::milliseconds delay{0};
   };
 
-  explicit FaultProxy(uint16_t upstream_port);
+  explicit FaultProxy(uint16_t upstream_port, const std::string& tls_cert_file = "",
+                      const std::string& tls_key_file = "");
   ~FaultProxy();
   FaultProxy(const FaultProxy&) = delete;
   FaultProxy& operator=(const FaultProxy&) = delete;
 
   uint16_t port() const { return port_; }
-  std::string Endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string Endpoint() const {
+    return std::string(tls_ != nullptr ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  }
   void AddRule(Rule rule);
   void CloseAfterEachAnswer(bool on) { close_after_answer_.store(on); }
   // Request lines seen, how many faults were injected, and how many client
@@ -62,7 +71,11 @@ class FaultProxy {
   std::vector<std::string> RequestLines();
   int injected() const { return injected_.load(); }
   int connections() const { return connections_.load(); }
+  int tls_handshakes() const { return tls_handshakes_.load(); }
+  int tls_resumed() const { return tls_resumed_.load(); }
   void Stop();
+
+  struct Stream;  // a connection, plain or TLS (fault_proxy.cc)
 
  private:
   struct Armed {
@@ -72,9 +85,9 @@ class FaultProxy {
   };
   void Serve();
   void Handle(int client);
-  // One request read from `client` (its head in `head`); false when the
-  // connection is to be closed.
-  bool Relay(int client, std::string& pending);
+  // Relays one request read from `client`; false when the connection is to
+  // be closed.
+  bool Relay(Stream& client, std::string& pending);
 
   uint16_t upstream_;
   int listen_fd_ = -1;
@@ -82,6 +95,9 @@ class FaultProxy {
   std::atomic<bool> stop_{false};
   std::atomic<int> injected_{0};
   std::atomic<int> connections_{0};
+  std::atomic<int> tls_handshakes_{0};
+  std::atomic<int> tls_resumed_{0};
+  SSL_CTX* tls_ = nullptr;  // set once in the constructor
   std::atomic<bool> close_after_answer_{false};
   std::mutex mu_;  // guards rules_, lines_, workers_
   std::vector<Armed> rules_;

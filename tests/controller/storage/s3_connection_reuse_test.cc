@@ -3,7 +3,9 @@
 // requests share a connection, a server closing idle connections (after each
 // answer, or silently as a request arrives, or mid-part) costs no failed
 // request even with a single attempt allowed, and concurrent requests from
-// several threads get their own answers.
+// several threads get their own answers. Over https, a kept connection
+// costs one TLS handshake, and new connections (on any pooled handle)
+// resume the TLS session of an earlier one.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -13,6 +15,8 @@
 #include "controller/storage/s3_client.h"
 #include "tests/controller/storage/s3_test_env.h"
 #include "tests/support/fault_proxy.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
 
 namespace clawback::testing {
 namespace {
@@ -183,6 +187,67 @@ TEST_F(S3ConnectionReuseTest, ConcurrentRequestsFromSeveralThreadsGetTheirOwnAns
   // At most one connection per request in flight at once (the pool keeps 16).
   EXPECT_LE(proxy_->connections(), kThreads);
   EXPECT_EQ(stats.connections, static_cast<uint64_t>(proxy_->connections()));
+}
+
+TEST(S3HttpsConnectionReuseTest, OneHandshakeForManyRequestsAndNewConnectionsResumeTheSession) {
+  S3Server* server = SharedS3Server();
+  ASSERT_NE(server, nullptr);
+  const std::string bucket = FreshBucket();
+  TempDir dir;
+  auto pki = TestPki::Create(dir.path());
+  ASSERT_TRUE(pki.ok()) << pki.status().message();
+  pki::LeafSpec spec;
+  spec.common_name = "127.0.0.1";
+  spec.uri_san = "spiffe://claworc/test-s3";
+  spec.server_auth = true;
+  auto cert = pki->Issue("s3", spec);
+  ASSERT_TRUE(cert.ok()) << cert.status().message();
+  FaultProxy proxy(server->port(), cert->cert, cert->key);
+  auto config = TestS3Config(proxy.Endpoint(), bucket);
+  config.ca_bundle = pki->ca_cert();
+  config.max_attempts = 1;
+  S3Client client(config);
+
+  for (int i = 0; i < 10; ++i) {
+    Status put = client.PutObject("backups/k" + std::to_string(i), "body " + std::to_string(i));
+    ASSERT_TRUE(put.ok()) << put.message();
+    auto got = client.GetObject("backups/k" + std::to_string(i));
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_EQ(*got, "body " + std::to_string(i));
+  }
+  EXPECT_EQ(proxy.connections(), 1);
+  EXPECT_EQ(proxy.tls_handshakes(), 1);
+
+  // Four threads at once: the handles beyond the first open connections of
+  // their own and resume a session another handle negotiated (the TLS
+  // session cache is shared between handles; without it none resumes).
+  // Not necessarily every one: with TLS 1.3 a handle may start its handshake
+  // while the ticket it would use is being replaced.
+  // The first HEADs are held back 150 ms so that the threads overlap.
+  proxy.AddRule({"HEAD /", 1, 4, FaultProxy::Fault::kDelay, std::chrono::milliseconds(150)});
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        if (!client.HeadObject("backups/k" + std::to_string(t)).ok()) ++failed;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(proxy.tls_handshakes(), 1) << "no concurrent requests happened";
+  EXPECT_GE(proxy.tls_resumed(), 1);
+
+  // A server closing after every answer: a new connection per request (the
+  // first may still find an open one), each a resumed session, none a
+  // failed request.
+  proxy.CloseAfterEachAnswer(true);
+  const int handshakes = proxy.tls_handshakes(), resumed = proxy.tls_resumed();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client.HeadObject("backups/k1").ok());
+  EXPECT_GE(proxy.tls_handshakes() - handshakes, 4);
+  EXPECT_EQ(proxy.tls_resumed() - resumed, proxy.tls_handshakes() - handshakes);
+  EXPECT_EQ(client.transport_stats().connections, static_cast<uint64_t>(proxy.connections()));
 }
 
 }  // namespace
