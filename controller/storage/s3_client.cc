@@ -187,7 +187,6 @@ bool DeadConnection(CURLcode rc) {
 
 }  // namespace
 
-
 Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool fresh, bool* retryable, bool* stale) const {
   *retryable = false;
   *stale = false;
@@ -295,6 +294,10 @@ Result<S3Client::Response> S3Client::Send(const Request& rq) const {
   for (int attempt = 1;; ++attempt) {
     bool retryable = false, stale = false;
     auto r = SendOnce(rq, /*fresh=*/false, &retryable, &stale);
+    // A kept connection the server closed under us (libcurl resends by
+    // itself when it notices on reading, not when the close cuts a body it
+    // is sending): once more at once on a new connection, not counted as an
+    // attempt (see the header).
     if (!r.ok() && stale && !Canceled(rq.cancel)) r = SendOnce(rq, /*fresh=*/true, &retryable, &stale);
     if (r.ok() || !retryable || attempt >= config_.max_attempts || Canceled(rq.cancel)) {
       if (!r.ok() && retryable && attempt > 1) {
