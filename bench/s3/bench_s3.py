@@ -3,6 +3,8 @@ lists (no shell) and killed by pid at the end."""
 import http.client, json, os, signal, socket, statistics, subprocess, sys, time, urllib.parse
 
 CLAWBACK, AGENT, DATA, WORK = (os.environ[k] for k in ("CLAWBACK", "AGENT", "DATA", "WORK"))
+CLAWBACK_BEFORE = os.environ.get("CLAWBACK_BEFORE", "")
+RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keepalive_relay.py")
 RUNS = int(os.environ["RUNS"])
 PASSWORD = "bench-admin-password-%d-long-enough" % int(time.time())
 children = []
@@ -60,11 +62,11 @@ class Api:
         return (d, dict(r.getheaders())) if raw else d
 
 
-def start_controller(name, env):
+def start_controller(name, env, binary=CLAWBACK):
     d = os.path.join(WORK, name)
     os.makedirs(d + "/data", mode=0o700)
     port_file, log = d + "/port", d + "/controller.log"
-    p = spawn([CLAWBACK, "serve", "--data-dir", d + "/data", "--listen", "127.0.0.1:0", "--port-file", port_file],
+    p = spawn([binary, "serve", "--data-dir", d + "/data", "--listen", "127.0.0.1:0", "--port-file", port_file],
               log, dict(env, CLAWORC_DATA_PATH=d + "/data", CLAWORC_ADMIN_PASSWORD=PASSWORD))
     port = int(wait_file(port_file, p, log))
     return p, Api(port)
@@ -88,6 +90,11 @@ def add_instance(api, name):
             return inst["id"]
         time.sleep(0.05)
     sys.exit("instance %s never running" % name)
+
+
+def relay_stats(path):
+    with open(path) as f:
+        return json.load(f)
 
 
 def backup(api, inst):
@@ -117,34 +124,56 @@ def main():
             time.sleep(0.1)
     else:
         sys.exit("moto_server did not start")
-    s3_env = {"CLAWORC_BACKUPS_PATH": "s3://bench/fleet", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:%d" % moto_port,
+    # The S3 controllers reach moto through a keep-alive relay that counts
+    # their connections (moto itself closes every connection after an answer).
+    relay_port_file, stats_file = os.path.join(WORK, "relay.port"), os.path.join(WORK, "relay.stats")
+    relay = spawn([sys.executable, RELAY, str(moto_port), relay_port_file, stats_file], os.path.join(WORK, "relay.log"))
+    relay_port = int(wait_file(relay_port_file, relay, os.path.join(WORK, "relay.log")))
+    s3_env = {"CLAWORC_BACKUPS_PATH": "s3://bench/fleet", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:%d" % relay_port,
               "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
-    local_ctl, local = start_controller("local", {})
-    s3_ctl, s3 = start_controller("s3", s3_env)
-    local_inst, s3_inst = add_instance(local, "local"), add_instance(s3, "s3")
+    sides = [("local", {}, CLAWBACK), ("s3", dict(s3_env, CLAWORC_BACKUPS_PATH="s3://bench/fleet"), CLAWBACK)]
+    if CLAWBACK_BEFORE:
+        sides.append(("s3-before", dict(s3_env, CLAWORC_BACKUPS_PATH="s3://bench/before"), CLAWBACK_BEFORE))
+    ctl, apis, insts = {}, {}, {}
+    for name, env, binary in sides:
+        ctl[name], apis[name] = start_controller(name, env, binary)
+        insts[name] = add_instance(apis[name], name)
     data_bytes = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(DATA) for f in fs
                      if not os.path.islink(os.path.join(r, f)))
-    print("dataset %s: %.0f MiB; %d runs per side, alternating" % (DATA, data_bytes / 2**20, RUNS))
-    times = {"local": [], "s3": []}
+    print("dataset %s: %.0f MiB; %d runs per side, order rotating" % (DATA, data_bytes / 2**20, RUNS))
+    names = [n for n, _, _ in sides]
+    times = {n: [] for n in names}
+    conns = {n: [] for n in names}
+    reqs = {n: [] for n in names}
     size = 0
     for i in range(RUNS):
-        order = [("local", local, local_inst), ("s3", s3, s3_inst)]
-        if i % 2:
-            order.reverse()
-        for name, api, inst in order:
-            t, size = backup(api, inst)
+        order = names[i % len(names):] + names[:i % len(names)]
+        for name in order:
+            before = relay_stats(stats_file)
+            t, size = backup(apis[name], insts[name])
+            after = relay_stats(stats_file)
             times[name].append(t)
-            print("  run %d %-5s %.2f s" % (i + 1, name, t), flush=True)
+            extra = ""
+            if name != "local":
+                conns[name].append(after["connections"] - before["connections"])
+                reqs[name].append(after["requests"] - before["requests"])
+                extra = "  %d requests over %d connections" % (reqs[name][-1], conns[name][-1])
+            print("  run %d %-9s %.2f s%s" % (i + 1, name, t, extra), flush=True)
     fmt = lambda xs: "median %.2f s (min %.2f, max %.2f)" % (statistics.median(xs), min(xs), max(xs))
-    ratios = [s / l for s, l in zip(times["s3"], times["local"])]
+    spread = lambda xs: "median %g (min %g, max %g)" % (statistics.median(xs), min(xs), max(xs))
+    paired = lambda a, b: [x / y for x, y in zip(a, b)]
+    ratio = lambda rs: "median %.2fx (min %.2f, max %.2f)" % (statistics.median(rs), min(rs), max(rs))
     print("archive: %.1f MiB" % (size / 2**20))
     print("backup into a local directory: %s" % fmt(times["local"]))
-    print("backup into moto (S3 multipart): %s  -> %.0f MiB/s of archive" %
-          (fmt(times["s3"]), size / 2**20 / statistics.median(times["s3"])))
-    print("ratio s3/local (paired per run): median %.2fx (min %.2f, max %.2f)" %
-          (statistics.median(ratios), min(ratios), max(ratios)))
-    print("controller peak RSS (VmHWM): local %.1f MiB, s3 %.1f MiB" %
-          (vm_hwm_kib(local_ctl.pid) / 1024, vm_hwm_kib(s3_ctl.pid) / 1024))
+    for name in names[1:]:
+        print("backup into moto (%s): %s  -> %.0f MiB/s of archive" %
+              (name, fmt(times[name]), size / 2**20 / statistics.median(times[name])))
+        print("  per backup: requests %s, connections %s" % (spread(reqs[name]), spread(conns[name])))
+        print("  ratio %s/local (paired per run): %s" % (name, ratio(paired(times[name], times["local"]))))
+    if CLAWBACK_BEFORE:
+        print("ratio s3/s3-before (paired per run): %s" % ratio(paired(times["s3"], times["s3-before"])))
+    print("controller peak RSS (VmHWM): " +
+          ", ".join("%s %.1f MiB" % (n, vm_hwm_kib(ctl[n].pid) / 1024) for n in names))
 
 
 try:

@@ -12,8 +12,15 @@
 # ratio says more about moto than about a real bucket; the RSS figure is the
 # controller's own (bounded: one part filling + one in flight).
 #
+# The S3 side reaches moto through bench/s3/keepalive_relay.py, which keeps
+# client connections alive as S3 does (moto closes each after one answer)
+# and counts them: each backup's requests and TCP connections are printed.
+# With CLAWBACK_BEFORE=<another clawback binary> a third controller runs that
+# binary against the same moto and relay (an "s3-before" side, e.g. the
+# build before a change), and the paired ratio s3/s3-before is printed.
+#
 #   bench/s3/run.sh [BUILD_DIR]
-#   env: BENCH_SIZE_MIB=256  BENCH_RUNS=5  CLAWBACK=...  AGENT=...
+#   env: BENCH_SIZE_MIB=256  BENCH_RUNS=5  CLAWBACK=...  AGENT=...  CLAWBACK_BEFORE=...
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-${BUILD_DIR:-$SRC/build}}

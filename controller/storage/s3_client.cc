@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "controller/storage/curl_handle_pool.h"
 #include "controller/storage/s3_xml.h"
 
 namespace clawback::controller::storage {
@@ -79,9 +80,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
 struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
@@ -113,7 +111,12 @@ struct S3Client::Response {
   size_t out_bytes = 0;
 };
 
-S3Client::S3Client(S3Config config) : config_(std::move(config)) { InitCurl(); }
+S3Client::S3Client(S3Config config) : config_(std::move(config)) {
+  InitCurl();
+  handles_ = std::make_unique<CurlHandlePool>();
+}
+
+S3Client::~S3Client() = default;
 
 std::string S3Client::Url(const std::string& key, const std::string& query) const {
   std::string url;
@@ -176,12 +179,19 @@ int OnProgress(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 bool Canceled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
 
+// Transport failures that a connection closed by the server while it sat
+// idle produces on the next request sent over it.
+bool DeadConnection(CURLcode rc) {
+  return rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
+}
+
 }  // namespace
 
-Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool* retryable) const {
+Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool fresh, bool* retryable, bool* stale) const {
   *retryable = false;
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return Status::Internal("s3: curl_easy_init failed");
+  *stale = false;
+  CurlHandlePool::Lease curl = handles_->Checkout();
+  if (curl.get() == nullptr) return Status::Internal("s3: curl_easy_init failed");
   CURL* c = curl.get();
   Response response;
   Transfer t;
@@ -210,6 +220,7 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool* retryable
   curl_easy_setopt(c, CURLOPT_USERPWD, userpwd.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, config_.connect_timeout_s);
+  if (!config_.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_bundle.c_str());
   // An empty "Expect:" header to suppress 100-continue would be signed but
   // not sent (a signature mismatch); waiting 1 ms for a 100 costs nothing.
   curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 1L);
@@ -235,12 +246,20 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& rq, bool* retryable
   } else if (rq.method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq.method.c_str());
   }
+  CurlHandlePool::ApplyConnectionOptions(c);
+  if (fresh) curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 
   CURLcode rc = curl_easy_perform(c);
+  long opened = 0, header_bytes = 0;
+  curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &opened);
+  curl_easy_getinfo(c, CURLINFO_HEADER_SIZE, &header_bytes);
+  ++requests_;
+  connections_ += static_cast<uint64_t>(opened);
   response.out_bytes = t.out_bytes;
   if (rc != CURLE_OK) {
     if (rc == CURLE_ABORTED_BY_CALLBACK && Canceled(rq.cancel)) return Status::Canceled("s3: " + rq.op + " canceled");
     *retryable = true;
+    *stale = opened == 0 && header_bytes == 0 && DeadConnection(rc);
     std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       return Status::DeadlineExceeded("s3: " + rq.op + " timed out at " + config_.endpoint + ": " + detail);
@@ -273,8 +292,13 @@ Result<S3Client::Response> S3Client::Send(const Request& rq) const {
   thread_local std::mt19937 rng(std::random_device{}());
   long backoff = config_.first_backoff_ms;
   for (int attempt = 1;; ++attempt) {
-    bool retryable = false;
-    auto r = SendOnce(rq, &retryable);
+    bool retryable = false, stale = false;
+    auto r = SendOnce(rq, /*fresh=*/false, &retryable, &stale);
+    // A kept connection the server closed under us (libcurl resends by
+    // itself when it notices on reading, not when the close cuts a body it
+    // is sending): once more at once on a new connection, not counted as an
+    // attempt (see the header).
+    if (!r.ok() && stale && !Canceled(rq.cancel)) r = SendOnce(rq, /*fresh=*/true, &retryable, &stale);
     if (r.ok() || !retryable || attempt >= config_.max_attempts || Canceled(rq.cancel)) {
       if (!r.ok() && retryable && attempt > 1) {
         return Status(r.status().code(), r.status().message() + " (after " + std::to_string(attempt) + " attempts)");

@@ -1,6 +1,10 @@
 #include "controller/storage/s3_config.h"
 
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 extern char** environ;
@@ -130,6 +134,11 @@ Result<S3Config> S3ConfigFromEnvironment(const std::string& location, const std:
     c.path_style = addressing == "path";
   } else {
     return Status::InvalidArgument("CLAWBACK_S3_ADDRESSING must be \"path\" or \"virtual\", not \"" + addressing + "\"");
+  }
+
+  c.ca_bundle = Get(env, "AWS_CA_BUNDLE");
+  if (!c.ca_bundle.empty() && ::access(c.ca_bundle.c_str(), R_OK) != 0) {
+    return Status::InvalidArgument("AWS_CA_BUNDLE: cannot read \"" + c.ca_bundle + "\": " + std::strerror(errno));
   }
 
   c.access_key = Get(env, "AWS_ACCESS_KEY_ID");

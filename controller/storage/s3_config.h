@@ -19,6 +19,9 @@
 //   CLAWBACK_S3_OBJECT_LOCK_MODE=GOVERNANCE|COMPLIANCE (default GOVERNANCE):
 //   PutObjectRetention on every completed archive and its sidecars.
 //   CLAWBACK_S3_PART_SIZE_MIB (default 8; at least 5): the first part size.
+//   AWS_CA_BUNDLE: a PEM file of CA certificates trusted for an https
+//   endpoint instead of the system's (a MinIO or Ceph with a private CA);
+//   it must be readable at start.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,7 @@ struct S3Config {
   std::string access_key;
   std::string secret_key;
   std::string session_token;
+  std::string ca_bundle;  // PEM file trusted for https instead of the system CAs; "" = system
   PartChecksum part_checksum = PartChecksum::kSha256;
   uint64_t first_part_size = 8ull << 20;
   int object_lock_days = 0;

@@ -68,6 +68,9 @@ TEST_F(S3ArchiveStorageTest, PartsAreRetriedAfter503AndADroppedConnectionAndTheA
   ASSERT_TRUE(digests.ok()) << digests.status().message();
   EXPECT_EQ(proxy.injected(), 4);
   EXPECT_EQ(digests->size, data.size());
+  // The parts, the sidecar and the HEAD share connections; a new one only
+  // after the drop (and while part 1 was delayed and the next ran).
+  EXPECT_LE(proxy.connections(), 3) << proxy.RequestLines().size() << " requests";
 
   S3Client direct(TestS3Config(server_->Endpoint(), bucket_));
   auto stored = direct.GetObject("backups/alpha/alpha-1-20260101-000000.tar.zst");

@@ -294,6 +294,7 @@ TEST(S3ConfigTest, SettingsFromTheEnvironment) {
       {"s3://b-1", with({{"CLAWBACK_S3_PART_SIZE_MIB", "1"}}), "CLAWBACK_S3_PART_SIZE_MIB"},
       {"s3://b-1", with({{"CLAWBACK_S3_OBJECT_LOCK_MODE", "forever"}}), "CLAWBACK_S3_OBJECT_LOCK_MODE"},
       {"s3://b-1", with({{"AWS_ENDPOINT_URL_S3", "ftp://x"}}), "http://"},
+      {"s3://b-1", with({{"AWS_CA_BUNDLE", "/nonexistent/ca.pem"}}), "AWS_CA_BUNDLE: cannot read"},
   };
   for (const Bad& k : bad) {
     auto r = S3ConfigFromEnvironment(k.location, k.env);
