@@ -1,6 +1,5 @@
 #include "controller/api/json_codec.h"
 
-#include "controller/api/trust_json.h"
 #include "controller/clock.h"
 
 #include <ctime>
@@ -42,6 +41,22 @@ Json UserJson(const User& u, const std::vector<Id>& instance_ids) {
           {"instance_ids", instance_ids},
           {"created_at", TimeJson(u.created_at)}};
 }
+
+Json CheckJson(const BackupCheck& c) {
+  Json j = {{"status", std::string(CheckStatusName(c.status))},
+            {"at", TimeJson(c.at)},
+            {"duration_s", c.duration_s},
+            {"error", c.error.empty() ? Json(nullptr) : Json(c.error)}};
+  Json detail = Json::parse(c.detail_json, nullptr, false);
+  if (detail.is_object()) {
+    for (auto& [k, v] : detail.items()) {
+      if (!j.contains(k)) j[k] = v;
+    }
+  }
+  return j;
+}
+
+Json CheckJson(const std::optional<BackupCheck>& check) { return check ? CheckJson(*check) : Json(nullptr); }
 
 namespace {
 

@@ -38,6 +38,11 @@ Json InstanceJson(const Instance& i, const InstanceHealth& health, const std::op
 // `live_progress` replaces the stored progress for a running backup.
 Json BackupJson(const Backup& b, std::optional<uint64_t> live_progress = std::nullopt);
 
+// {"status", "at", "duration_s", "error", ...counts from detail_json} of a
+// verification or drill; the optional form is null when absent.
+Json CheckJson(const BackupCheck& check);
+Json CheckJson(const std::optional<BackupCheck>& check);
+
 // The newest verification and drill of one backup (either may be absent).
 struct BackupChecks {
   const BackupCheck* verification = nullptr;

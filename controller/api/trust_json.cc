@@ -10,22 +10,6 @@
 
 namespace clawback::controller::api {
 
-Json CheckJson(const BackupCheck& c) {
-  Json j = {{"status", std::string(CheckStatusName(c.status))},
-            {"at", TimeJson(c.at)},
-            {"duration_s", c.duration_s},
-            {"error", c.error.empty() ? Json(nullptr) : Json(c.error)}};
-  Json detail = Json::parse(c.detail_json, nullptr, false);
-  if (detail.is_object()) {
-    for (auto& [k, v] : detail.items()) {
-      if (!j.contains(k)) j[k] = v;
-    }
-  }
-  return j;
-}
-
-Json CheckJson(const std::optional<BackupCheck>& check) { return check ? CheckJson(*check) : Json(nullptr); }
-
 namespace {
 
 Json CheckWithBackup(const std::optional<BackupCheck>& c) {

@@ -15,9 +15,6 @@ namespace clawback::controller::api {
 
 struct ApiContext;
 
-Json CheckJson(const BackupCheck& check);
-Json CheckJson(const std::optional<BackupCheck>& check);  // null when absent
-
 // {"state", "reason", "last_good_backup": {id, completed_at, age_s} | null,
 // "last_verification": {backup_id, ...CheckJson} | null, "last_drill": ...,
 // "unprotected_after_s"} of one instance (controller/verify/protection.h);
