@@ -97,7 +97,8 @@ class PgConnection final : public Connection {
     Exec(sql);
   }
   void Begin() override {
-    Exec("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLockKey) + ")");
+    Exec("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" +
+         std::to_string(kWriteLockKey) + ")");
   }
   void Commit() override { Exec("COMMIT"); }
   void Rollback() noexcept override {

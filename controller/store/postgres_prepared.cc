@@ -11,7 +11,9 @@ namespace {
 // prepared it: 26000 invalid_sql_statement_name (deallocated behind our
 // back), 0A000 feature_not_supported ("cached plan must not change result
 // type", raised before the statement does anything).
-bool ForgottenOrStale(std::string_view state) { return state == "26000" || state == "0A000"; }
+bool ForgottenOrStale(std::string_view state) {
+  return state == "26000" || state == "0A000";
+}
 
 }  // namespace
 

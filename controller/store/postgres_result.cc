@@ -10,7 +10,8 @@ ErrorKind KindOfSqlState(std::string_view state) {
   if (state == "40001" || state == "40P01" || state == "55P03") return ErrorKind::kBusy;
   if (state == "25006") return ErrorKind::kReadOnly;
   if (state == "53100") return ErrorKind::kFull;
-  if (state.starts_with("08") || state.starts_with("57P") || state.starts_with("53")) return ErrorKind::kUnavailable;
+  if (state.starts_with("08") || state.starts_with("57P") || state.starts_with("53"))
+    return ErrorKind::kUnavailable;
   if (state.starts_with("XX")) return ErrorKind::kCorrupt;
   return ErrorKind::kOther;
 }

@@ -190,7 +190,8 @@ TEST_F(PostgresPreparedTest, ResultColumnsChangedByAnotherConnectionArePreparedA
   EXPECT_EQ(columns(), (std::vector<std::string>{"id=1", "name=a"}));
   // Another connection (a newer replica's migration) adds a column.
   ASSERT_TRUE(Admin("ALTER TABLE t ADD COLUMN note TEXT NOT NULL DEFAULT 'n'").ok());
-  EXPECT_EQ(columns(), (std::vector<std::string>{"id=1", "name=a", "note=n"})) << "outside a transaction: retried";
+  EXPECT_EQ(columns(), (std::vector<std::string>{"id=1", "name=a", "note=n"}))
+      << "outside a transaction: retried";
 
   // Inside a transaction the stale statement fails the transaction once;
   // the next one prepares afresh.
