@@ -35,6 +35,10 @@ ResultPtr PreparedStatements::Run(const std::string& sql, const std::vector<cons
         ForgottenOrStale(SqlStateOf(r.get()))) {
       Forget();
       if (PQtransactionStatus(conn_) == PQTRANS_IDLE) continue;
+      // In a transaction, which the error aborted: retrying the transaction
+      // works, as after a serialization failure.
+      throw Error(ErrorKind::kBusy,
+                  Trimmed(PQresultErrorMessage(r.get())) + " (prepared again on the next call)");
     }
     return Checked(conn_, r.release());
   }

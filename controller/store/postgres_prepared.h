@@ -25,8 +25,8 @@
 //   0A000 "cached plan must not change result type". On either, the cache is
 //   dropped and, outside a transaction, the statement is prepared and run
 //   again once (the failed run changed nothing). Inside a transaction the
-//   error aborts it, as any failed statement does, and reaches the caller;
-//   the next transaction prepares afresh.
+//   error aborts it, as any failed statement does, and reaches the caller
+//   as kBusy (retrying the transaction works); the next run prepares afresh.
 //
 // Transactions: PREPARE and DEALLOCATE are not transactional, so a statement
 // prepared in a transaction that rolls back stays prepared (and cached). A
