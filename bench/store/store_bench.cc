@@ -249,6 +249,7 @@ ChildRun RunChild(const std::vector<std::string>& argv, const std::string& log) 
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::fflush(stdout);  // or the child's freopen writes our buffered lines again
   const auto start = Clock::now();
   const pid_t pid = fork();
   if (pid < 0) Die("fork failed");

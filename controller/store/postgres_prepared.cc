@@ -78,9 +78,12 @@ void PreparedStatements::EvictLeastRecentlyUsed() {
 }
 
 void PreparedStatements::Forget() {
+  // Nothing known and nothing due: the session holds none of ours (each
+  // prepare is cached or failed), so spare the round trip.
+  const bool held = !by_sql_.empty() || deallocate_all_due_;
   by_sql_.clear();
   deallocate_all_due_ = false;
-  if (capacity_ == 0 || PQstatus(conn_) != CONNECTION_OK) return;
+  if (!held || capacity_ == 0 || PQstatus(conn_) != CONNECTION_OK) return;
   if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
     deallocate_all_due_ = true;
     return;
