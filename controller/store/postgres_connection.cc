@@ -1,72 +1,25 @@
-// The PostgreSQL engine (postgres_connection.h). Statements are not
-// prepared on the server: each run is one PQexecParams with the SQL's `?`
-// numbered to $n and every value in text form, and the whole result is kept
-// until the next Reset. The store's statements are small, so a round trip
-// per statement is the cost that matters, and prepare-per-use would double it.
+// The PostgreSQL engine (postgres_connection.h). Each statement's `?` are
+// numbered to $n and every value goes in text form. Runs go through the
+// connection's server-side prepared statements (postgres_prepared.h): the
+// first run of a SQL text prepares it, later runs execute it, one round trip
+// each. The whole result is kept until the statement's next Reset.
 #include "controller/store/postgres_connection.h"
-
-#include <libpq-fe.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string_view>
 
+#include "controller/store/postgres_prepared.h"
+#include "controller/store/postgres_result.h"
+
 namespace clawback::controller::store::sql {
 namespace {
 
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
-
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
-
-ErrorKind KindOfSqlState(std::string_view state) {
-  if (state == "23505") return ErrorKind::kUnique;
-  if (state == "23503") return ErrorKind::kForeignKey;
-  if (state.starts_with("23") || state == "P0001") return ErrorKind::kConstraint;
-  if (state == "40001" || state == "40P01" || state == "55P03") return ErrorKind::kBusy;
-  if (state == "25006") return ErrorKind::kReadOnly;
-  if (state == "53100") return ErrorKind::kFull;
-  if (state.starts_with("08") || state.starts_with("57P") || state.starts_with("53")) return ErrorKind::kUnavailable;
-  if (state.starts_with("XX")) return ErrorKind::kCorrupt;
-  return ErrorKind::kOther;
-}
-
-// libpq messages span lines ("...failed: Connection refused\n\tIs the
-// server running..."); ours are one line.
-std::string Trimmed(const char* msg) {
-  std::string s;
-  for (const char* p = msg ? msg : ""; *p; ++p) {
-    if (*p == '\n' || *p == '\t') {
-      if (!s.empty() && s.back() != ' ') s += ' ';
-    } else {
-      s += *p;
-    }
-  }
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
-// Throws unless `r` is a success status.
-ResultPtr Checked(PGconn* conn, PGresult* raw) {
-  ResultPtr r(raw);
-  ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return r;
-  if (!r || PQstatus(conn) == CONNECTION_BAD) {
-    throw Error(ErrorKind::kUnavailable, "connection to PostgreSQL lost: " + Trimmed(PQerrorMessage(conn)));
-  }
-  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-  throw Error(KindOfSqlState(state ? state : ""), Trimmed(PQresultErrorMessage(r.get())));
-}
-
 class PgStatement final : public Statement {
  public:
-  PgStatement(PGconn* conn, const std::string& sql) : conn_(conn), sql_(NumberPlaceholders(sql)) {}
+  PgStatement(PreparedStatements& prepared, const std::string& sql)
+      : prepared_(prepared), sql_(NumberPlaceholders(sql)) {}
 
   void BindNull(int i) override { Slot(i).reset(); }
   void Bind(int i, int64_t v) override { Slot(i) = std::to_string(v); }
@@ -116,12 +69,11 @@ class PgStatement final : public Statement {
     std::vector<const char*> values;
     values.reserve(params_.size());
     for (const auto& p : params_) values.push_back(p ? p->c_str() : nullptr);
-    result_ = Checked(conn_, PQexecParams(conn_, sql_.c_str(), static_cast<int>(values.size()), nullptr,
-                                          values.data(), nullptr, nullptr, /*resultFormat=*/0));
+    result_ = prepared_.Run(sql_, values);
     row_ = -1;
   }
 
-  PGconn* conn_;
+  PreparedStatements& prepared_;  // the connection's
   std::string sql_;
   std::vector<std::optional<std::string>> params_;
   ResultPtr result_;
@@ -132,44 +84,54 @@ void IgnoreNotice(void*, const char*) {}
 
 class PgConnection final : public Connection {
  public:
-  explicit PgConnection(ConnPtr conn) : conn_(std::move(conn)) {}
+  PgConnection(ConnPtr conn, size_t prepared_statements)
+      : conn_(std::move(conn)), prepared_(conn_.get(), prepared_statements) {}
 
   Engine engine() const override { return Engine::kPostgres; }
   std::unique_ptr<Statement> Prepare(const std::string& sql) override {
-    return std::make_unique<PgStatement>(conn_.get(), sql);
+    return std::make_unique<PgStatement>(prepared_, sql);
   }
-  void ExecScript(const std::string& sql) override { Checked(conn_.get(), PQexec(conn_.get(), sql.c_str())); }
+  // A script may change the schema the cached statements were planned on.
+  void ExecScript(const std::string& sql) override {
+    prepared_.Forget();
+    Exec(sql);
+  }
   void Begin() override {
-    ExecScript("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLockKey) +
-               ")");
+    Exec("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" +
+         std::to_string(kWriteLockKey) + ")");
   }
-  void Commit() override { ExecScript("COMMIT"); }
+  void Commit() override { Exec("COMMIT"); }
   void Rollback() noexcept override {
     if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) PQclear(PQexec(conn_.get(), "ROLLBACK"));
   }
   void Recover() noexcept override {
     if (PQstatus(conn_.get()) == CONNECTION_BAD) {
       PQreset(conn_.get());
+      prepared_.Lost();  // a new session holds none of the old one's statements
       if (PQstatus(conn_.get()) == CONNECTION_OK) PQsetNoticeProcessor(conn_.get(), IgnoreNotice, nullptr);
       return;
     }
     Rollback();
   }
+  size_t CachedStatementsForTest() const override { return prepared_.size(); }
 
  private:
+  void Exec(const std::string& sql) { Checked(conn_.get(), PQexec(conn_.get(), sql.c_str())); }
+
   ConnPtr conn_;
+  PreparedStatements prepared_;  // on conn_
 };
 
 }  // namespace
 
-std::unique_ptr<Connection> ConnectPostgres(const std::string& conninfo) {
+std::unique_ptr<Connection> ConnectPostgres(const std::string& conninfo, size_t prepared_statements) {
   ConnPtr conn(PQconnectdb(conninfo.c_str()));
   if (!conn) throw Error(ErrorKind::kUnavailable, "cannot allocate a PostgreSQL connection");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     throw Error(ErrorKind::kUnavailable, Trimmed(PQerrorMessage(conn.get())));
   }
   PQsetNoticeProcessor(conn.get(), IgnoreNotice, nullptr);
-  return std::make_unique<PgConnection>(std::move(conn));
+  return std::make_unique<PgConnection>(std::move(conn), prepared_statements);
 }
 
 }  // namespace clawback::controller::store::sql

@@ -2,6 +2,8 @@
 // Private to controller/store.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,7 +16,13 @@ namespace clawback::controller::store::sql {
 // and PGSSLMODE fill in what it leaves out). Server notices are dropped.
 // Throws Error(kUnavailable) with libpq's reason when the connection fails;
 // the reason never contains the password.
-std::unique_ptr<Connection> ConnectPostgres(const std::string& conninfo);
+//
+// The connection keeps up to `prepared_statements` server-side prepared
+// statements, keyed by SQL text (postgres_prepared.h); 0 prepares none and
+// has the server parse and plan every statement on every run.
+inline constexpr size_t kDefaultPreparedStatements = 128;
+std::unique_ptr<Connection> ConnectPostgres(const std::string& conninfo,
+                                            size_t prepared_statements = kDefaultPreparedStatements);
 
 // The key of the advisory lock that Begin() takes for the length of a
 // write transaction, and of the one migrations hold for their whole run.

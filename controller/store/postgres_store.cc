@@ -16,7 +16,7 @@ Result<std::unique_ptr<SqlStore>> OpenPostgresSqlStore(const std::string& connin
   if (options.connections < 1) return Status::InvalidArgument(context + ": connections must be at least 1");
   try {
     std::vector<std::unique_ptr<Connection>> connections;
-    for (int i = 0; i < options.connections; ++i) connections.push_back(ConnectPostgres(conninfo));
+    for (int i = 0; i < options.connections; ++i) connections.push_back(ConnectPostgres(conninfo, options.prepared_statements));
     ApplyMigrations(*connections.front());
     auto pool = std::make_unique<ConnectionPool>(std::move(connections));
     return std::make_unique<SqlStore>(ProcessLock(), std::move(pool));

@@ -12,6 +12,7 @@
 // their own and run concurrently.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,11 @@ struct PostgresStoreOptions {
   // Connections kept open; also the number of store calls that can run at
   // once. Each is opened at start, so a wrong password fails the open.
   int connections = 4;
+  // Server-side prepared statements kept per connection, keyed by SQL text
+  // (controller/store/postgres_prepared.h). 0 turns them off: the server
+  // parses and plans every statement on every call (the benchmark's
+  // baseline).
+  size_t prepared_statements = 128;
 };
 
 // Opens a store on `conninfo`: a postgres:// or postgresql:// URL or a libpq

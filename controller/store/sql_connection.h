@@ -18,7 +18,9 @@
 //
 // Statements are cheap to ask for again: the SQLite connection keeps the
 // ones it prepared, keyed by SQL text, and hands one back out reset, with
-// its bindings cleared (sqlite_connection.cc).
+// its bindings cleared (sqlite_connection.cc); the PostgreSQL connection
+// keeps them prepared on the server, keyed the same way
+// (postgres_prepared.h). Both caches are bounded and dropped by ExecScript.
 //
 // Threading: a Connection and its Statements are used by one thread at a
 // time; ConnectionPool hands connections out to threads. A Statement must
@@ -113,8 +115,9 @@ class Connection {
   // gets a working one. Never throws.
   virtual void Recover() noexcept {}
 
-  // How many prepared statements the connection keeps for reuse while no
-  // one uses them (0 for an engine without a cache). For tests.
+  // How many prepared statements the connection keeps for reuse (SQLite:
+  // those no one is using; PostgreSQL: those prepared on the server). For
+  // tests.
   virtual size_t CachedStatementsForTest() const { return 0; }
 };
 

@@ -12,6 +12,13 @@
 // id, so an id the source ever handed out is never reused. Before the commit
 // every table's row count on the target is compared with the source's.
 //
+// Memory stays bounded however large a table is: each table is read in
+// pages of StoreCopyOptions::batch_rows rows in primary key order (keyset
+// pagination: the next page is the rows after the last key copied), from one
+// snapshot of the source (SQLite: the write lock; PostgreSQL: a read-only
+// REPEATABLE READ transaction), and each row is inserted as it is read.
+// Every table must have a primary key.
+//
 // Works in either direction (SQLite -> PostgreSQL, PostgreSQL -> SQLite,
 // and same-engine copies). Stop the controller first: rows written to the
 // source during a copy may be missed.
@@ -31,9 +38,15 @@ struct TableCopy {
   int64_t rows = 0;  // copied, and counted on both sides
 };
 
+struct StoreCopyOptions {
+  // Rows read from the source per query: the most held in memory at once.
+  int batch_rows = 1000;
+};
+
 // Errors: FailedPrecondition "target database is not empty: table users has
 // 2 rows"; the opening errors of OpenStore; Internal "table X: copied N rows
 // but the target has M" when counts disagree (nothing is committed then).
-Result<std::vector<TableCopy>> CopyStore(const DatabaseUrl& from, const DatabaseUrl& to);
+Result<std::vector<TableCopy>> CopyStore(const DatabaseUrl& from, const DatabaseUrl& to,
+                                         const StoreCopyOptions& options = {});
 
 }  // namespace clawback::controller

@@ -177,5 +177,45 @@ TEST(PostgresStore, ABrokenConnectionFailsOneCallAndIsReconnected) {
   EXPECT_EQ(again->name, "alpha");
 }
 
+// The connection's prepared statements (postgres_prepared.h) across what a
+// running controller meets: the server dropping the connection after the
+// statements were prepared, and another replica's migration adding a column
+// to a table they read.
+TEST(PostgresStore, PreparedStatementsSurviveADroppedConnectionAndASchemaChange) {
+  const std::string url = FreshDatabaseUrl();
+  ASSERT_FALSE(url.empty());
+  auto store = OpenPostgresStore(url, {.connections = 1});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Instance i;
+  i.name = "alpha";
+  i.agent_url = "https://127.0.0.1:1";
+  ASSERT_TRUE((*store)->CreateInstance(i).ok());
+  auto read_all = [&] {
+    auto one = (*store)->GetInstanceByName("alpha");
+    auto all = (*store)->ListInstances();
+    if (!one.ok()) return one.status();
+    if (!all.ok()) return all.status();
+    if (one->name != "alpha" || all->size() != 1) return Status::Internal("wrong rows");
+    return Status::Ok();
+  };
+  for (int k = 0; k < 3; ++k) ASSERT_TRUE(read_all().ok());  // prepared, then run again
+
+  const std::string db = DatabaseOf(url);
+  ASSERT_TRUE(SharedPostgresServer()
+                  ->Exec(db, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                  .ok());
+  Status first = read_all();
+  if (!first.ok()) EXPECT_EQ(first.code(), Status::Code::kUnavailable) << first.ToString();
+  for (int k = 0; k < 3; ++k) EXPECT_TRUE(read_all().ok()) << read_all().ToString();
+
+  // A newer replica's migration: a column added to the table under the cached statements.
+  ASSERT_TRUE(SharedPostgresServer()->Exec(db, "ALTER TABLE instances ADD COLUMN added_later TEXT").ok());
+  for (int k = 0; k < 3; ++k) EXPECT_TRUE(read_all().ok()) << read_all().ToString();
+  i.name = "beta";
+  EXPECT_TRUE((*store)->CreateInstance(i).ok());
+  EXPECT_EQ((*store)->ListInstances()->size(), 2u);
+}
+
 }  // namespace
 }  // namespace clawback::controller
