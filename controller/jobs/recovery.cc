@@ -76,11 +76,16 @@ Status DiscardUnfinishedArchive(const std::string& backups_dir, const Backup& ba
   Status result;
   // A crash after the rename to the final name but before the record said
   // `completed` leaves a whole file that no completed record owns: remove
-  // it too, or it stays behind as an orphan.
+  // it too, or it stays behind as an orphan. The same for its sidecars
+  // (block digests, index), written (as *.partial, then renamed) between
+  // the end of the stream and the record: a replica killed then leaves them.
   const std::string final_path = ArchivePath(backups_dir, backup);
-  for (const std::string& path : {final_path + std::string(kPartialSuffix), final_path}) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT && result.ok()) {
-      result = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+  for (const char* sidecar : {"", ".blocks", ".index"}) {
+    const std::string file = final_path + sidecar;
+    for (const std::string& path : {file + std::string(kPartialSuffix), file}) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT && result.ok()) {
+        result = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+      }
     }
   }
   return result;

@@ -160,7 +160,8 @@ class TransferService {
 
 // Removes what an unfinished backup may have left in the archive storage:
 // its .partial file, and a final file published but never recorded as
-// completed (a crash between the rename and the record). Missing files are
+// completed (a crash between the rename and the record), each with its
+// .blocks and .index sidecars (and their .partial files). Missing files are
 // fine. (An object store aborts the backup's multipart upload here.)
 Status DiscardUnfinishedArchive(const std::string& backups_dir, const Backup& backup);
 

@@ -282,6 +282,10 @@ TEST(ReplicaTransfers, SurvivorAdoptsQueuedAndFailsRunningTransfersOfAStoppedRep
   const std::string partial =
       backups + "/web-1/web-1-" + std::to_string(dead_running) + "-20260101-000000.tar.zst.partial";
   std::ofstream(partial) << "half an archive";
+  // Killed while writing the sidecars: the block digests published, the index half-written.
+  const std::string archive = partial.substr(0, partial.size() - std::string(".partial").size());
+  std::ofstream(archive + ".blocks") << "digests";
+  std::ofstream(archive + ".index.partial") << "half an index";
   Restore r;
   r.backup_id = dead_running;
   r.target_instance_id = i2.id;
@@ -305,6 +309,8 @@ TEST(ReplicaTransfers, SurvivorAdoptsQueuedAndFailsRunningTransfersOfAStoppedRep
   EXPECT_EQ(failed->status, BackupStatus::kFailed);
   EXPECT_EQ(failed->error_message, "interrupted: controller replica dead stopped");
   EXPECT_FALSE(fs::exists(partial));
+  EXPECT_FALSE(fs::exists(archive + ".blocks"));
+  EXPECT_FALSE(fs::exists(archive + ".index.partial"));
   auto restore = store->GetRestore(dead_restore);
   EXPECT_EQ(restore->status, RestoreStatus::kFailed);
   EXPECT_EQ(restore->error_message, "interrupted: controller replica dead stopped");
