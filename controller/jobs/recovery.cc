@@ -57,17 +57,35 @@ Status RemovePartials(const std::string& dir, const std::set<std::string>& live,
   return result;
 }
 
+// The previous life of this data dir is dead (its successor holds the
+// lock): its queued transfers are handed over now rather than when their
+// lease runs out, so the first heartbeat adopts and runs them.
+Status ReleasePreviousLifeQueue(Store& store, const std::string& previous_life) {
+  if (previous_life.empty()) return Status::Ok();
+  auto released = store.ReleaseQueuedTransfers(previous_life);
+  if (!released.ok()) return released.status().WithContext("releasing the previous life's queued transfers");
+  if (*released > 0) {
+    log::Info("queued transfers of the previous start handed over", {{"count", *released}, {"owner", previous_life}});
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DiscardUnfinishedArchive(const std::string& backups_dir, const Backup& backup) {
   Status result;
   // A crash after the rename to the final name but before the record said
   // `completed` leaves a whole file that no completed record owns: remove
-  // it too, or it stays behind as an orphan.
+  // it too, or it stays behind as an orphan. The same for its sidecars
+  // (block digests, index), written (as *.partial, then renamed) between
+  // the end of the stream and the record: a replica killed then leaves them.
   const std::string final_path = ArchivePath(backups_dir, backup);
-  for (const std::string& path : {final_path + std::string(kPartialSuffix), final_path}) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT && result.ok()) {
-      result = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+  for (const char* sidecar : {"", ".blocks", ".index"}) {
+    const std::string file = final_path + sidecar;
+    for (const std::string& path : {file + std::string(kPartialSuffix), file}) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT && result.ok()) {
+        result = Status::IoError("cannot remove " + path + ": " + std::strerror(errno));
+      }
     }
   }
   return result;
@@ -88,6 +106,9 @@ AbandonedTransfers FailAbandonedTransfers(Store& store, const DiscardArchive& di
     // A replica creates a record, then assigns it: a row without owner that
     // is younger than kUnownedGrace may be another replica's, a moment old.
     if (lease.owner.empty() && lease.created_at + kUnownedGrace >= now) continue;
+    // A queued transfer never reached an agent: a live replica adopts it
+    // (TransferService's heartbeat), whatever happened to its owner.
+    if (!lease.owner.empty() && lease.status == BackupStatus::kQueued) continue;
     const bool restarted = lease.owner.empty() || lease.owner == previous_life;
     if (!restarted && lease.lease_until >= now) continue;  // live: its owner runs it
     const std::string error =
@@ -130,6 +151,7 @@ Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir,
   FailAbandonedTransfers(
       store, [&](const Backup& b) { return DiscardUnfinishedArchive(backups_dir, b); }, now, previous_life,
       &first_error);
+  keep(ReleasePreviousLifeQueue(store, previous_life));
 
   // What is still unfinished belongs to live replicas: their partial files stay.
   std::set<std::string> live;
@@ -188,6 +210,8 @@ Status RecoverInterruptedTransfers(Store& store, storage::ArchiveStorage& archiv
         return Status::Ok();
       },
       now, previous_life, &first_error);
+  Status released = ReleasePreviousLifeQueue(store, previous_life);
+  if (!released.ok() && first_error.ok()) first_error = released;
   // Uploads of backups still unfinished belong to live replicas and stay.
   int aborted = 0;
   Status swept = AbortUnownedArchiveWrites(store, archives, &aborted);

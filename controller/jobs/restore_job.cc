@@ -173,8 +173,16 @@ Restore RunRestoreJob(Store& store, AgentConnector& agents, const TransferSettin
     restore.error_message.clear();
   } else {
     restore.status = RestoreStatus::kFailed;
-    restore.error_message = control.shutting_down.load() ? "controller shutting down"
-                                                         : WithoutBackupsDir(outcome.message(), settings.backups_dir);
+    if (!control.shutting_down.load()) {
+      restore.error_message = WithoutBackupsDir(outcome.message(), settings.backups_dir);
+    } else if (control.running.load() && !restore.dry_run) {
+      // Cut off mid-stream: the agent writes entries in place as they
+      // arrive, so part of the backup may already be on the target.
+      restore.error_message = "controller shutting down mid-restore: " + target.name +
+                              " may be partly restored; restore it again";
+    } else {
+      restore.error_message = "controller shutting down";
+    }
   }
   if (control.finished_elsewhere.load()) {
     // Canceled on another replica or failed by a survivor: that record stands.

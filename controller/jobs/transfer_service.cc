@@ -123,26 +123,7 @@ class TransferServiceImpl final : public TransferService {
     if (!created.ok()) return created.status();
     restore = *created;
     Assign(TransferKind::kRestore, restore.id);
-
-    auto control = std::make_shared<JobControl>();
-    ActiveRestore& active = restores_[restore.id];
-    active.record = restore;
-    active.control = control;
-    active.ticket = queue_.Push(request.target.id, [this, control, backup, target = request.target, restore,
-                                                    paths = request.paths] {
-      if (!WaitForSlot(TransferKind::kRestore, restore.id, *control)) {
-        std::lock_guard done_lock(mu_);
-        restores_.erase(restore.id);
-        return;
-      }
-      Restore final = RunRestoreJob(store_, agents_, settings_, backup, target, restore, paths, *control);
-      {
-        std::lock_guard done_lock(mu_);
-        restores_.erase(final.id);
-      }
-      slot_freed_.notify_all();
-      if (observer_.on_restore_finished) observer_.on_restore_finished(final);
-    });
+    QueueRestoreLocked(backup, request.target, restore, request.paths);
     return restore;
   }
 
@@ -205,7 +186,9 @@ class TransferServiceImpl final : public TransferService {
     heartbeat_wake_.notify_all();
     if (heartbeat_.joinable() && heartbeat_.get_id() != std::this_thread::get_id()) heartbeat_.join();
     if (Replicated()) (void)store_.ReleaseLease(ReplicaLeaseName(settings_.replica.id), settings_.replica.id);
-    std::vector<TransferQueue::Ticket> dropped = queue_.Stop();  // joins running jobs
+    // Joins running jobs; those still waiting for a slot return unrun
+    // (WaitForSlot), their records still queued.
+    std::vector<TransferQueue::Ticket> dropped = queue_.Stop();
     std::vector<Backup> dropped_backups;
     std::vector<Restore> dropped_restores;
     {
@@ -227,6 +210,21 @@ class TransferServiceImpl final : public TransferService {
           }
         }
       }
+    }
+    if (Replicated()) {
+      // Queued transfers never reached an agent: hand them over instead of
+      // failing them. No worker of ours claims any more (all joined above),
+      // so each is claimed, and run, by exactly one adopter: another live
+      // replica, or this data dir's next start.
+      auto released = store_.ReleaseQueuedTransfers(settings_.replica.id);
+      if (!released.ok()) {
+        // Their leases run out within lease_ttl; survivors adopt them then.
+        log::Warn("cannot hand over queued transfers; they are adopted once their lease runs out",
+                  {{"error", released.status().message()}});
+      } else if (*released > 0) {
+        log::Info("queued transfers handed over to the next replica", {{"count", *released}});
+      }
+      return;
     }
     for (Backup& backup : dropped_backups) {
       Status st = FinishUnstarted(std::move(backup), BackupStatus::kFailed, "controller shutting down");
@@ -279,6 +277,29 @@ class TransferServiceImpl final : public TransferService {
     });
   }
 
+  // Requires mu_. Queues a recorded restore on this replica.
+  void QueueRestoreLocked(const Backup& backup, const Instance& target, const Restore& restore,
+                          const std::vector<std::string>& paths) {
+    auto control = std::make_shared<JobControl>();
+    ActiveRestore& active = restores_[restore.id];
+    active.record = restore;
+    active.control = control;
+    active.ticket = queue_.Push(target.id, [this, control, backup, target, restore, paths] {
+      if (!WaitForSlot(TransferKind::kRestore, restore.id, *control)) {
+        std::lock_guard done_lock(mu_);
+        restores_.erase(restore.id);
+        return;
+      }
+      Restore final = RunRestoreJob(store_, agents_, settings_, backup, target, restore, paths, *control);
+      {
+        std::lock_guard done_lock(mu_);
+        restores_.erase(final.id);
+      }
+      slot_freed_.notify_all();
+      if (observer_.on_restore_finished) observer_.on_restore_finished(final);
+    });
+  }
+
   // Makes a just-created record this replica's, with a fresh lease. A
   // failure leaves it without owner: a sweep will declare it interrupted,
   // so it is logged, not returned.
@@ -305,14 +326,15 @@ class TransferServiceImpl final : public TransferService {
 
   // On a worker, before a job runs: waits until the store grants this
   // transfer a slot under the global cap (every replica's transfers count).
-  // True: run the job (also when canceled or shutting down meanwhile: the
-  // job then records that). False: the record was finished elsewhere and
-  // must not run.
+  // True: run the job (also when canceled meanwhile: the job then records
+  // that). False: do not run it: the record was finished elsewhere, or this
+  // replica is shutting down and leaves it queued for Shutdown to hand over.
   bool WaitForSlot(TransferKind kind, Id id, JobControl& control) {
     if (!Replicated()) return true;
     bool logged = false;
     std::unique_lock lock(mu_);
     for (;;) {
+      if (control.shutting_down.load()) return false;
       if (control.cancel.load()) return !control.finished_elsewhere.load();
       lock.unlock();
       auto claim = store_.ClaimTransfer(kind, id, settings_.replica.id, clock_.Now(), LeaseUntil(),
@@ -341,8 +363,8 @@ class TransferServiceImpl final : public TransferService {
   }
 
   // Every `heartbeat`: renew this replica's leases, stop jobs whose record
-  // was finished elsewhere, adopt queued backups of stopped replicas and
-  // fail their running transfers.
+  // was finished elsewhere, adopt queued transfers of stopped replicas and
+  // fail their running ones.
   void HeartbeatLoop() {
     std::unique_lock lock(mu_);
     while (!heartbeat_stop_) {
@@ -355,7 +377,7 @@ class TransferServiceImpl final : public TransferService {
 
   void Heartbeat() {
     RenewLeases();
-    AdoptQueuedBackups();
+    AdoptQueuedTransfers();
     Status first_error;
     auto discard = [this](const Backup& b) {
       return settings_.archives ? DiscardUnfinishedArchive(*settings_.archives, b)
@@ -405,35 +427,96 @@ class TransferServiceImpl final : public TransferService {
     }
   }
 
-  // Queued backups whose owner's lease expired never reached an agent: run
-  // them here instead of failing them (a scheduled slot is not lost).
-  void AdoptQueuedBackups() {
+  // Queued transfers whose owner's lease expired (it died, or stopped
+  // cleanly and released them) never reached an agent: run them here
+  // instead of failing them (a scheduled slot is not lost, a requested
+  // restore still happens). AdoptQueuedTransfer takes each one for one
+  // replica only; it runs once, after its claim (WaitForSlot).
+  void AdoptQueuedTransfers() {
     auto leases = store_.ListTransferLeases();
     if (!leases.ok()) return;
     const UnixTime now = clock_.Now();
+    std::vector<Backup> failed_backups;
+    std::vector<Restore> failed_restores;
     for (const TransferLease& l : *leases) {
-      if (l.kind != TransferKind::kBackup || l.status != BackupStatus::kQueued || l.lease_until >= now ||
-          l.owner == settings_.replica.id || l.owner.empty()) {
+      if (l.status != BackupStatus::kQueued || l.lease_until >= now || l.owner == settings_.replica.id ||
+          l.owner.empty()) {
         continue;
       }
       std::lock_guard lock(mu_);
-      if (shutting_down_) return;
-      auto adopted = store_.AdoptQueuedTransfer(TransferKind::kBackup, l.id, settings_.replica.id, now, LeaseUntil());
+      if (shutting_down_) break;
+      auto adopted = store_.AdoptQueuedTransfer(l.kind, l.id, settings_.replica.id, now, LeaseUntil());
       if (!adopted.ok() || !*adopted) continue;
-      auto backup = store_.GetBackup(l.id);
-      auto instance = backup.ok() ? store_.GetInstance(backup->instance_id) : Result<Instance>(backup.status());
-      if (!instance.ok()) {
-        // Its instance is gone: nothing to run. It fails like any orphan.
-        if (backup.ok()) {
-          (void)store_.FailAbandonedTransfer(TransferKind::kBackup, l.id, now, settings_.replica.id,
-                                             "interrupted: controller replica " + l.owner + " stopped");
-        }
-        continue;
+      Status queued = l.kind == TransferKind::kBackup ? QueueAdoptedBackupLocked(l) : QueueAdoptedRestoreLocked(l);
+      if (queued.ok()) continue;
+      // Nothing left to run it against (its instance or backup is gone):
+      // it fails, saying why. Ours now, so owner_gone is this replica.
+      log::Warn("cannot run an adopted transfer", {{"kind", TransferKindName(l.kind)}, {"id", l.id},
+                                                   {"from", l.owner}, {"error", queued.message()}});
+      auto failed = store_.FailAbandonedTransfer(l.kind, l.id, now, settings_.replica.id,
+                                                 "interrupted: controller replica " + l.owner + " stopped; " +
+                                                     queued.message());
+      if (!failed.ok() || !*failed) continue;
+      if (l.kind == TransferKind::kBackup) {
+        if (auto b = store_.GetBackup(l.id); b.ok()) failed_backups.push_back(*b);
+      } else if (auto r = store_.GetRestore(l.id); r.ok()) {
+        failed_restores.push_back(*r);
       }
-      log::Info("adopted a queued backup of a stopped replica",
-                {{"backup_id", l.id}, {"instance", backup->instance_name}, {"from", l.owner}});
-      QueueBackupLocked(*instance, *backup);
     }
+    for (const Backup& b : failed_backups) {
+      if (observer_.on_backup_finished) observer_.on_backup_finished(b);
+    }
+    for (const Restore& r : failed_restores) {
+      if (observer_.on_restore_finished) observer_.on_restore_finished(r);
+    }
+  }
+
+  // Requires mu_. Queues an adopted backup as if requested here.
+  Status QueueAdoptedBackupLocked(const TransferLease& l) {
+    auto backup = store_.GetBackup(l.id);
+    if (!backup.ok()) return backup.status();
+    auto instance = store_.GetInstance(backup->instance_id);
+    if (!instance.ok()) return Status::NotFound("instance " + backup->instance_name + " no longer exists");
+    log::Info("adopted a queued backup of a stopped replica",
+              {{"backup_id", l.id}, {"instance", backup->instance_name}, {"from", l.owner}});
+    QueueBackupLocked(*instance, *backup);
+    return Status::Ok();
+  }
+
+  // Requires mu_. Queues an adopted restore with the options it was asked
+  // with (the record keeps quiesce, dry_run and the selected paths). The
+  // target was checked live when it was requested; the job checks again.
+  Status QueueAdoptedRestoreLocked(const TransferLease& l) {
+    auto restore = store_.GetRestore(l.id);
+    if (!restore.ok()) return restore.status();
+    auto backup = store_.GetBackup(restore->backup_id);
+    if (!backup.ok()) return Status::NotFound("backup " + std::to_string(restore->backup_id) + " no longer exists");
+    auto target = store_.GetInstance(restore->target_instance_id);
+    if (!target.ok()) {
+      return Status::NotFound("instance " + restore->target_instance_name + " no longer exists");
+    }
+    auto paths = SelectedPaths(*restore);
+    if (!paths.ok()) return paths.status();
+    log::Info("adopted a queued restore of a stopped replica",
+              {{"restore_id", l.id}, {"target", restore->target_instance_name}, {"from", l.owner}});
+    QueueRestoreLocked(*backup, *target, *restore, *paths);
+    return Status::Ok();
+  }
+
+  // The archive names a restore record selected: paths_json holds them as
+  // shown ("/home/claworc/x"); [] (or nothing) is the whole backup.
+  static Result<std::vector<std::string>> SelectedPaths(const Restore& restore) {
+    std::vector<std::string> out;
+    if (restore.paths_json.empty()) return out;
+    auto shown = nlohmann::json::parse(restore.paths_json, nullptr, /*allow_exceptions=*/false);
+    if (!shown.is_array()) return Status::Corruption("the restore's selected paths are unreadable");
+    for (const auto& p : shown) {
+      if (!p.is_string() || p.get_ref<const std::string&>().size() < 2 || p.get_ref<const std::string&>()[0] != '/') {
+        return Status::Corruption("the restore's selected paths are unreadable");
+      }
+      out.push_back(p.get<std::string>().substr(1));
+    }
+    return out;
   }
 
   bool BusyLocked(Id instance_id) const {

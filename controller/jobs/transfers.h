@@ -64,11 +64,12 @@ using SelectionOpener =
 // `heartbeat`; a transfer starts only after the store granted it a slot
 // (Store::ClaimTransfer), so `max_concurrent` and one-transfer-per-instance
 // hold across replicas. Each replica also sweeps, every `heartbeat`, for
-// transfers of replicas that stopped: queued backups whose owner's lease
-// expired are adopted and run here; running ones (and queued restores) are
-// marked failed ("interrupted: controller replica <id> stopped") and their
-// unfinished archive discarded. An empty `id` is the single-controller mode
-// of old: no claims, no leases, no sweeps.
+// transfers of replicas that stopped: queued backups and restores whose
+// owner's lease expired (or was released by a clean stop) are adopted and
+// run here, each by one replica; running ones are marked failed
+// ("interrupted: controller replica <id> stopped") and their unfinished
+// archive discarded. An empty `id` is the single-controller mode of old: no
+// claims, no leases, no sweeps, and Shutdown fails what is queued.
 struct TransferReplica {
   std::string id;                                // ReplicaIdentity::id
   std::chrono::seconds lease_ttl{10};
@@ -149,13 +150,18 @@ class TransferService {
   virtual int RunningCount() const = 0;
   virtual int QueuedCount() const = 0;
   // Stops accepting work, cancels running transfers (they end `failed:
-  // controller shutting down`) and joins the pool.
+  // controller shutting down`; a restore cut off mid-stream says its target
+  // may be partly restored) and joins the pool. Queued transfers that have
+  // not started are handed over (Store::ReleaseQueuedTransfers) for another
+  // replica, or this data dir's next start, to adopt and run; with an empty
+  // replica id they are failed `controller shutting down` instead.
   virtual void Shutdown() = 0;
 };
 
 // Removes what an unfinished backup may have left in the archive storage:
 // its .partial file, and a final file published but never recorded as
-// completed (a crash between the rename and the record). Missing files are
+// completed (a crash between the rename and the record), each with its
+// .blocks and .index sidecars (and their .partial files). Missing files are
 // fine. (An object store aborts the backup's multipart upload here.)
 Status DiscardUnfinishedArchive(const std::string& backups_dir, const Backup& backup);
 
@@ -165,12 +171,14 @@ struct AbandonedTransfers {
   std::vector<Restore> restores;
 };
 
-// Marks `failed` every queued or running backup and restore whose owner is
-// gone: its lease expired by `now` (Store::FailAbandonedTransfer decides,
-// so a transfer its owner renews in time is left alone) or its owner is
-// `previous_life` (this data dir's previous process). A row without owner
-// (from before replicas, or created a moment ago and not yet assigned)
-// counts once it is a minute old. The error is
+// Marks `failed` every running backup and restore whose owner is gone: its
+// lease expired by `now` (Store::FailAbandonedTransfer decides, so a
+// transfer its owner renews in time is left alone) or its owner is
+// `previous_life` (this data dir's previous process). Queued ones with an
+// owner are left for a live replica to adopt (they never reached an
+// agent). A row without owner (from before replicas, or created a moment
+// ago and not yet assigned), queued or running, fails once it is a minute
+// old. The error is
 // "interrupted: controller restarted" for the caller's previous life and
 // rows without owner, "interrupted: controller replica <id> stopped" for
 // another replica's. Each failed backup's unfinished archive is discarded.
@@ -181,11 +189,14 @@ using DiscardArchive = std::function<Status(const Backup&)>;
 AbandonedTransfers FailAbandonedTransfers(Store& store, const DiscardArchive& discard, UnixTime now,
                                           const std::string& previous_life, Status* first_error);
 
-// At startup, before serving: FailAbandonedTransfers, then removes *.partial
+// At startup, before serving: FailAbandonedTransfers, hands the previous
+// life's queued transfers over at once (Store::ReleaseQueuedTransfers: the
+// new life's first heartbeat adopts and runs them), then removes *.partial
 // files that belong to no unfinished backup (another replica's live
 // partials stay) and archives no record owns (RemoveOrphanArchives). With
 // one controller per store every unfinished row is the previous life's or
-// has no owner, so all of them fail, as before replicas existed.
+// has no owner, so every running one fails, as before replicas existed,
+// and every queued one runs.
 Status RecoverInterruptedTransfers(Store& store, const std::string& backups_dir, UnixTime now,
                                    const std::string& previous_life);
 

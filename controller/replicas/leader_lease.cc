@@ -1,6 +1,7 @@
 #include "controller/replicas/leader_lease.h"
 
 #include "controller/clock.h"
+#include "controller/store/lease_model.h"
 #include "controller/store/store.h"
 #include "shared/log.h"
 
@@ -34,7 +35,23 @@ bool LeaderLease::Tick() {
   }
   const bool leader = IsLeader();
   Publish(leader);
+  if (leader) SweepStaleReplicaLeases(now);
   return leader;
+}
+
+void LeaderLease::SweepStaleReplicaLeases(UnixTime now) {
+  {
+    std::lock_guard lock(mu_);
+    if (now < next_sweep_) return;
+    next_sweep_ = now + settings_.sweep_every.count();
+  }
+  const UnixTime before = now - std::chrono::duration_cast<std::chrono::seconds>(kStaleReplicaLeaseAge).count();
+  auto removed = store_.DeleteExpiredLeases(std::string(kReplicaLeasePrefix), before);
+  if (!removed.ok()) {
+    log::Warn("cannot remove stale replica leases", {{"error", removed.status().message()}});
+  } else if (*removed > 0) {
+    log::Info("removed stale replica leases", {{"count", *removed}});
+  }
 }
 
 bool LeaderLease::IsLeader() const {

@@ -12,6 +12,14 @@
 // two never overlap. Should they ever (a clock jump), the store's
 // RecordScheduleFired, which only advances, still fires each slot once.
 //
+// The leader also tidies the leases table: every `sweep_every` it deletes
+// the `replica:<id>` rows (lease_model.h ReplicaLeaseName) whose lease ran
+// out more than kStaleReplicaLeaseAge ago (each start of a replica adds a
+// row; a clean stop releases it, nothing removed it). A live replica renews
+// its row every 2 s, so it is never near that age; a replica cut off longer
+// than that simply takes a new row at its next renewal. The leader's own
+// row and other named leases are never touched.
+//
 // Stop() releases the lease so a survivor takes over at its next tick
 // instead of after the ttl. A replica killed with SIGKILL releases nothing:
 // the others take over within ttl + renew_every.
@@ -33,10 +41,14 @@ namespace clawback::controller {
 class Clock;
 class Store;
 
+// How long a replica's lease row stays after its lease ran out.
+inline constexpr std::chrono::hours kStaleReplicaLeaseAge{1};
+
 struct LeaderLeaseSettings {
   std::string name = "leader";
   std::chrono::seconds ttl{10};
   std::chrono::milliseconds renew_every{2000};
+  std::chrono::seconds sweep_every{60};  // stale replica lease rows, while leading
   // Called (on the ticking thread) when this replica becomes or stops being
   // the leader. May be null.
   std::function<void(bool leader)> on_change;
@@ -67,6 +79,7 @@ class LeaderLease {
  private:
   void Loop();
   void Publish(bool leader);  // calls on_change when leadership changed
+  void SweepStaleReplicaLeases(UnixTime now);  // on the ticking thread, while leading
 
   Store& store_;
   const Clock& clock_;
@@ -79,6 +92,7 @@ class LeaderLease {
   bool was_leader_ = false;   // guarded by mu_: what on_change last said
   bool stop_ = false;         // guarded by mu_
   bool started_ = false;      // guarded by mu_
+  UnixTime next_sweep_ = 0;   // guarded by mu_: when the leader next sweeps stale replica leases
   std::condition_variable wake_;
   std::thread thread_;
   std::mutex stop_mu_;        // serializes Stop()

@@ -24,7 +24,11 @@ struct Lease {
 
 // The lease each running replica renews while it lives (its transfer
 // heartbeat): lets the others tell a live replica's work from a dead one's.
-inline std::string ReplicaLeaseName(std::string_view replica_id) { return "replica:" + std::string(replica_id); }
+// Every such lease's name starts with kReplicaLeasePrefix.
+inline constexpr std::string_view kReplicaLeasePrefix = "replica:";
+inline std::string ReplicaLeaseName(std::string_view replica_id) {
+  return std::string(kReplicaLeasePrefix) + std::string(replica_id);
+}
 
 // Backups and restores are both transfers; leases and claims cover both.
 enum class TransferKind { kBackup, kRestore };

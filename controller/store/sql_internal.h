@@ -340,12 +340,14 @@ class SqlStore final : public Store {
                             UnixTime expires_at) override;
   Status ReleaseLease(const std::string& name, const std::string& holder) override;
   Result<Lease> GetLease(const std::string& name) override;
+  Result<int64_t> DeleteExpiredLeases(const std::string& name_prefix, UnixTime expired_before) override;
   Status AssignTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime lease_until) override;
   Result<ClaimOutcome> ClaimTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
                                      UnixTime lease_until, int max_running) override;
   Result<TransferIds> RenewTransferLeases(const std::string& owner, UnixTime lease_until) override;
   Result<bool> AdoptQueuedTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
                                    UnixTime lease_until) override;
+  Result<int64_t> ReleaseQueuedTransfers(const std::string& owner) override;
   Result<std::vector<TransferLease>> ListTransferLeases() override;
   Result<bool> FailAbandonedTransfer(TransferKind kind, Id id, UnixTime now, const std::string& owner_gone,
                                      const std::string& error) override;

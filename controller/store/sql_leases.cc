@@ -64,6 +64,15 @@ Result<Lease> SqlStore::GetLease(const std::string& name) {
   });
 }
 
+Result<int64_t> SqlStore::DeleteExpiredLeases(const std::string& name_prefix, UnixTime expired_before) {
+  return Run("delete expired leases", [&](Connection& db) {
+    if (name_prefix.empty() || name_prefix.find_first_of("%_\\") != std::string::npos) {
+      Fail(Status::InvalidArgument("lease name prefix must be non-empty and literal: " + name_prefix));
+    }
+    return Exec(db, "DELETE FROM leases WHERE name LIKE ? AND expires_at < ?", name_prefix + "%", expired_before);
+  });
+}
+
 Status SqlStore::AssignTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime lease_until) {
   return Run("assign transfer", [&](Connection& db) {
     const TransferTable t = TableOf(kind);
@@ -143,6 +152,23 @@ Result<bool> SqlStore::AdoptQueuedTransfer(TransferKind kind, Id id, const std::
                              owner, lease_until, id, now);
     tx.Commit();
     return changed > 0;
+  });
+}
+
+Result<int64_t> SqlStore::ReleaseQueuedTransfers(const std::string& owner) {
+  return Run("release queued transfers", [&](Connection& db) {
+    if (owner.empty()) Fail(Status::InvalidArgument("transfer owner must not be empty"));
+    Transaction tx(db);
+    int64_t released = 0;
+    for (TransferKind kind : {TransferKind::kBackup, TransferKind::kRestore}) {
+      // Serialized with ClaimTransfer: a transfer claimed first is running
+      // and stays; one released first is claimed by whoever adopts it.
+      released += Exec(db, std::string("UPDATE ") + TableOf(kind).table +
+                               " SET lease_until = 0 WHERE owner = ? AND status = 'queued'",
+                       owner);
+    }
+    tx.Commit();
+    return released;
   });
 }
 

@@ -204,6 +204,13 @@ class Store {
   }
   // The lease as stored (possibly expired); NotFound when never taken.
   virtual Result<Lease> GetLease(const std::string& name) { return Unimplemented("GetLease"); }
+  // Deletes the leases whose name starts with `name_prefix` and whose
+  // expires_at is before `expired_before` (released ones, expires_at 0,
+  // included); returns how many went. The prefix is taken literally:
+  // InvalidArgument when it is empty or holds '%', '_' or a backslash.
+  virtual Result<int64_t> DeleteExpiredLeases(const std::string& name_prefix, UnixTime expired_before) {
+    return Unimplemented("DeleteExpiredLeases");
+  }
 
   // Sets the owner and lease of a queued or running transfer (done right
   // after creating it). NotFound for a missing record, FailedPrecondition
@@ -235,6 +242,14 @@ class Store {
   virtual Result<bool> AdoptQueuedTransfer(TransferKind kind, Id id, const std::string& owner, UnixTime now,
                                            UnixTime lease_until) {
     return Unimplemented("AdoptQueuedTransfer");
+  }
+  // Hands back every transfer `owner` holds that is still `queued` (a clean
+  // stop, or a restart for its previous life): lease_until becomes 0, owner
+  // stays, so any live replica adopts it (AdoptQueuedTransfer) at its next
+  // heartbeat instead of it being failed. Running transfers are untouched.
+  // Returns how many were released. InvalidArgument for an empty owner.
+  virtual Result<int64_t> ReleaseQueuedTransfers(const std::string& owner) {
+    return Unimplemented("ReleaseQueuedTransfers");
   }
   // Every queued or running transfer with its owner and lease, by kind then id.
   virtual Result<std::vector<TransferLease>> ListTransferLeases() { return Unimplemented("ListTransferLeases"); }

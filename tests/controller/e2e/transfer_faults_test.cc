@@ -254,6 +254,36 @@ TEST_F(TransferFaultsE2eTest, SecondBackupOfABusyInstanceIsQueued) {
             (std::vector<std::string>{file_name, file_name + ".blocks", file_name + ".index"}));
 }
 
+// SIGTERM (a service stop) with one backup running and one queued behind
+// it: the running one fails saying why and leaves no file; the queued one,
+// which never reached the agent, is handed over, and the next start on the
+// same data dir runs it to completion (not failed, not left queued).
+TEST_F(TransferFaultsE2eTest, CleanStopHandsTheQueuedBackupToTheNextStart) {
+  const int64_t first = StreamingBackup();
+  ASSERT_FALSE(HasFailure());
+  const int64_t second = StartBackup(alpha_id(), json{{"paths", json::array({"/etc/app"})}});
+  ASSERT_GE(second, 0);
+  ASSERT_EQ(stack_->GetBackup(second).value("status", ""), "queued");
+
+  stack_->controller()->Signal(SIGTERM);
+  ASSERT_TRUE(stack_->controller()->WaitExit(30s).has_value()) << "the controller did not stop on SIGTERM";
+  Status restarted = stack_->StartController();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+
+  json cut = stack_->GetBackup(first);
+  EXPECT_EQ(cut.value("status", ""), "failed") << cut.dump();
+  EXPECT_EQ(cut.value("error_message", ""), "controller shutting down") << cut.dump();
+  bool ok = false;
+  json b = stack_->WaitBackupFinal(second, 60s, &ok);
+  ASSERT_TRUE(ok) << "the handed-over backup never finished: " << b.dump();
+  EXPECT_EQ(b.value("status", ""), "completed") << b.dump();
+  EXPECT_EQ(Sha256OfFile(StoredFile(b)), b.value("sha256", ""));
+  const std::string file_name = b.value("file_name", "?");
+  EXPECT_EQ(SortedInstanceFiles("alpha"),
+            (std::vector<std::string>{file_name, file_name + ".blocks", file_name + ".index"}))
+      << "only the handed-over backup's archive, nothing of the cut one";
+}
+
 // DELETE of a running backup cancels it first and leaves neither a record
 // nor a file.
 TEST_F(TransferFaultsE2eTest, DeletingARunningBackupRemovesRecordAndFiles) {

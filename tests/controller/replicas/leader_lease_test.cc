@@ -4,12 +4,14 @@
 // renewing is tested without sleeping.
 #include "controller/replicas/leader_lease.h"
 
+#include <chrono>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
 
 #include "controller/clock.h"
 #include "controller/replicas/replica_identity.h"
+#include "controller/store/lease_model.h"
 #include "controller/store/store.h"
 #include "tests/controller/store/test_store.h"
 
@@ -133,6 +135,90 @@ TEST(LeaderLease, CleanStopHandsOverAtTheNextTick) {
   a.Stop();
   EXPECT_FALSE(a.IsLeader());
   EXPECT_TRUE(b.Tick());  // same second: no wait for the ttl
+}
+
+TEST(StoreLeases, DeleteExpiredLeasesByLiteralPrefix) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(*store->AcquireLease("replica:old", "old", kT0 - 100, kT0 - 50));
+  ASSERT_TRUE(*store->AcquireLease("replica:fresh", "fresh", kT0, kT0 + 10));
+  ASSERT_TRUE(*store->AcquireLease("replica:gone", "gone", kT0, kT0 + 10));
+  ASSERT_TRUE(store->ReleaseLease("replica:gone", "gone").ok());  // expires_at 0
+  ASSERT_TRUE(*store->AcquireLease("leader", "old", kT0 - 100, kT0 - 50));
+  ASSERT_TRUE(*store->AcquireLease("replicaX", "old", kT0 - 100, kT0 - 50));  // no ':'
+
+  auto removed = store->DeleteExpiredLeases("replica:", kT0 - 50);  // strictly before
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 1);  // only the released one
+  EXPECT_EQ(store->GetLease("replica:gone").status().code(), Status::Code::kNotFound);
+  removed = store->DeleteExpiredLeases("replica:", kT0);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1);
+  EXPECT_EQ(store->GetLease("replica:old").status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store->GetLease("replica:fresh").ok());
+  EXPECT_TRUE(store->GetLease("leader").ok());
+  EXPECT_TRUE(store->GetLease("replicaX").ok());
+
+  for (const char* bad : {"", "replica%", "replica_", "a\\b"}) {
+    EXPECT_EQ(store->DeleteExpiredLeases(bad, kT0 + 1000).status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(store->GetLease("replica:fresh").ok());
+}
+
+// Each replica start leaves a `replica:<id>` row: the leader removes those
+// whose lease ran out more than kStaleReplicaLeaseAge ago, and nothing else.
+TEST(LeaderLease, LeaderRemovesStaleReplicaLeasesOnly) {
+  TempDir dir;
+  auto store = OpenTestStore(dir);
+  ASSERT_TRUE(store);
+  const UnixTime age = std::chrono::duration_cast<std::chrono::seconds>(kStaleReplicaLeaseAge).count();
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("dead-long-ago"), "dead-long-ago", kT0 - 2 * age, kT0 - age - 1));
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("stopped"), "stopped", kT0 - 5, kT0 + 5));
+  ASSERT_TRUE(store->ReleaseLease(ReplicaLeaseName("stopped"), "stopped").ok());
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("dead-recently"), "dead-recently", kT0 - age, kT0 - age + 60));
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("live"), "live", kT0, kT0 + 10));
+  ASSERT_TRUE(*store->AcquireLease("some-other-role", "dead-long-ago", kT0 - 2 * age, kT0 - age - 1));
+  ASSERT_TRUE(*store->AcquireLease("leader", "replica-b", kT0, kT0 + 10));
+  auto exists = [&](const std::string& name) { return store->GetLease(name).ok(); };
+
+  FakeClock clock(kT0);
+  LeaderLease a(*store, clock, "replica-a");
+  // Not the leader: sweeps nothing.
+  EXPECT_FALSE(a.Tick());
+  EXPECT_TRUE(exists(ReplicaLeaseName("dead-long-ago")));
+  ASSERT_TRUE(store->ReleaseLease("leader", "replica-b").ok());
+
+  EXPECT_TRUE(a.Tick());
+  EXPECT_FALSE(exists(ReplicaLeaseName("dead-long-ago")));
+  EXPECT_FALSE(exists(ReplicaLeaseName("stopped")));  // released at a clean stop: expires_at 0
+  EXPECT_TRUE(exists(ReplicaLeaseName("dead-recently")));
+  EXPECT_TRUE(exists(ReplicaLeaseName("live")));
+  EXPECT_TRUE(exists("some-other-role"));
+  auto leader = store->GetLease("leader");
+  ASSERT_TRUE(leader.ok());
+  EXPECT_EQ(leader->holder, "replica-a");
+  EXPECT_EQ(leader->expires_at, kT0 + 10);
+
+  // At most every sweep_every (60 s): a tick 2 s later leaves a new stale row.
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("dead-too"), "dead-too", kT0 - 2 * age, kT0 - age - 1));
+  clock.Advance(2);
+  EXPECT_TRUE(a.Tick());
+  EXPECT_TRUE(exists(ReplicaLeaseName("dead-too")));
+  // Renewed all along, "live" stays; "dead-recently" crosses the age at 61 s.
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("live"), "live", kT0 + 60, kT0 + 70));
+  clock.Set(kT0 + 60);
+  EXPECT_TRUE(a.Tick());
+  EXPECT_FALSE(exists(ReplicaLeaseName("dead-too")));
+  EXPECT_TRUE(exists(ReplicaLeaseName("dead-recently")));
+  EXPECT_TRUE(exists(ReplicaLeaseName("live")));
+  ASSERT_TRUE(*store->AcquireLease(ReplicaLeaseName("live"), "live", kT0 + 120, kT0 + 130));
+  clock.Set(kT0 + 120);
+  EXPECT_TRUE(a.Tick());
+  EXPECT_FALSE(exists(ReplicaLeaseName("dead-recently")));
+  EXPECT_TRUE(exists(ReplicaLeaseName("live")));
+  EXPECT_TRUE(exists("some-other-role"));
+  EXPECT_TRUE(exists("leader"));
 }
 
 TEST(LeaderLease, RacingReplicasNeverBothLead) {

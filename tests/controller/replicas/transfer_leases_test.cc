@@ -23,37 +23,22 @@
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
+#include "tests/controller/replicas/replica_transfers_support.h"
 #include "tests/controller/store/test_store.h"
 
 namespace clawback::controller {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Eventually;
+using testing::GatedAgents;
+using testing::kT0;
+using testing::MakeInstance;
 using testing::OpenTestStore;
+using testing::QueuedBackup;
+using testing::StartReplica;
 using testing::TempDir;
 namespace fs = std::filesystem;
-
-constexpr UnixTime kT0 = 1767225600;  // 2026-01-01T00:00:00Z
-
-// Polls `done` for up to 10 s (the services' own threads move things).
-template <typename Pred>
-bool Eventually(Pred done) {
-  for (int i = 0; i < 1000; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
-
-Backup QueuedBackup(Id instance_id) {
-  Backup b;
-  b.instance_id = instance_id;
-  b.instance_name = "web-" + std::to_string(instance_id);
-  b.status = BackupStatus::kQueued;
-  b.paths = {"/home/claworc"};
-  b.created_at = kT0;
-  return b;
-}
 
 TEST(TransferClaims, GlobalCapAndOneTransferPerInstanceAcrossReplicas) {
   TempDir dir;
@@ -224,118 +209,6 @@ TEST(TransferRecovery, StartupFailsThePreviousLifeAndExpiredLeasesButNotLiveRepl
   EXPECT_TRUE(fs::exists(partials[live])) << "a live replica's partial archive was removed";
 }
 
-// Backups that stream `kBytes` real bytes (and their real SHA-256) once the
-// gate opens; counts how many stream at once across every service using it.
-class GatedAgents final : public AgentConnector {
- public:
-  static constexpr size_t kBytes = 4096;
-
-  void Open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  int in_flight() const { return in_flight_.load(); }
-  int max_in_flight() const { return max_in_flight_.load(); }
-  int started() const { return started_.load(); }
-
-  InstanceHealth Probe(const Instance&) override { return Running(); }
-  InstanceHealth ProbeWithin(const Instance&, std::chrono::milliseconds) override { return Running(); }
-  InstanceHealth Health(Id) const override { return Running(); }
-  void StartProber(std::function<std::vector<Instance>()>, std::chrono::seconds) override {}
-  void StopProber() override {}
-
-  Result<StreamSummary> Backup(const Instance&, const AgentBackupRequest&, ArchiveReceiver& receiver,
-                               const std::atomic<bool>& cancel, std::chrono::seconds) override {
-    ++started_;
-    const int now = ++in_flight_;
-    int seen = max_in_flight_.load();
-    while (now > seen && !max_in_flight_.compare_exchange_weak(seen, now)) {
-    }
-    struct Leave {
-      std::atomic<int>& n;
-      ~Leave() { --n; }
-    } leave{in_flight_};
-    {
-      std::unique_lock lock(mu_);
-      while (!open_) {
-        if (cancel.load()) return Status::Canceled("canceled");
-        cv_.wait_for(lock, 10ms);
-      }
-    }
-    std::string bytes(kBytes, 'x');
-    auto buffer = receiver.Buffer();
-    if (!buffer.ok()) return buffer.status();
-    const size_t n = std::min(buffer->size(), bytes.size());
-    std::copy_n(bytes.data(), n, buffer->data());
-    CLAWBACK_RETURN_IF_ERROR(receiver.Commit(n));
-    Sha256 sha;
-    sha.Update(bytes.data(), n);
-    StreamSummary s;
-    s.entries = 1;
-    s.bytes_read = n;
-    s.bytes_sent = n;
-    s.sha256 = sha.HexDigest();
-    return s;
-  }
-  Result<AgentRestoreResult> Restore(const Instance&, ArchiveProvider&, const AgentRestoreOptions&,
-                                     const std::atomic<bool>&, std::chrono::seconds,
-                                     std::function<void(uint64_t)>) override {
-    return Status::Unavailable("no restores here");
-  }
-
- private:
-  static InstanceHealth Running() {
-    InstanceHealth h;
-    h.status = "running";
-    return h;
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;  // guarded by mu_
-  std::atomic<int> in_flight_{0}, max_in_flight_{0}, started_{0};
-};
-
-struct Replica {
-  std::unique_ptr<TransferService> transfers;
-  std::atomic<int> finished{0};
-  std::mutex mu;
-  Backup last_finished;  // what on_backup_finished reported last; guarded by mu
-};
-
-// A TransferService as `clawback serve` makes it for replica `id`.
-std::unique_ptr<Replica> StartReplica(Store& store, AgentConnector& agents, const std::string& backups_dir,
-                                      const std::string& id, const Clock& clock, int cap,
-                                      std::chrono::milliseconds heartbeat = 20ms) {
-  auto r = std::make_unique<Replica>();
-  TransferSettings settings;
-  settings.backups_dir = backups_dir;
-  settings.max_concurrent = cap;
-  settings.replica.id = id;
-  settings.replica.clock = &clock;
-  settings.replica.heartbeat = heartbeat;
-  settings.replica.claim_retry = 10ms;
-  TransferObserver observer;
-  Replica* raw = r.get();
-  observer.on_backup_finished = [raw](const Backup& b) {
-    {
-      std::lock_guard lock(raw->mu);
-      raw->last_finished = b;
-    }
-    ++raw->finished;
-  };
-  r->transfers = MakeTransferService(store, agents, settings, observer);
-  return r;
-}
-
-Instance MakeInstance(Store& store, int i) {
-  Instance inst;
-  inst.name = "web-" + std::to_string(i);
-  inst.agent_url = "https://127.0.0.1:1";
-  inst.created_at = kT0;
-  return *store.CreateInstance(inst);
-}
-
 TEST(ReplicaTransfers, GlobalCapHoldsAcrossTwoReplicasAndEveryBackupRunsOnce) {
   TempDir dir;
   auto store = OpenTestStore(dir);
@@ -409,6 +282,10 @@ TEST(ReplicaTransfers, SurvivorAdoptsQueuedAndFailsRunningTransfersOfAStoppedRep
   const std::string partial =
       backups + "/web-1/web-1-" + std::to_string(dead_running) + "-20260101-000000.tar.zst.partial";
   std::ofstream(partial) << "half an archive";
+  // Killed while writing the sidecars: the block digests published, the index half-written.
+  const std::string archive = partial.substr(0, partial.size() - std::string(".partial").size());
+  std::ofstream(archive + ".blocks") << "digests";
+  std::ofstream(archive + ".index.partial") << "half an index";
   Restore r;
   r.backup_id = dead_running;
   r.target_instance_id = i2.id;
@@ -432,6 +309,8 @@ TEST(ReplicaTransfers, SurvivorAdoptsQueuedAndFailsRunningTransfersOfAStoppedRep
   EXPECT_EQ(failed->status, BackupStatus::kFailed);
   EXPECT_EQ(failed->error_message, "interrupted: controller replica dead stopped");
   EXPECT_FALSE(fs::exists(partial));
+  EXPECT_FALSE(fs::exists(archive + ".blocks"));
+  EXPECT_FALSE(fs::exists(archive + ".index.partial"));
   auto restore = store->GetRestore(dead_restore);
   EXPECT_EQ(restore->status, RestoreStatus::kFailed);
   EXPECT_EQ(restore->error_message, "interrupted: controller replica dead stopped");
