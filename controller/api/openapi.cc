@@ -10,6 +10,8 @@ namespace clawback::controller::api {
 namespace {
 
 Json Ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+// OpenAPI 3.0 cannot mark a $ref nullable; allOf around it can.
+Json Nullable(Json schema) { return {{"allOf", Json::array({std::move(schema)})}, {"nullable", true}}; }
 
 Json Schemas() {
   Json time = {{"type", "string"}, {"format", "date-time"}, {"nullable", true}};
@@ -49,7 +51,25 @@ Json Schemas() {
                      {"schedule_id", {{"type", "integer"}, {"nullable", true}}},
                      {"created_at", time},
                      {"started_at", time},
-                     {"completed_at", time}});
+                     {"completed_at", time},
+                     {"verification", Nullable(Ref("Check"))},
+                     {"drill", Nullable(Ref("Check"))}});
+  // A verification or restore drill; its counts (bytes, frames, entries, ...)
+  // come as further properties.
+  s["Check"] = obj({{"status", {{"type", "string"}, {"enum", {"running", "passed", "failed"}}}},
+                    {"at", time},
+                    {"duration_s", {{"type", "number"}}},
+                    {"error", {{"type", "string"}, {"nullable", true}}},
+                    {"backup_id", {{"type", "integer"}}}});
+  s["Check"]["additionalProperties"] = true;
+  s["Protection"] = obj({{"state", {{"type", "string"}, {"enum", {"protected", "stale", "failing", "unprotected"}}}},
+                         {"reason", {{"type", "string"}}},
+                         {"last_good_backup", Nullable(obj({{"id", {{"type", "integer"}}},
+                                                            {"completed_at", time},
+                                                            {"age_s", {{"type", "integer"}}}}))},
+                         {"last_verification", Nullable(Ref("Check"))},
+                         {"last_drill", Nullable(Ref("Check"))},
+                         {"unprotected_after_s", {{"type", "integer"}}}});
   s["Instance"] = obj({{"id", {{"type", "integer"}}},
                        {"name", {{"type", "string"}}},
                        {"agent_url", {{"type", "string"}}},
@@ -58,7 +78,8 @@ Json Schemas() {
                        {"agent_version", {{"type", "string"}}},
                        {"checked_at", time},
                        {"created_at", time},
-                       {"latest_backup", Ref("Backup")}});
+                       {"latest_backup", Nullable(Ref("Backup"))},
+                       {"protection", Ref("Protection")}});
   s["Restore"] = obj({{"id", {{"type", "integer"}}},
                       {"backup_id", {{"type", "integer"}}},
                       {"target_instance_id", {{"type", "integer"}}},
