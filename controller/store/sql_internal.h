@@ -247,9 +247,9 @@ Id InsertReturningId(Connection& db, const std::string& sql, const Clashes& clas
 class SqlStore final : public Store {
  public:
   // `readers`, when given, serves the read-only methods that busy API calls
-  // make (RunRead): with SQLite in WAL mode a second, read-only connection
-  // lets them run while a transfer's commit holds the writing connection
-  // through its fsync. Without it (PostgreSQL: the pool is already several
+  // make (RunRead): with SQLite in WAL mode read-only connections (four,
+  // sqlite_store.cc) let them run while a transfer's commit holds the
+  // writing connection through its fsync, and beside each other. Without it (PostgreSQL: the pool is already several
   // connections) they run on `pool`.
   SqlStore(ProcessLock lock, std::unique_ptr<ConnectionPool> pool, std::unique_ptr<ConnectionPool> readers = nullptr)
       : lock_(std::move(lock)), pool_(std::move(pool)), readers_(std::move(readers)) {}
