@@ -88,19 +88,26 @@ JsonText& JsonText::String(std::string_view s) {
   return *this;
 }
 
-JsonText& JsonText::Int(int64_t v) {
-  Separate();
+namespace {
+
+template <typename Integer>
+void AppendDecimal(std::string& out, Integer v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out_.append(buf, r.ptr);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+JsonText& JsonText::Int(int64_t v) {
+  Separate();
+  AppendDecimal(out_, v);
   return *this;
 }
 
 JsonText& JsonText::Uint(uint64_t v) {
   Separate();
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out_.append(buf, r.ptr);
+  AppendDecimal(out_, v);
   return *this;
 }
 
