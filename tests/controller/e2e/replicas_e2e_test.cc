@@ -47,9 +47,13 @@ constexpr const char* kPrefix = "fleet/";  // CLAWORC_BACKUPS_PATH=s3://replicas
 class ReplicasE2eTest : public E2eTest {
  protected:
   static void SetUpTestSuite() {
-    auto s = S3Server::Start(fs::temp_directory_path() / ("moto-replicas-" + std::to_string(::getpid()) + ".log"));
-    if (s.ok()) server_ = std::move(s).value().release();
-    else std::fprintf(stderr, "moto_server: %s\n", s.status().message().c_str());
+    auto s =
+        S3Server::Start(fs::temp_directory_path() / ("moto-replicas-" + std::to_string(::getpid()) + ".log"));
+    if (s.ok()) {
+      server_ = std::move(s).value().release();
+    } else {
+      std::fprintf(stderr, "moto_server: %s\n", s.status().message().c_str());
+    }
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -97,7 +101,9 @@ class ReplicasE2eTest : public E2eTest {
     std::set<std::string> keys;
     auto listed = Client().ListObjects(prefix);
     EXPECT_TRUE(listed.ok()) << listed.status().message();
-    if (listed.ok()) for (const auto& o : *listed) keys.insert(o.key);
+    if (listed.ok()) {
+      for (const auto& o : *listed) keys.insert(o.key);
+    }
     return keys;
   }
   // Keys of the multipart uploads open under `prefix`.
@@ -105,7 +111,9 @@ class ReplicasE2eTest : public E2eTest {
     std::vector<std::string> keys;
     auto uploads = Client().ListMultipartUploads(prefix);
     EXPECT_TRUE(uploads.ok()) << uploads.status().message();
-    if (uploads.ok()) for (const auto& u : *uploads) keys.push_back(u.key);
+    if (uploads.ok()) {
+      for (const auto& u : *uploads) keys.push_back(u.key);
+    }
     return keys;
   }
 
@@ -245,7 +253,8 @@ TEST_F(ReplicasE2eTest, LeaderKilledMidScheduleEverySlotFiredOnceSurvivorTakesOv
       [&] {
         alpha_streaming = backup_on(a_port, slot1_backup["alpha"]);
         beta_stored = backup_on(a_port, slot1_backup["beta"]);
-        return alpha_streaming.value("status", "") == "running" && alpha_streaming.value("progress_bytes", 0) > 0 &&
+        return alpha_streaming.value("status", "") == "running" &&
+               alpha_streaming.value("progress_bytes", 0) > 0 &&
                !OpenUploads(KeyPrefix(alpha_streaming)).empty() &&
                beta_stored.value("status", "") == "completed";
       },
@@ -262,7 +271,8 @@ TEST_F(ReplicasE2eTest, LeaderKilledMidScheduleEverySlotFiredOnceSurvivorTakesOv
         return b_health.is_object() && b_health["replica"]["leader"] == true;
       },
       30s, 100ms));
-  const double takeover_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  const double takeover_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   std::cout << "[ figures ] takeover after SIGKILL of the leader: " << takeover_s << " s\n";
   EXPECT_LE(takeover_s, 15.0);
 
@@ -303,7 +313,8 @@ TEST_F(ReplicasE2eTest, LeaderKilledMidScheduleEverySlotFiredOnceSurvivorTakesOv
   ASSERT_TRUE(WaitFor([&] { return (slots = fired_slots(b_port)).size() >= 2; }, 90s, 500ms)) << (*b)->Log();
   const int64_t slot2 = slots.rbegin()->first;
   EXPECT_EQ(slot2, slot1 + 60);
-  std::vector<int64_t> slot2_backups = slots.rbegin()->second["detail"]["backups"].get<std::vector<int64_t>>();
+  std::vector<int64_t> slot2_backups =
+      slots.rbegin()->second["detail"]["backups"].get<std::vector<int64_t>>();
   EXPECT_EQ(slot2_backups.size(), 2u) << slots.rbegin()->second.dump();
   for (int64_t id : slot2_backups) {
     bool ok = false;
@@ -360,8 +371,8 @@ TEST_F(ReplicasE2eTest, LeaderKilledMidScheduleEverySlotFiredOnceSurvivorTakesOv
   // byte, with the recorded SHA-256.
   for (const json& bk : completed) {
     const std::string file = stack_->tmp().Sub("download-" + std::to_string(bk["id"].get<int64_t>()));
-    PlainResponse dl = DownloadWithCookie(b_port, "/api/v1/backups/" + std::to_string(bk["id"].get<int64_t>()) +
-                                                      "/download", cookie, file);
+    PlainResponse dl = DownloadWithCookie(
+        b_port, "/api/v1/backups/" + std::to_string(bk["id"].get<int64_t>()) + "/download", cookie, file);
     ASSERT_EQ(dl.status, 200) << dl.Describe() << dl.error;
     EXPECT_TRUE(dl.complete) << dl.error;
     EXPECT_EQ(fs::file_size(file), bk["size_bytes"].get<uint64_t>()) << bk.dump();
