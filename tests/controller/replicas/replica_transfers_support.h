@@ -19,6 +19,7 @@
 #include "controller/jobs/archive_file.h"
 #include "controller/jobs/transfers.h"
 #include "controller/store/store.h"
+#include "tests/controller/store/test_store.h"
 
 namespace clawback::controller::testing {
 
@@ -162,6 +163,32 @@ inline std::unique_ptr<Replica> StartReplica(Store& store, AgentConnector& agent
   };
   r->transfers = MakeTransferService(store, agents, settings, observer);
   return r;
+}
+
+// What each replica transfer test starts from, in construction order: a
+// fresh store in a temporary directory (SQLite, or PostgreSQL with
+// CLAWBACK_TEST_STORE; null when it cannot be opened), a FakeClock at kT0,
+// closed GatedAgents and the backups directory. Tests bind the members:
+//   ReplicaWorld world;
+//   ASSERT_TRUE(world.store);
+//   auto& [dir, store, clock, agents, backups] = world;
+struct ReplicaWorld {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenTestStore(dir);
+  FakeClock clock{kT0};
+  GatedAgents agents;
+  std::string backups = dir.file("backups");
+};
+
+// Starts a backup of /home/claworc on `instance` through `replica`; its id,
+// or 0 (and a test failure) when the service refuses it.
+inline Id StartBackupOn(Replica& replica, const Instance& instance) {
+  BackupRequest req;
+  req.instance = instance;
+  req.paths = {"/home/claworc"};
+  auto started = replica.transfers->StartBackup(req);
+  EXPECT_TRUE(started.ok()) << started.status().ToString();
+  return started.ok() ? started->id : Id{0};
 }
 
 inline Instance MakeInstance(Store& store, int i) {

@@ -30,6 +30,8 @@ using testing::kT0;
 using testing::MakeInstance;
 using testing::OpenTestStore;
 using testing::QueuedBackup;
+using testing::ReplicaWorld;
+using testing::StartBackupOn;
 using testing::StartReplica;
 using testing::TempDir;
 namespace fs = std::filesystem;
@@ -50,15 +52,11 @@ TransferLease LeaseOf(Store& store, TransferKind kind, Id id) {
 Backup CompletedBackup(Store& store, GatedAgents& agents, const std::string& backups, const Clock& clock,
                        const Instance& instance) {
   auto maker = StartReplica(store, agents, backups, "maker", clock, 1);
-  BackupRequest req;
-  req.instance = instance;
-  req.paths = {"/home/claworc"};
-  auto started = maker->transfers->StartBackup(req);
-  EXPECT_TRUE(started.ok()) << started.status().ToString();
-  if (!started.ok()) return {};
+  const Id id = StartBackupOn(*maker, instance);
+  if (id == 0) return {};
   EXPECT_TRUE(Eventually([&] { return maker->finished == 1; }));
   maker->transfers->Shutdown();
-  return *store.GetBackup(started->id);
+  return *store.GetBackup(id);
 }
 
 Restore QueuedRestore(const Backup& backup, const Instance& target) {
@@ -145,13 +143,10 @@ TEST(TransferRecovery, QueuedTransfersWithAnOwnerAreLeftForAdoption) {
 }
 
 TEST(ReplicaTransfers, ADeadReplicasQueuedRestoreIsAdoptedAndRunsOnce) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;
   agents.Open();
-  const std::string backups = dir.file("backups");
   const Instance source = MakeInstance(*store, 1), target = MakeInstance(*store, 2);
   const Backup backup = CompletedBackup(*store, agents, backups, clock, source);
   ASSERT_EQ(backup.status, BackupStatus::kCompleted) << backup.error_message;
@@ -186,31 +181,20 @@ TEST(ReplicaTransfers, ADeadReplicasQueuedRestoreIsAdoptedAndRunsOnce) {
 // another live replica runs each of them exactly once. The replica's
 // running transfer is failed, saying why.
 TEST(ReplicaTransfers, CleanStopHandsQueuedTransfersToAnotherReplica) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;  // closed: started backups stay streaming
-  const std::string backups = dir.file("backups");
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;  // closed: started backups stay streaming
   const Instance i1 = MakeInstance(*store, 1), i2 = MakeInstance(*store, 2), i3 = MakeInstance(*store, 3);
   auto b = StartReplica(*store, agents, backups, "replica-b", clock, 2);
   auto a = StartReplica(*store, agents, backups, "replica-a", clock, 2);
-  auto start = [&](testing::Replica& r, const Instance& instance) {
-    BackupRequest req;
-    req.instance = instance;
-    req.paths = {"/home/claworc"};
-    auto started = r.transfers->StartBackup(req);
-    EXPECT_TRUE(started.ok()) << started.status().ToString();
-    return started.ok() ? started->id : Id{0};
-  };
-  const Id b_running = start(*b, i1);
+  const Id b_running = StartBackupOn(*b, i1);
   ASSERT_TRUE(Eventually([&] { return agents.in_flight() == 1; }));
-  const Id a_running = start(*a, i2);
+  const Id a_running = StartBackupOn(*a, i2);
   ASSERT_TRUE(Eventually([&] { return agents.in_flight() == 2; }));
   // Cap 2 reached: A's next one waits for a slot on a worker (WaitForSlot);
   // the one after that waits in A's queue (A runs 2 jobs at most).
-  const Id a_waiting = start(*a, i3);
-  const Id a_queued = start(*a, i1);
+  const Id a_waiting = StartBackupOn(*a, i3);
+  const Id a_queued = StartBackupOn(*a, i1);
   std::this_thread::sleep_for(100ms);
   for (Id id : {a_waiting, a_queued}) {
     EXPECT_EQ(store->GetBackup(id)->status, BackupStatus::kQueued);
@@ -248,12 +232,9 @@ TEST(ReplicaTransfers, CleanStopHandsQueuedTransfersToAnotherReplica) {
 // again on the same data dir (a new replica id, the old one its previous
 // life): the queued backup runs, neither failed nor left queued.
 TEST(ReplicaTransfers, RestartRunsTheBackupACleanStopLeftQueued) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;
-  const std::string backups = dir.file("backups");
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;
   const Instance i1 = MakeInstance(*store, 1), i2 = MakeInstance(*store, 2);
   auto first = StartReplica(*store, agents, backups, "life-1", clock, 1);
   BackupRequest req;
@@ -285,13 +266,10 @@ TEST(ReplicaTransfers, RestartRunsTheBackupACleanStopLeftQueued) {
 // restart): the previous life's queued restore runs at once, its running
 // backup fails.
 TEST(ReplicaTransfers, RestartAfterAKillRunsThePreviousLifesQueuedRestore) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;
   agents.Open();
-  const std::string backups = dir.file("backups");
   const Instance i1 = MakeInstance(*store, 1), i2 = MakeInstance(*store, 2);
   const Backup backup = CompletedBackup(*store, agents, backups, clock, i1);
   ASSERT_EQ(backup.status, BackupStatus::kCompleted) << backup.error_message;

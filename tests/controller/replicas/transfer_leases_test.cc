@@ -36,6 +36,8 @@ using testing::kT0;
 using testing::MakeInstance;
 using testing::OpenTestStore;
 using testing::QueuedBackup;
+using testing::ReplicaWorld;
+using testing::StartBackupOn;
 using testing::StartReplica;
 using testing::TempDir;
 namespace fs = std::filesystem;
@@ -210,23 +212,17 @@ TEST(TransferRecovery, StartupFailsThePreviousLifeAndExpiredLeasesButNotLiveRepl
 }
 
 TEST(ReplicaTransfers, GlobalCapHoldsAcrossTwoReplicasAndEveryBackupRunsOnce) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;
-  const std::string backups = dir.file("backups");
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;
   auto a = StartReplica(*store, agents, backups, "replica-a", clock, 2);
   auto b = StartReplica(*store, agents, backups, "replica-b", clock, 2);
 
   std::vector<Id> ids;
   for (int i = 1; i <= 6; ++i) {
-    BackupRequest req;
-    req.instance = MakeInstance(*store, i);
-    req.paths = {"/home/claworc"};
-    auto started = (i % 2 ? a : b)->transfers->StartBackup(req);
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    ids.push_back(started->id);
+    const Id id = StartBackupOn(*(i % 2 ? a : b), MakeInstance(*store, i));
+    ASSERT_NE(id, 0);
+    ids.push_back(id);
   }
   // Each replica alone would run 2: together only 2 may stream.
   ASSERT_TRUE(Eventually([&] { return agents.in_flight() == 2; }));
@@ -253,13 +249,10 @@ TEST(ReplicaTransfers, GlobalCapHoldsAcrossTwoReplicasAndEveryBackupRunsOnce) {
 }
 
 TEST(ReplicaTransfers, SurvivorAdoptsQueuedAndFailsRunningTransfersOfAStoppedReplica) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;
   agents.Open();
-  const std::string backups = dir.file("backups");
   const Instance i1 = MakeInstance(*store, 1), i2 = MakeInstance(*store, 2), i3 = MakeInstance(*store, 3);
 
   // What a replica killed with SIGKILL leaves: a running backup with its
@@ -320,25 +313,19 @@ TEST(ReplicaTransfers, SurvivorAdoptsQueuedAndFailsRunningTransfersOfAStoppedRep
 }
 
 TEST(ReplicaTransfers, AReplicaStopsAJobWhoseRecordASurvivorFailed) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;  // closed: the backup stays streaming
-  const std::string backups = dir.file("backups");
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;  // closed: the backup stays streaming
   auto a = StartReplica(*store, agents, backups, "replica-a", clock, 2);
-  BackupRequest req;
-  req.instance = MakeInstance(*store, 1);
-  req.paths = {"/home/claworc"};
-  auto started = a->transfers->StartBackup(req);
-  ASSERT_TRUE(started.ok());
+  const Id started = StartBackupOn(*a, MakeInstance(*store, 1));
+  ASSERT_NE(started, 0);
   ASSERT_TRUE(Eventually([&] { return agents.in_flight() == 1; }));
 
   // Another replica decided A was gone (A's store link was down past its lease).
-  ASSERT_TRUE(*store->FailAbandonedTransfer(TransferKind::kBackup, started->id, kT0, "replica-a",
+  ASSERT_TRUE(*store->FailAbandonedTransfer(TransferKind::kBackup, started, kT0, "replica-a",
                                             "interrupted: controller replica replica-a stopped"));
   ASSERT_TRUE(Eventually([&] { return a->finished == 1; }));
-  auto backup = store->GetBackup(started->id);
+  auto backup = store->GetBackup(started);
   EXPECT_EQ(backup->status, BackupStatus::kFailed);
   EXPECT_EQ(backup->error_message, "interrupted: controller replica replica-a stopped");  // not overwritten
   EXPECT_EQ(agents.in_flight(), 0);
@@ -382,25 +369,19 @@ TEST(TransferClaims, FinishingABackupRequiresOwningItUnfinished) {
 // heartbeat is far off here) must not overwrite it with "completed", must
 // not report it completed, and must not leave its archive.
 TEST(ReplicaTransfers, AnOwnerCutOffPastItsLeaseDoesNotCompleteWhatASurvivorFailed) {
-  TempDir dir;
-  auto store = OpenTestStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock(kT0);
-  GatedAgents agents;  // closed until the survivor has failed the record
-  const std::string backups = dir.file("backups");
+  ReplicaWorld world;
+  ASSERT_TRUE(world.store);
+  auto& [dir, store, clock, agents, backups] = world;  // closed until the survivor has failed the record
   auto a = StartReplica(*store, agents, backups, "replica-a", clock, 2, /*heartbeat=*/std::chrono::hours(1));
-  BackupRequest req;
-  req.instance = MakeInstance(*store, 1);
-  req.paths = {"/home/claworc"};
-  auto started = a->transfers->StartBackup(req);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  const Id started = StartBackupOn(*a, MakeInstance(*store, 1));
+  ASSERT_NE(started, 0);
   ASSERT_TRUE(Eventually([&] { return agents.in_flight() == 1; }));
 
-  ASSERT_TRUE(*store->FailAbandonedTransfer(TransferKind::kBackup, started->id, kT0 + 11, "",
+  ASSERT_TRUE(*store->FailAbandonedTransfer(TransferKind::kBackup, started, kT0 + 11, "",
                                             "interrupted: controller replica replica-a stopped"));
   agents.Open();  // the stream ends well; only the final write is left
   ASSERT_TRUE(Eventually([&] { return a->finished == 1; }));
-  auto backup = store->GetBackup(started->id);
+  auto backup = store->GetBackup(started);
   EXPECT_EQ(backup->status, BackupStatus::kFailed);
   EXPECT_EQ(backup->error_message, "interrupted: controller replica replica-a stopped");
   EXPECT_EQ(backup->file_path, "");
