@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from bench_api import BenchApi  # noqa: E402
+from bench_run import free_port, report_checks  # noqa: E402
 
 CLAWBACK = os.environ["CLAWBACK"]
 AGENT = os.environ["AGENT"]
@@ -60,14 +60,6 @@ def die(msg):
 
 
 signal.signal(signal.SIGTERM, lambda *_: die("terminated"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def spawn(argv, log, env=None, **kw):
@@ -352,11 +344,7 @@ def main():
              pct(after, 99), bad))
     print("wall     %.1f s from schedule creation to the last final status" % wall)
     cleanup()
-    if failures:
-        for f in failures:
-            print("FAIL " + f, file=sys.stderr)
-        sys.exit(1)
-    print("all checks passed")
+    report_checks(failures)
 
 
 if __name__ == "__main__":

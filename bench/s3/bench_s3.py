@@ -1,6 +1,9 @@
 """Driver of bench/s3/run.sh: see there. Children are started with argv
 lists (no shell) and killed by pid at the end."""
-import http.client, json, os, signal, socket, statistics, subprocess, sys, time, urllib.parse
+import http.client, json, os, signal, statistics, subprocess, sys, time, urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bench_run import free_port  # noqa: E402
 
 CLAWBACK, AGENT, DATA, WORK = (os.environ[k] for k in ("CLAWBACK", "AGENT", "DATA", "WORK"))
 CLAWBACK_BEFORE = os.environ.get("CLAWBACK_BEFORE", "")
@@ -8,14 +11,6 @@ RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keepalive_rela
 RUNS = int(os.environ["RUNS"])
 PASSWORD = "bench-admin-password-%d-long-enough" % int(time.time())
 children = []
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def spawn(argv, log, env=None):

@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from bench_api import BenchApi  # noqa: E402
+from bench_run import report_checks  # noqa: E402
 
 CLAWBACK = os.environ["CLAWBACK"]
 AGENT = os.environ["AGENT"]
@@ -513,11 +514,7 @@ def main():
           % (rss, samplers.max_threads, ctl_cpu, agents_cpu))
     print("load after: %s" % open("/proc/loadavg").read().strip())
     cleanup()
-    if failures:
-        for f in failures:
-            print("FAIL " + f, file=sys.stderr)
-        sys.exit(1)
-    print("all checks passed")
+    report_checks(failures)
 
 
 if __name__ == "__main__":

@@ -234,14 +234,14 @@ HttpResponse DownloadHead(ApiContext& ctx, Call& call, uint64_t size, ByteRange*
 HttpResponse DownloadStored(ApiContext& ctx, Call& call);
 
 HttpResponse Download(ApiContext& ctx, Call& call) {
-  if (ctx.archives != nullptr && ctx.archives->LocalDirectory().empty()) return DownloadStored(ctx, call);
   const Backup& b = *call.backup;
-  const std::string target = "backup:" + std::to_string(b.id);
   if (b.status != BackupStatus::kCompleted || b.file_path.empty()) {
     return Fail(Status::FailedPrecondition("backup " + std::to_string(b.id) + " is " +
                                            std::string(BackupStatusName(b.status)) +
                                            "; only completed backups can be downloaded"));
   }
+  if (ctx.archives != nullptr && ctx.archives->LocalDirectory().empty()) return DownloadStored(ctx, call);
+  const std::string target = "backup:" + std::to_string(b.id);
   auto path = ArchiveAbsolutePath(ctx.backups_dir, b.file_path);
   if (!path.ok()) {
     log::Error("cannot locate a backup's archive", {{"backup_id", b.id}, {"error", path.status().message()}});
@@ -267,14 +267,10 @@ HttpResponse Download(ApiContext& ctx, Call& call) {
   return r;
 }
 
+// Download from object storage; Download has checked the backup is completed.
 HttpResponse DownloadStored(ApiContext& ctx, Call& call) {
   const Backup& b = *call.backup;
   const std::string target = "backup:" + std::to_string(b.id);
-  if (b.status != BackupStatus::kCompleted || b.file_path.empty()) {
-    return Fail(Status::FailedPrecondition("backup " + std::to_string(b.id) + " is " +
-                                           std::string(BackupStatusName(b.status)) +
-                                           "; only completed backups can be downloaded"));
-  }
   auto reader = ctx.archives->OpenArchive(b.file_path);
   if (!reader.ok()) {
     log::Warn("cannot open a backup's archive", {{"backup_id", b.id}, {"error", reader.status().message()}});
